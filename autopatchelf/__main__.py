@@ -1,0 +1,3 @@
+from autopatchelf.cli import run
+
+run()

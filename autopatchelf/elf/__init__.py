@@ -1,0 +1,1 @@
+"""ELF facts: what one file needs (sonames, versions, symbols) and provides."""
