@@ -1,0 +1,67 @@
+"""Developer sessions: ``nox -s tests`` (the README's test command), lint, typecheck, docs,
+bench, and ``demo`` (the README's main-job command on a machine without NixOS)."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    deps: list[str] = []
+    for group in groups:
+        deps.extend(nox.project.dependency_groups(PYPROJECT, group))
+    session.install("-e", ".", *deps)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test-suite (Nix tests run when Nix is usable; CI requires them)."""
+    _install(session, "test")
+    session.run("pytest", *session.posargs, env={"PYTHONHASHSEED": "0"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    _install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    _install(session, "typecheck")
+    session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs from docs/ with warnings as errors."""
+    _install(session, "docs")
+    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks; results (ratios against in-run baselines) go to benchmarks/results/."""
+    _install(session, "bench")
+    os.makedirs("benchmarks/results", exist_ok=True)
+    for script in sorted(os.listdir("benchmarks")):
+        if script.startswith("bench_") and script.endswith(".py"):
+            name = script.removesuffix(".py")
+            session.run("python", f"benchmarks/{script}", "--json", f"benchmarks/results/{name}.json")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """On a fresh Debian machine: install Nix, build a small real store, show the real thing."""
+    _install(session, "test")
+    session.run("python", "-m", "tests.fixtures.demo", *session.posargs)

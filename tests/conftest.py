@@ -1,0 +1,38 @@
+"""Shared test setup: the Nix policy and the fixture store (see ``tests/fixtures``)."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures import BuildStats, FixtureStore, build_fixture_store
+from fixtures.policy import fixture_store_unavailable_reason, nix_unavailable_reason, require
+
+_built: list[BuildStats] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests using the fixture store need Nix: mark them, so ``-m "not nix"`` drops them."""
+    for item in items:
+        if "fixture_store" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.nix)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("nix") is not None:
+        require(nix_unavailable_reason())
+
+
+@pytest.fixture(scope="session")
+def fixture_store() -> FixtureStore:
+    """The real Nix fixture store: built on first use, then reused from the cache dir."""
+    require(fixture_store_unavailable_reason())
+    store = build_fixture_store()
+    _built.append(store.stats)
+    return store
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for stats in _built:
+        terminalreporter.write_line(
+            f"fixture store: ready in {stats.seconds:.1f}s ({stats.built} derivations built, "
+            f"{stats.downloaded} .debs downloaded, {stats.lists_refreshed} apt lists refreshed)"
+        )
