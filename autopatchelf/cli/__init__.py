@@ -12,11 +12,12 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from autopatchelf.errors import AutopatchelfError, ExitCode
+from autopatchelf.errors import AutopatchelfError
 
 #: command name -> module (imported lazily so ``--help`` stays fast).
 COMMANDS = {
     "index": "autopatchelf.cli._index",
+    "solve": "autopatchelf.cli._solve",
 }
 
 

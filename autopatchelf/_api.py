@@ -1,0 +1,100 @@
+"""The public entry points: :func:`solve` (and the index it needs)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.index import StoreIndex
+from autopatchelf.problem.from_index import IndexSource
+from autopatchelf.problem.model import Provider
+from autopatchelf.sat.encode import GlibcPolicy, Preferences
+from autopatchelf.solution.model import Delivery, Solution
+from autopatchelf.solution.solve import solve_problem
+
+#: The running NixOS system: its closure is preferred when it exists.
+CURRENT_SYSTEM = "/run/current-system"
+
+
+def solve(
+    files: Sequence[str],
+    *,
+    index: StoreIndex | None = None,
+    store: str | None = None,
+    within: Iterable[str] = (),
+    cache_dir: str | None = None,
+    glibc: str | GlibcPolicy = GlibcPolicy.STRICT,
+    prefer: Iterable[str] = (),
+    avoid: Iterable[str] = (),
+    locked: dict[str, str] | None = None,
+    system: Iterable[str] | None = None,
+    allow_missing: Iterable[str] = (),
+    delivery: str | Delivery = Delivery.LIBRARY_PATH,
+    max_alternatives: int = 8,
+) -> Solution:
+    """Choose one store provider for every library ``files`` load.
+
+    Raises :class:`~autopatchelf.solution.explain.Unsatisfiable` (with the explanation as
+    data) when no choice exists, :class:`~autopatchelf.errors.ElfError` for unreadable
+    roots, :class:`~autopatchelf.errors.StoreError` for an unreadable store.
+
+    ``prefer``/``avoid`` name store paths (``/nix/store/...-openssl-3.0.13``), package
+    names (``openssl``) or name-versions (``openssl-3.0.13``). ``system`` lists paths
+    whose closures are already in use (default: ``/run/current-system`` if it exists).
+    """
+    policy = GlibcPolicy(glibc) if isinstance(glibc, str) else glibc
+    mode = Delivery(delivery) if isinstance(delivery, str) else delivery
+    for file in files:  # fail on a bad root before indexing a whole store
+        ElfFacts.read(os.path.abspath(file))
+    own_index = index is None
+    if index is None:
+        index = StoreIndex.open(store, within=list(within), cache_dir=cache_dir)
+    try:
+        source = IndexSource(index)
+        if system is None:
+            system = [CURRENT_SYSTEM] if os.path.exists(CURRENT_SYSTEM) else []
+        in_use: set[str] = set()
+        for root in system:
+            in_use.update(p.path for p in index.closure(index.store.resolve(root)))
+        prefs = Preferences(
+            prefer=_matcher(list(prefer)),
+            avoid=_matcher(list(avoid)),
+            locked=dict(locked or {}),
+            system=frozenset(in_use),
+        )
+        return solve_problem(
+            files,
+            source,
+            glibc_policy=policy,
+            preferences=prefs,
+            allow_missing=list(allow_missing),
+            delivery=mode,
+            max_alternatives=max_alternatives,
+        )
+    finally:
+        if own_index:
+            index.close()
+
+
+def _matcher(patterns: list[str]) -> Preferences.Matcher | None:
+    if not patterns:
+        return None
+
+    def matches(provider: Provider) -> bool:
+        sp = provider.store_path
+        if sp is None:
+            return False
+        base = os.path.basename(sp)
+        name_version = base[33:] if len(base) > 33 else base
+        name = provider.label.split("-", 1)[0]
+        for pat in patterns:
+            if pat in (sp, provider.path, name_version, provider.label):
+                return True
+            if pat.startswith("/") and (provider.path.startswith(pat.rstrip("/") + "/")):
+                return True
+            if "/" not in pat and (name_version.startswith(pat + "-") or name == pat):
+                return True
+        return False
+
+    return matches

@@ -1,0 +1,373 @@
+"""Turn roots and a library source into a :class:`Problem`.
+
+Walks what ld.so would walk: the roots' DT_NEEDED, bundled libraries reached through
+their own ``$ORIGIN`` RUNPATH/RPATH, and for every store candidate the files its own
+RUNPATH finds inside its closure. Version and versioned-symbol checks are done here, once
+per (requester, candidate) pair, so the encoding only sees their verdicts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.errors import AutopatchelfError
+from autopatchelf.problem import ldso
+from autopatchelf.problem.model import Exclusion, ExclusionKind, Glibc, Problem, Provider
+from autopatchelf.problem.source import LibrarySource, StoreFile
+
+#: Sonames glibc itself installs (besides the loader, ``ld-linux*``, and ``libnss_*``).
+#: Their providers must all come from the one chosen glibc store path.
+GLIBC_SONAMES = frozenset(
+    {
+        "libc.so.6",
+        "libm.so.6",
+        "libdl.so.2",
+        "libpthread.so.0",
+        "librt.so.1",
+        "libresolv.so.2",
+        "libutil.so.1",
+        "libanl.so.1",
+        "libnsl.so.1",
+        "libBrokenLocale.so.1",
+        "libmvec.so.1",
+        "libc_malloc_debug.so.0",
+        "libthread_db.so.1",
+        "libmemusage.so",
+        "libpcprofile.so",
+    }
+)
+
+_GLIBC_VERSION = re.compile(r"^GLIBC_(\d+(?:\.\d+)*)$")
+
+
+class RootError(AutopatchelfError):
+    """A root cannot be solved at all (not dynamic, unknown machine...)."""
+
+
+def is_glibc_name(name: str) -> bool:
+    return name in GLIBC_SONAMES or name.startswith(("ld-linux", "libnss_"))
+
+
+def glibc_version(facts: ElfFacts) -> tuple[int, ...]:
+    """The highest ``GLIBC_x.y`` version a libc.so.6 defines."""
+    best: tuple[int, ...] = ()
+    for name in facts.defined_versions:
+        match = _GLIBC_VERSION.match(name)
+        if match:
+            best = max(best, tuple(int(p) for p in match.group(1).split(".")))
+    return best
+
+
+def closest_names(name: str, known: Iterable[str], limit: int = 5) -> tuple[str, ...]:
+    """Names that exist and look like ``name`` (``libfoo.so.2`` for ``libfoo.so.1``)."""
+    stem = name.split(".so", 1)[0]
+    pool = sorted(set(known))
+    same_stem = [n for n in pool if n != name and n.split(".so", 1)[0] == stem]
+    if same_stem:
+        return tuple(same_stem[:limit])
+    fuzzy = difflib.get_close_matches(name, pool, n=limit, cutoff=0.8)
+    ordered = list(dict.fromkeys(fuzzy))
+    return tuple(n for n in ordered if n != name)[:limit]
+
+
+class _Builder:
+    def __init__(self, source: LibrarySource, roots: Sequence[ElfFacts]) -> None:
+        self.source = source
+        self.root_facts = roots[0]
+        self.providers: dict[str, Provider] = {}
+        self.candidates: dict[str, list[str]] = {}
+        self.fixed: dict[tuple[str, str], str] = {}
+        self.free: dict[str, list[str]] = {}
+        self.exclusions: list[Exclusion] = []
+        self.notes: list[str] = []
+        self.foreign: list[Provider] = []
+        self.arch_checked: set[str] = set()
+
+    # -- foreign side ---------------------------------------------------------------
+
+    def add_foreign(self, roots: Sequence[ElfFacts]) -> None:
+        queue: deque[tuple[Provider, tuple[ElfFacts, ...]]] = deque()
+        base = os.path.dirname(roots[0].path)
+        for facts in roots:
+            provider = Provider(facts.path, facts, None, _relative_label(facts.path, base))
+            self.providers[facts.path] = provider
+            self.foreign.append(provider)
+            queue.append((provider, ()))
+        while queue:
+            obj, chain = queue.popleft()
+            self.free.setdefault(obj.path, [])
+            for name in obj.facts.needed:
+                found = self._find_bundled(obj.facts, chain, name)
+                if found is None:
+                    self.free[obj.path].append(name)
+                    continue
+                self.fixed[(obj.path, name)] = found
+                if found not in self.providers:
+                    facts = ElfFacts.read(found)
+                    bundled = Provider(found, facts, None, _relative_label(found, base))
+                    self.providers[found] = bundled
+                    self.foreign.append(bundled)
+                    queue.append((bundled, (obj.facts, *chain)))
+                self._add_candidate(name, found)
+
+    def _find_bundled(self, facts: ElfFacts, chain: tuple[ElfFacts, ...], name: str) -> str | None:
+        if "/" in name:
+            path = name if os.path.isabs(name) else None
+            if path and self.source.is_store_path(path):
+                return None  # a store file named by path: the store side handles it
+            if path and os.path.isfile(path):
+                return path
+            self.notes.append(f"{facts.path}: DT_NEEDED {name!r} is a path; it is not searched")
+            return None
+        dirs = list(ldso.own_search_dirs(facts))
+        if facts.runpath is None:
+            dirs.extend(ldso.inherited_rpath(chain))
+        raw = facts.runpath_dirs if facts.runpath is not None else facts.rpath_dirs
+        origin_dirs = {d for d, entry in zip(dirs, raw, strict=False) if "ORIGIN" in entry}
+        origin_dirs.update(dirs[len(raw) :])  # inherited entries: checked the same way below
+        for directory in dirs:
+            if directory not in origin_dirs and self.source.is_store_path(directory):
+                continue  # a store RUNPATH in a foreign file is replaced by our choice
+            if directory not in origin_dirs and not _inside(directory, os.path.dirname(facts.path)):
+                self._note_once(
+                    f"{facts.path}: RUNPATH entry {directory} is a host directory; ignored"
+                )
+                continue
+            candidate = os.path.join(directory, name)
+            if not os.path.isfile(candidate):
+                continue
+            try:
+                other = ElfFacts.read(candidate)
+            except AutopatchelfError:
+                continue
+            if ldso.compatible(self.root_facts, other):
+                return os.path.realpath(candidate)
+        return None
+
+    def _note_once(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+
+    # -- store side -----------------------------------------------------------------
+
+    def explore_store(self) -> None:
+        names: deque[str] = deque()
+        for needed in self.free.values():
+            names.extend(needed)
+        seen_names: set[str] = set()
+        files: deque[StoreFile] = deque()
+        seen_files: set[str] = set()
+        while names or files:
+            while names:
+                name = names.popleft()
+                if name in seen_names:
+                    continue
+                seen_names.add(name)
+                self.candidates.setdefault(name, [])
+                for cand in self.source.candidates(name):
+                    if self._admit(name, cand):
+                        self._add_candidate(name, cand.path)
+                        if cand.path not in seen_files:
+                            seen_files.add(cand.path)
+                            files.append(cand)
+            while files:
+                cand = files.popleft()
+                self.free.setdefault(cand.path, [])
+                for dep in cand.facts.needed:
+                    found = self._find_in_closure(cand, dep)
+                    if found is None:
+                        self.free[cand.path].append(dep)
+                        names.append(dep)
+                        continue
+                    self.fixed[(cand.path, dep)] = found.path
+                    if self._admit(dep, found):
+                        self._add_candidate(dep, found.path)
+                    if found.path not in seen_files:
+                        seen_files.add(found.path)
+                        files.append(found)
+                    names.append(dep)
+
+    def _admit(self, name: str, cand: StoreFile) -> bool:
+        """Register a store file as a provider unless it cannot join the process."""
+        if cand.path not in self.providers:
+            provider = Provider(
+                cand.path, cand.facts, cand.store_path, self.source.label(cand.store_path)
+            )
+            self.providers[cand.path] = provider
+        reason = ldso.incompatibility(self.root_facts, cand.facts)
+        if reason is None:
+            return True
+        if cand.path not in self.arch_checked:
+            self.arch_checked.add(cand.path)
+            self.exclusions.append(Exclusion("", name, cand.path, ExclusionKind.ARCH, reason))
+        return False
+
+    def _find_in_closure(self, cand: StoreFile, name: str) -> StoreFile | None:
+        if "/" in name:
+            return self.source.lookup(os.path.dirname(name), os.path.basename(name))
+        hit = self.source.resolve_needed(cand, name)
+        if hit is not None and ldso.compatible(self.root_facts, hit.facts):
+            return hit
+        return None
+
+    def _add_candidate(self, name: str, path: str) -> None:
+        paths = self.candidates.setdefault(name, [])
+        if path not in paths:
+            paths.append(path)
+
+    # -- checks -----------------------------------------------------------------------
+
+    def check_versions(self) -> None:
+        """Record every (requester, candidate) pair a version or symbol rules out."""
+        for req_path in sorted(self.free):
+            requester = self.providers[req_path]
+            for name in requester.facts.needed:
+                fixed = self.fixed.get((req_path, name))
+                options = [fixed] if fixed else list(self.candidates.get(name, ()))
+                for option in options:
+                    excl = _check_pair(requester, name, self.providers[option])
+                    if excl is not None:
+                        self.exclusions.append(excl)
+
+
+def _check_pair(requester: Provider, name: str, provider: Provider) -> Exclusion | None:
+    defined = provider.facts.defined_versions
+    for need in requester.facts.version_needs:
+        if need.file != name:
+            continue
+        for req in need.versions:
+            if not req.weak and req.name not in defined:
+                return Exclusion(
+                    requester.path, name, provider.path, ExclusionKind.VERSION, req.name
+                )
+    for sym in requester.facts.symbols.undefined:
+        if sym.file != name or sym.version is None:
+            continue
+        if not provider.facts.symbols.exports(sym.name, sym.version):
+            return Exclusion(
+                requester.path,
+                name,
+                provider.path,
+                ExclusionKind.SYMBOL,
+                f"{sym.name}@{sym.version}",
+            )
+    return None
+
+
+def _inside(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _relative_label(path: str, base: str) -> str:
+    rel = os.path.relpath(path, base)
+    return rel if not rel.startswith("..") else path
+
+
+def build_problem(roots: Sequence[str], source: LibrarySource) -> Problem:
+    """Read the roots and gather every candidate and fact the encoding needs."""
+    if not roots:
+        raise RootError("no file to solve", hint="name at least one ELF file")
+    root_facts = [ElfFacts.read(os.path.abspath(r)) for r in roots]
+    first = root_facts[0]
+    if ldso.loader_name(first) is None:
+        raise RootError(
+            f"{first.path}: machine {first.machine} ({first.elf_class.name}) is not supported"
+        )
+    for other in root_facts[1:]:
+        reason = ldso.incompatibility(first, other)
+        if reason is not None:
+            raise RootError(
+                f"{other.path} cannot share a solve with {first.path}: {reason}",
+                hint="solve files of different architectures separately",
+            )
+    builder = _Builder(source, root_facts)
+    builder.add_foreign(root_facts)
+    builder.explore_store()
+    builder.check_versions()
+
+    glibcs = _find_glibcs(builder, first)
+    store_paths = sorted(
+        {p.store_path for p in builder.providers.values() if p.store_path is not None}
+    )
+    closures = {sp: source.closure(sp) for sp in store_paths}
+    closure_glibcs = {
+        sp: tuple(sorted(g for g in glibcs if g in closure)) for sp, closure in closures.items()
+    }
+    missing: dict[str, tuple[str, ...]] = {}
+    known: list[str] | None = None
+    for name in sorted(builder.candidates):
+        if builder.candidates[name]:
+            continue
+        if known is None:
+            known = list(source.names())
+        missing[name] = closest_names(name, known)
+    glibc_names = frozenset(n for n in builder.candidates if is_glibc_name(n))
+    hints = _version_hints(builder, known if known is not None else None)
+    return Problem(
+        roots=tuple(builder.foreign[: len(root_facts)]),
+        foreign=tuple(builder.foreign),
+        providers=dict(sorted(builder.providers.items())),
+        candidates={name: tuple(paths) for name, paths in sorted(builder.candidates.items())},
+        fixed=dict(sorted(builder.fixed.items())),
+        free={path: tuple(names) for path, names in sorted(builder.free.items())},
+        exclusions=tuple(builder.exclusions),
+        glibcs=glibcs,
+        glibc_names=glibc_names,
+        closure_glibcs=closure_glibcs,
+        closures=closures,
+        missing=missing,
+        notes=tuple(builder.notes),
+        hints=hints,
+    )
+
+
+def _find_glibcs(builder: _Builder, root: ElfFacts) -> dict[str, Glibc]:
+    loader = ldso.loader_name(root)
+    glibcs: dict[str, Glibc] = {}
+    for path in builder.candidates.get("libc.so.6", ()):
+        libc = builder.providers[path]
+        if libc.store_path is None or libc.store_path in glibcs:
+            continue
+        loader_path = None
+        if loader is not None:
+            hit = builder.source.lookup(os.path.dirname(path), loader)
+            if hit is None:
+                for cand in builder.source.candidates(loader):
+                    if cand.store_path == libc.store_path:
+                        hit = cand
+                        break
+            loader_path = hit.path if hit is not None else None
+        glibcs[libc.store_path] = Glibc(
+            libc.store_path, libc.label, glibc_version(libc.facts), loader_path
+        )
+    return dict(sorted(glibcs.items()))
+
+
+def _version_hints(builder: _Builder, known: list[str] | None) -> tuple[str, ...]:
+    """For versions no candidate defines, name files under a close soname that do."""
+    hints: list[str] = []
+    foreign = {p.path for p in builder.foreign}
+    by_name: dict[str, set[str]] = {}
+    for excl in builder.exclusions:
+        if excl.requester in foreign and excl.kind is ExclusionKind.VERSION:
+            by_name.setdefault(excl.name, set()).add(excl.provider)
+    for name, excluded in sorted(by_name.items()):
+        if set(builder.candidates.get(name, ())) - excluded:
+            continue
+        wanted = {e.what for e in builder.exclusions if e.name == name and e.requester in foreign}
+        if known is None:
+            known = list(builder.source.names())
+        for other in closest_names(name, known):
+            for cand in builder.source.candidates(other):
+                have = sorted(wanted & cand.facts.defined_versions)
+                if have:
+                    hints.append(
+                        f"{builder.source.label(cand.store_path)} defines {', '.join(have)}, "
+                        f"but as {other}, not {name}"
+                    )
+    return tuple(hints)

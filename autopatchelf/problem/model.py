@@ -1,0 +1,89 @@
+"""The resolution problem: objects, the names they need, and who can provide them.
+
+Built by :mod:`autopatchelf.problem.build` from roots and a library source; consumed by
+the SAT encoding. Everything here is plain data in a deterministic order.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from autopatchelf.elf.facts import ElfFacts
+
+
+@attrs.frozen
+class Provider:
+    """A file that can be loaded: a store library, a bundled library or a root."""
+
+    path: str
+    facts: ElfFacts
+    #: The store path it lives in; ``None`` for foreign files (roots, bundled libs).
+    store_path: str | None
+    #: How humans call it in messages (``libfoo-2.0`` or ``./lib/libbundled.so.1``).
+    label: str
+
+    @property
+    def foreign(self) -> bool:
+        return self.store_path is None
+
+
+class ExclusionKind(enum.Enum):
+    ARCH = "architecture"
+    VERSION = "version"
+    SYMBOL = "symbol"
+
+
+@attrs.frozen
+class Exclusion:
+    """``requester`` cannot use ``provider`` for ``name``: it lacks ``what``."""
+
+    requester: str
+    name: str
+    provider: str
+    kind: ExclusionKind
+    #: The missing version (``GLIBC_2.38``), ``symbol@VERSION`` or the arch reason.
+    what: str
+
+
+@attrs.frozen
+class Glibc:
+    """A store path holding a glibc (it provides ``libc.so.6``)."""
+
+    store_path: str
+    label: str
+    #: Highest ``GLIBC_x.y`` version its libc.so.6 defines, as a tuple (2, 41).
+    version: tuple[int, ...]
+    #: Its loader file for the roots' machine, if it ships one.
+    loader: str | None
+
+
+@attrs.frozen
+class Problem:
+    roots: tuple[Provider, ...]
+    #: Every object that will be loaded whatever we choose: roots and bundled libraries.
+    foreign: tuple[Provider, ...]
+    #: Every store or bundled file that may join the process, by path.
+    providers: dict[str, Provider]
+    #: name -> paths of files that may provide it (deterministic order).
+    candidates: dict[str, tuple[str, ...]]
+    #: (object path, name) -> the one file that object's own search finds for the name.
+    fixed: dict[tuple[str, str], str]
+    #: object path -> names it needs that any chosen provider may satisfy.
+    free: dict[str, tuple[str, ...]]
+    #: Candidates a requester cannot use, and why (precomputed version/symbol checks).
+    exclusions: tuple[Exclusion, ...]
+    glibcs: dict[str, Glibc]
+    #: Names that belong to glibc: their providers must come from the chosen glibc.
+    glibc_names: frozenset[str]
+    #: store path -> glibc store paths in its closure.
+    closure_glibcs: dict[str, tuple[str, ...]]
+    #: store path -> its closure (store paths).
+    closures: dict[str, frozenset[str]]
+    #: Names no file in the store provides, with the closest names that exist.
+    missing: dict[str, tuple[str, ...]]
+    #: Human-readable notes gathered while building (ignored RUNPATH entries...).
+    notes: tuple[str, ...]
+    #: Closest matches for versions no candidate defines, for explanations.
+    hints: tuple[str, ...] = ()

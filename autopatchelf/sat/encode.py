@@ -1,0 +1,331 @@
+"""Encode a :class:`Problem` as CNF with selector-guarded hard facts, plus soft costs.
+
+Variables (all taken from one :class:`IDPool` before any cardinality encoding):
+
+* ``L(name)``: some loaded object needs ``name``;
+* ``X(name, file)``: ``file`` provides ``name`` in the process;
+* ``U(file)``: ``file`` is loaded;
+* ``G(store path)``: this glibc is the process's glibc;
+* ``S(store path)``: this store path is in the solution's closure (for the cost).
+
+Every hard fact that can take part in a conflict is guarded by a selector literal mapped to
+a :mod:`~autopatchelf.sat.facts` record; structural clauses (``X -> L``, ``U <-> OR X``) are
+plain hard clauses.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+
+import attrs
+from pysat.card import CardEnc, EncType
+from pysat.formula import IDPool
+
+from autopatchelf.problem.model import Problem, Provider
+from autopatchelf.sat import facts as F
+
+
+class GlibcPolicy(enum.Enum):
+    #: Every chosen store path's closure that contains a glibc contains the chosen one.
+    STRICT = "strict"
+    #: Closures may reference another glibc if the loaded one satisfies every version.
+    COMPATIBLE = "compatible"
+
+
+@attrs.frozen
+class Preferences:
+    """Soft wishes, strongest first: pins, system closure, newest, fewest store paths."""
+
+    Matcher = Callable[[Provider], bool]
+
+    #: Predicates over providers: preferred (``--prefer``) and avoided (``--avoid``).
+    prefer: Callable[[Provider], bool] | None = None
+    avoid: Callable[[Provider], bool] | None = None
+    #: name -> file chosen by a lock file (kept unless impossible).
+    locked: dict[str, str] = attrs.field(factory=dict)
+    #: Store paths already in use (``/run/current-system`` closure, given roots).
+    system: frozenset[str] = frozenset()
+
+
+@attrs.define
+class Encoding:
+    pool: IDPool
+    hard: list[list[int]]
+    #: selector literal -> the fact it guards (insertion order is deterministic).
+    selectors: dict[int, F.Fact]
+    #: (clause, weight) soft clauses, already scaled to lexicographic levels.
+    soft: list[tuple[list[int], int]]
+    #: Decision variables: (name, file) -> X literal.
+    choices: dict[tuple[str, str], int]
+    glibc_vars: dict[str, int]
+    store_path_vars: dict[str, int]
+
+    def x(self, name: str, path: str) -> int:
+        return self.choices[(name, path)]
+
+
+class _Encoder:
+    def __init__(
+        self, problem: Problem, policy: GlibcPolicy, allow_missing: frozenset[str]
+    ) -> None:
+        self.p = problem
+        self.policy = policy
+        self.allow_missing = allow_missing
+        self.pool = IDPool()
+        self.hard: list[list[int]] = []
+        self.selectors: dict[int, F.Fact] = {}
+        self._sel_by_fact: dict[F.Fact, int] = {}
+        # Allocate every problem variable first (cardinality encodings come last).
+        self.L = {
+            n: self.pool.id(("L", n)) for n in sorted({*problem.candidates, *problem.missing})
+        }
+        self.X = {
+            (n, path): self.pool.id(("X", n, path))
+            for n, paths in problem.candidates.items()
+            for path in paths
+        }
+        self.U = {path: self.pool.id(("U", path)) for path in problem.providers}
+        self.G = {g: self.pool.id(("G", g)) for g in problem.glibcs}
+        store_paths = sorted(
+            {sp for closure in problem.closures.values() for sp in closure} | set(problem.closures)
+        )
+        self.S = {sp: self.pool.id(("S", sp)) for sp in store_paths}
+        for fact in self._all_selector_facts():
+            self._sel(fact)
+
+    # -- selectors --------------------------------------------------------------------
+
+    def _all_selector_facts(self) -> Iterable[F.Fact]:
+        # Pre-allocating selectors keeps their ids below the cardinality auxiliaries.
+        yield F.OneGlibc()
+        for name in self.L:
+            yield F.OneProvider(name)
+
+    def _sel(self, fact: F.Fact) -> int:
+        sel = self._sel_by_fact.get(fact)
+        if sel is None:
+            sel = self.pool.id(("sel", fact))
+            self._sel_by_fact[fact] = sel
+            self.selectors[sel] = fact
+        return sel
+
+    def _guarded(self, fact: F.Fact, clause: list[int]) -> None:
+        self.hard.append([*clause, -self._sel(fact)])
+
+    # -- hard facts -------------------------------------------------------------------
+
+    def encode(self) -> None:
+        p = self.p
+        foreign = {prov.path for prov in p.foreign}
+        self._selectors_for_facts(foreign)
+        amo: list[tuple[F.Fact, list[int]]] = []
+        # Roots and bundled libraries are always loaded.
+        for path in sorted(foreign):
+            self.hard.append([self.U[path]])
+        for name, paths in p.candidates.items():
+            lits = [self.X[(name, path)] for path in paths]
+            if lits:
+                self.hard.append([-self.L[name], *lits])
+            for lit in lits:
+                self.hard.append([-lit, self.L[name]])
+            if len(lits) > 1:
+                amo.append((F.OneProvider(name), lits))
+        for name, closest in p.missing.items():
+            if name in self.allow_missing:
+                continue
+            wrong = tuple(
+                e.provider
+                for e in p.exclusions
+                if e.name == name and e.kind.value == "architecture"
+            )
+            self._guarded(F.NoProvider(name, closest, wrong), [-self.L[name]])
+        # U(file) <-> some name is provided by it (foreign files are always loaded).
+        by_file: dict[str, list[int]] = {}
+        for (_, path), lit in self.X.items():
+            by_file.setdefault(path, []).append(lit)
+        for path, u in self.U.items():
+            lits = by_file.get(path, [])
+            if path not in foreign:
+                self.hard.append([-u, *lits])
+            for lit in lits:
+                self.hard.append([-lit, u])
+        self._encode_needs(foreign)
+        self._encode_exclusions(foreign)
+        self._encode_glibc(amo)
+        # S(store path): in the closure of some loaded store file.
+        for path, prov in p.providers.items():
+            if prov.store_path is None:
+                continue
+            for sp in sorted(p.closures.get(prov.store_path, {prov.store_path})):
+                self.hard.append([-self.U[path], self.S[sp]])
+        # Cardinality constraints last: their auxiliary variables come from the same pool.
+        for fact, lits in amo:
+            enc = CardEnc.atmost(lits=lits, bound=1, vpool=self.pool, encoding=EncType.seqcounter)
+            sel = self._sel(fact)
+            self.hard.extend([*clause, -sel] for clause in enc.clauses)
+
+    def _selectors_for_facts(self, foreign: set[str]) -> None:
+        """Allocate the remaining selectors before any auxiliary variable."""
+        p = self.p
+        for path in sorted(foreign):
+            for name in p.free.get(path, ()):
+                self._sel(F.Needs(path, name))
+        for (req, name), prov in p.fixed.items():
+            if req in foreign:
+                self._sel(F.BundledProvides(req, name, prov))
+            else:
+                self._sel(F.ClosureProvides(req, name, prov))
+        for excl in p.exclusions:
+            if excl.requester:
+                self._sel(F.Excluded(excl))
+        for sp, glibcs in p.closure_glibcs.items():
+            if glibcs:
+                self._sel(F.ClosureGlibc(sp, glibcs))
+
+    def _encode_needs(self, foreign: set[str]) -> None:
+        p = self.p
+        for path in sorted(foreign):
+            for name in p.free.get(path, ()):
+                self._guarded(F.Needs(path, name), [self.L[name]])
+        for (req, name), prov in p.fixed.items():
+            if req in foreign:
+                self._guarded(F.BundledProvides(req, name, prov), [self.X[(name, prov)]])
+                continue
+            if self.policy is GlibcPolicy.COMPATIBLE and name in p.glibc_names:
+                self.hard.append([-self.U[req], self.L[name]])
+                continue
+            if (name, prov) in self.X:
+                clause = [-self.U[req], self.X[(name, prov)]]
+            else:  # its closure's file is unusable here (wrong architecture)
+                clause = [-self.U[req]]
+            self._guarded(F.ClosureProvides(req, name, prov), clause)
+        for req, names in p.free.items():
+            if req in foreign:
+                continue
+            for name in names:
+                self.hard.append([-self.U[req], self.L[name]])
+
+    def _encode_exclusions(self, foreign: set[str]) -> None:
+        for excl in self.p.exclusions:
+            if not excl.requester:
+                continue  # architecture: the candidate has no X variable at all
+            x = self.X.get((excl.name, excl.provider))
+            if x is None:
+                continue
+            fact = F.Excluded(excl)
+            if excl.requester in foreign:
+                self._guarded(fact, [-x])
+            elif self.p.fixed.get((excl.requester, excl.name)) == excl.provider:
+                self._guarded(fact, [-self.U[excl.requester]])
+            else:
+                self._guarded(fact, [-self.U[excl.requester], -x])
+
+    def _encode_glibc(self, amo: list[tuple[F.Fact, list[int]]]) -> None:
+        p = self.p
+        for name in sorted(p.glibc_names):
+            for path in p.candidates.get(name, ()):
+                sp = p.providers[path].store_path
+                x = self.X[(name, path)]
+                if sp is not None and sp in self.G:
+                    self.hard.append([-x, self.G[sp]])
+                else:
+                    self._guarded(F.NotFromGlibc(name, path), [-x])
+        glibc_lits = [self.G[g] for g in sorted(self.G)]
+        if len(glibc_lits) > 1:
+            amo.append((F.OneGlibc(), glibc_lits))
+        needs_loader = any(r.facts.interpreter for r in p.roots)
+        if needs_loader:
+            for g, info in p.glibcs.items():
+                if info.loader is None:
+                    self._guarded(F.NoLoader(g), [-self.G[g]])
+            # A loaded libc.so.6 picks the glibc; make sure one is picked even so.
+            if "libc.so.6" in self.L:
+                self.hard.append([-self.L["libc.so.6"], *glibc_lits])
+        if self.policy is GlibcPolicy.STRICT:
+            for path, prov in p.providers.items():
+                sp = prov.store_path
+                if sp is None:
+                    continue
+                glibcs = p.closure_glibcs.get(sp, ())
+                if glibcs:
+                    fact = F.ClosureGlibc(sp, glibcs)
+                    self._guarded(fact, [-self.U[path], *(self.G[g] for g in glibcs)])
+
+    # -- soft costs -------------------------------------------------------------------
+
+    def soft(
+        self, prefs: Preferences, version_of: Callable[[str], tuple[object, ...]]
+    ) -> list[tuple[list[int], int]]:
+        p = self.p
+        fewest = [([-s], 1) for _, s in sorted(self.S.items())]
+        newest_units: list[tuple[int, int]] = []
+        for name, paths in p.candidates.items():
+            newest_units.extend(self._ranked(name, paths, version_of))
+        glibc_order = sorted(p.glibcs, key=lambda g: (p.glibcs[g].version, version_of(g), g))
+        for rank, g in enumerate(reversed(glibc_order)):
+            if rank:
+                newest_units.append((self.G[g], rank))
+        system_units: list[int] = []
+        pin_units: list[int] = []
+        for name, paths in p.candidates.items():
+            provs = [p.providers[path] for path in paths]
+            if prefs.system and any(pr.store_path in prefs.system for pr in provs):
+                system_units.extend(
+                    self.X[(name, pr.path)] for pr in provs if pr.store_path not in prefs.system
+                )
+            pin_units.extend(self._pinned(name, provs, prefs))
+        w_newest = len(fewest) + 1
+        total_newest = w_newest * sum(rank for _, rank in newest_units)
+        w_system = total_newest + len(fewest) + 1
+        w_pin = w_system * (len(system_units) + 1)
+        soft: list[tuple[list[int], int]] = []
+        soft.extend(([-lit], w_pin) for lit in pin_units)
+        soft.extend(([-lit], w_system) for lit in system_units)
+        soft.extend(([-lit], w_newest * rank) for lit, rank in newest_units)
+        soft.extend(fewest)
+        return soft
+
+    def _ranked(
+        self, name: str, paths: tuple[str, ...], version_of: Callable[[str], tuple[object, ...]]
+    ) -> list[tuple[int, int]]:
+        keyed = []
+        for path in paths:
+            sp = self.p.providers[path].store_path
+            if sp is not None:
+                keyed.append((version_of(sp), path))
+        versions = sorted({key for key, _ in keyed}, reverse=True)
+        rank = {key: i for i, key in enumerate(versions)}
+        return [(self.X[(name, path)], rank[key]) for key, path in keyed if rank[key]]
+
+    def _pinned(self, name: str, provs: list[Provider], prefs: Preferences) -> list[int]:
+        lits: list[int] = []
+        if prefs.prefer is not None and any(prefs.prefer(pr) for pr in provs):
+            lits.extend(self.X[(name, pr.path)] for pr in provs if not prefs.prefer(pr))
+        if prefs.avoid is not None:
+            lits.extend(self.X[(name, pr.path)] for pr in provs if prefs.avoid(pr))
+        locked = prefs.locked.get(name)
+        if locked is not None and any(pr.path == locked for pr in provs):
+            lits.extend(self.X[(name, pr.path)] for pr in provs if pr.path != locked)
+        return sorted(set(lits))
+
+
+def encode(
+    problem: Problem,
+    policy: GlibcPolicy,
+    prefs: Preferences,
+    version_of: Callable[[str], tuple[object, ...]],
+    allow_missing: frozenset[str] = frozenset(),
+) -> Encoding:
+    enc = _Encoder(problem, policy, allow_missing)
+    enc.encode()
+    soft = enc.soft(prefs, version_of)
+    return Encoding(
+        pool=enc.pool,
+        hard=enc.hard,
+        selectors=enc.selectors,
+        soft=soft,
+        choices=dict(enc.X),
+        glibc_vars=dict(enc.G),
+        store_path_vars=dict(enc.S),
+    )

@@ -1,0 +1,190 @@
+"""Predict what ld.so loads, and order the library path so the chosen files win.
+
+The prediction replays glibc's breadth-first loading with the delivery's search path; the
+solver's choices are only trusted once the replay agrees with them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+
+import attrs
+import networkx as nx
+
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.errors import AutopatchelfError
+from autopatchelf.problem import ldso
+from autopatchelf.problem.source import LibrarySource
+from autopatchelf.solution.model import LoadedLibrary
+
+#: A pseudo directory standing for "a directory of links holding exactly the chosen files".
+LINK_DIR = "<links>"
+
+
+@attrs.frozen
+class Replay:
+    libraries: tuple[LoadedLibrary, ...]
+    #: Names ld.so would not find at all.
+    not_found: tuple[tuple[str, str], ...]
+
+
+class FileView:
+    """Answers "which file does ld.so open for NAME in DIR?" for store and foreign dirs."""
+
+    def __init__(
+        self,
+        source: LibrarySource,
+        links: Mapping[str, str] | None = None,
+        foreign_dirs: frozenset[str] = frozenset(),
+    ) -> None:
+        self.source = source
+        self.links = dict(links or {})
+        #: Directories of the app itself (bundled libraries), read from disk even when
+        #: the app tree lies inside the store.
+        self.foreign_dirs = foreign_dirs
+        self._foreign: dict[str, ElfFacts | None] = {}
+        self._facts: dict[str, ElfFacts] = {}
+
+    def find(self, directory: str, name: str) -> tuple[str, ElfFacts] | None:
+        if directory == LINK_DIR:
+            path = self.links.get(name)
+            return (path, self.facts(path)) if path is not None else None
+        if directory not in self.foreign_dirs and self.source.is_store_path(directory):
+            hit = self.source.lookup(directory, name)
+            if hit is None:
+                return None
+            self._facts[hit.path] = hit.facts
+            return hit.path, hit.facts
+        candidate = os.path.join(directory, name)
+        if not os.path.isfile(candidate):
+            return None
+        real = os.path.realpath(candidate)
+        if real not in self._foreign:
+            try:
+                self._foreign[real] = ElfFacts.read(real)
+            except AutopatchelfError:
+                self._foreign[real] = None
+        facts = self._foreign[real]
+        return (real, facts) if facts is not None else None
+
+    def facts(self, path: str) -> ElfFacts:
+        known = self._facts.get(path) or self._foreign.get(path)
+        if known is None:
+            known = ElfFacts.read(path)
+            self._facts[path] = known
+        return known
+
+
+def replay(
+    root: ElfFacts,
+    interpreter: str | None,
+    view: FileView,
+    *,
+    library_path: Sequence[str] = (),
+    runpath_override: Callable[[ElfFacts], tuple[str, ...] | None] | None = None,
+    store_path_of: Callable[[str], str | None] = lambda _path: None,
+) -> Replay:
+    """Replay ld.so's breadth-first loading of ``root``.
+
+    ``runpath_override`` returns the (patched) RUNPATH of an object, or None to keep its
+    own. The default directories are modelled as the chosen glibc's own directory, as on
+    NixOS; host directories never take part.
+    """
+    loaded: dict[str, str] = {}
+    libraries: list[LoadedLibrary] = []
+    not_found: list[tuple[str, str]] = []
+    default_dirs: tuple[str, ...] = ()
+    if interpreter is not None:
+        interp_facts = view.facts(interpreter)
+        for alias in (os.path.basename(interpreter), interp_facts.soname):
+            if alias:
+                loaded[alias] = interpreter
+        default_dirs = (os.path.dirname(interpreter),)
+    queue: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]] = deque([(root, ())])
+    while queue:
+        obj, chain = queue.popleft()
+        for name in obj.needed:
+            if name in loaded:
+                continue
+            found = _search(obj, chain, name, view, library_path, runpath_override, default_dirs)
+            if found is None:
+                not_found.append((obj.path, name))
+                continue
+            path, facts = found
+            already = [p for p in loaded.values() if p == path]
+            loaded[name] = path
+            if facts.soname:
+                loaded.setdefault(facts.soname, path)
+            if already:
+                continue
+            libraries.append(LoadedLibrary(name, path, store_path_of(path), obj.path))
+            queue.append((facts, (obj, *chain)))
+    return Replay(tuple(libraries), tuple(not_found))
+
+
+def _search(
+    obj: ElfFacts,
+    chain: tuple[ElfFacts, ...],
+    name: str,
+    view: FileView,
+    library_path: Sequence[str],
+    runpath_override: Callable[[ElfFacts], tuple[str, ...] | None] | None,
+    default_dirs: tuple[str, ...],
+) -> tuple[str, ElfFacts] | None:
+    if "/" in name:
+        return view.find(os.path.dirname(name), os.path.basename(name))
+    override = runpath_override(obj) if runpath_override is not None else None
+    dirs: list[str] = []
+    if override is None and obj.runpath is None:
+        dirs.extend(ldso.own_search_dirs(obj))
+        dirs.extend(ldso.inherited_rpath(chain))
+    dirs.extend(library_path)
+    if override is not None:
+        dirs.extend(override)
+    elif obj.runpath is not None:
+        dirs.extend(ldso.own_search_dirs(obj))
+    if not obj.nodeflib:
+        dirs.extend(default_dirs)
+    for directory in dirs:
+        hit = view.find(directory, name)
+        if hit is not None and ldso.compatible(obj, hit[1]):
+            return hit
+    return None
+
+
+def order_library_path(
+    chosen: Mapping[str, str],
+    view: FileView,
+    first_use: Sequence[str],
+) -> tuple[str, ...] | None:
+    """Order the directories of the chosen files so that, for every loaded name, the first
+    directory holding a file of that name holds the chosen one. None if no order works."""
+    dir_of: dict[str, str] = {}
+    for name, path in chosen.items():
+        directory = os.path.dirname(path)
+        hit = view.find(directory, name)
+        if hit is None or hit[0] != path:
+            return None  # reachable only under another name: needs a link directory
+        dir_of[name] = directory
+    rank = {name: i for i, name in enumerate(first_use)}
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    dir_rank: dict[str, int] = {}
+    for name, directory in dir_of.items():
+        graph.add_node(directory)
+        dir_rank[directory] = min(dir_rank.get(directory, 1 << 30), rank.get(name, 1 << 29))
+    for directory in list(graph.nodes):
+        for name, path in chosen.items():
+            if dir_of[name] == directory:
+                continue
+            hit = view.find(directory, name)
+            if hit is not None and hit[0] != path:
+                graph.add_edge(dir_of[name], directory)
+    try:
+        ordered = nx.lexicographical_topological_sort(
+            graph, key=lambda d: (dir_rank.get(d, 1 << 30), d)
+        )
+        return tuple(ordered)
+    except nx.NetworkXUnfeasible:
+        return None

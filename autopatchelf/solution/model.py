@@ -1,0 +1,87 @@
+"""What a successful solve returns."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+
+class Delivery(enum.Enum):
+    """How the solution reaches the loader; the prediction depends on it."""
+
+    #: ``ld.so --library-path`` / ``NIX_LD_LIBRARY_PATH``: searched for every object,
+    #: before each object's own RUNPATH.
+    LIBRARY_PATH = "library-path"
+    #: A patched DT_RUNPATH on the roots (and bundled libraries): serves their own needs.
+    RUNPATH = "runpath"
+
+
+@attrs.frozen
+class LoadedLibrary:
+    """One object ld.so will map, in load order."""
+
+    #: The name it is first requested by (a DT_NEEDED string).
+    name: str
+    path: str
+    #: Its store path, or None for bundled libraries of the app itself.
+    store_path: str | None
+    #: Who asked for it first (a root, a bundled library or a store library).
+    requested_by: str
+
+
+@attrs.frozen
+class RootSolution:
+    root: str
+    interpreter: str | None
+    #: Libraries in the order ld.so loads them (breadth-first from the root).
+    libraries: tuple[LoadedLibrary, ...]
+
+    def mapping(self) -> dict[str, str]:
+        """name -> file for every library this root's process loads."""
+        return {lib.name: lib.path for lib in self.libraries}
+
+
+@attrs.frozen
+class Alternative:
+    """Another choice with the same cost as the chosen one, for one name."""
+
+    name: str
+    chosen: str
+    others: tuple[str, ...]
+
+
+@attrs.frozen
+class Solution:
+    roots: tuple[RootSolution, ...]
+    #: The glibc store path every root loads, and its loader (the interpreter).
+    glibc: str | None
+    interpreter: str | None
+    #: Every store path the solution needs at run time (closures included), sorted.
+    store_paths: tuple[str, ...]
+    #: name -> file for every library of the whole set (one provider per soname).
+    choices: dict[str, str]
+    #: Directories to hand to the loader, in the order that makes every chosen file win.
+    #: Empty when ``needs_link_dir`` (no order works): see :func:`write_link_dir`.
+    library_path: tuple[str, ...]
+    needs_link_dir: bool
+    #: Directories for a patched DT_RUNPATH of the roots and bundled libraries, after
+    #: their own ``$ORIGIN`` entries (which patching keeps). Empty with ``needs_link_dir``
+    #: in runpath delivery.
+    runpath: tuple[str, ...]
+    warnings: tuple[str, ...]
+    alternatives: tuple[Alternative, ...]
+    glibc_policy: str
+    #: The delivery the prediction was made for (``library-path`` or ``runpath``).
+    delivery: str = Delivery.LIBRARY_PATH.value
+
+    def root(self, path: str) -> RootSolution:
+        for r in self.roots:
+            if r.root == path:
+                return r
+        raise KeyError(path)
+
+    @property
+    def unique(self) -> bool:
+        """True when no other choice has the same cost."""
+        return not self.alternatives

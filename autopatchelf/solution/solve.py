@@ -1,0 +1,245 @@
+"""The resolver pipeline: problem -> encoding -> conflict or optimum -> checked solution."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.errors import AutopatchelfError, ExitCode
+from autopatchelf.problem import ldso
+from autopatchelf.problem.build import build_problem
+from autopatchelf.problem.model import Problem
+from autopatchelf.problem.source import LibrarySource
+from autopatchelf.sat.encode import GlibcPolicy, Preferences, encode
+from autopatchelf.sat.optimize import check, optimise
+from autopatchelf.solution.explain import Unsatisfiable, explain
+from autopatchelf.solution.loadorder import (
+    LINK_DIR,
+    FileView,
+    Replay,
+    order_library_path,
+    replay,
+)
+from autopatchelf.solution.model import (
+    Alternative,
+    Delivery,
+    LoadedLibrary,
+    RootSolution,
+    Solution,
+)
+
+
+class PredictionError(AutopatchelfError):
+    """The replayed load order disagrees with the solver's choice (a bug)."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+def solve_problem(
+    files: Sequence[str],
+    source: LibrarySource,
+    *,
+    glibc_policy: GlibcPolicy = GlibcPolicy.STRICT,
+    preferences: Preferences | None = None,
+    allow_missing: Sequence[str] = (),
+    delivery: Delivery = Delivery.LIBRARY_PATH,
+    max_alternatives: int = 8,
+) -> Solution:
+    """Choose a provider for every library ``files`` load, or raise :class:`Unsatisfiable`."""
+    problem = build_problem(files, source)
+    allowed = frozenset(
+        n for n in problem.missing if any(fnmatch.fnmatchcase(n, pat) for pat in allow_missing)
+    )
+    enc = encode(problem, glibc_policy, preferences or Preferences(), source.version_of, allowed)
+    conflict = check(enc)
+    if conflict is not None:
+        raise Unsatisfiable(explain(problem, conflict.facts))
+    best = optimise(enc, max_alternatives=max_alternatives)
+    choices = dict(sorted(best.choices))
+    interpreter = problem.glibcs[best.glibc].loader if best.glibc else None
+    warnings = [*problem.notes]
+    warnings.extend(
+        f"{name} is missing (allowed): the program may fail when it is used"
+        for name in sorted(allowed)
+    )
+    view = FileView(
+        source, foreign_dirs=frozenset(os.path.dirname(p.path) for p in problem.foreign)
+    )
+    first_use = _first_use(problem, choices)
+    library_path = order_library_path(choices, view, first_use)
+    runpath = _root_runpath(problem, choices, view, first_use)
+    search = library_path if delivery is Delivery.LIBRARY_PATH else runpath
+    roots, needs_link_dir = _replay_roots(
+        problem, choices, interpreter, view, search, allowed, delivery
+    )
+    store_paths: set[str] = set()
+    for r in roots:
+        for lib in r.libraries:
+            if lib.store_path is not None:
+                store_paths.update(problem.closures.get(lib.store_path, {lib.store_path}))
+    if best.glibc is not None:
+        store_paths.update(problem.closures.get(best.glibc, {best.glibc}))
+    warnings.extend(_unversioned_warnings(problem, roots, view, interpreter))
+    return Solution(
+        roots=roots,
+        glibc=best.glibc,
+        interpreter=interpreter,
+        store_paths=tuple(sorted(store_paths)),
+        choices=choices,
+        library_path=library_path or (),
+        needs_link_dir=needs_link_dir,
+        runpath=runpath or (),
+        delivery=delivery.value,
+        warnings=tuple(warnings),
+        alternatives=_alternatives(best.choices, best.alternatives),
+        glibc_policy=glibc_policy.value,
+    )
+
+
+def _first_use(problem: Problem, choices: Mapping[str, str]) -> list[str]:
+    """Names in the breadth-first order ld.so first asks for them."""
+    order: list[str] = []
+    seen: set[str] = set()
+    queue = deque(r.path for r in problem.roots)
+    visited: set[str] = set()
+    while queue:
+        path = queue.popleft()
+        if path in visited:
+            continue
+        visited.add(path)
+        for name in problem.providers[path].facts.needed:
+            if name not in seen:
+                seen.add(name)
+                order.append(name)
+            chosen = choices.get(name)
+            if chosen is not None:
+                queue.append(chosen)
+    order.extend(sorted(n for n in choices if n not in seen))
+    return order
+
+
+def _replay_roots(
+    problem: Problem,
+    choices: Mapping[str, str],
+    interpreter: str | None,
+    view: FileView,
+    search: tuple[str, ...] | None,
+    allowed: frozenset[str],
+    delivery: Delivery,
+) -> tuple[tuple[RootSolution, ...], bool]:
+    """Replay every root with the delivery's search path; fall back to a link directory.
+
+    Returns the per-root load orders and whether the link directory was needed.
+    """
+    foreign = {p.path for p in problem.foreign}
+
+    def store_path_of(path: str) -> str | None:
+        prov = problem.providers.get(path)
+        return prov.store_path if prov is not None else None
+
+    def attempt(dirs: tuple[str, ...], root: ElfFacts, interp: str | None) -> Replay:
+        if delivery is Delivery.LIBRARY_PATH:
+            return replay(root, interp, view, library_path=dirs, store_path_of=store_path_of)
+
+        def override(obj: ElfFacts) -> tuple[str, ...] | None:
+            return (*kept_origin_dirs(obj), *dirs) if obj.path in foreign else None
+
+        return replay(root, interp, view, runpath_override=override, store_path_of=store_path_of)
+
+    view.links = dict(choices)
+    tries = ([search] if search is not None else []) + [(LINK_DIR,)]
+    for dirs in tries:
+        results: list[RootSolution] = []
+        failure = None
+        for root in problem.roots:
+            interp = interpreter if root.facts.interpreter else None
+            outcome = attempt(dirs, root.facts, interp)
+            lost = [name for _, name in outcome.not_found if name not in allowed]
+            if not _agrees(outcome.libraries, choices) or lost:
+                failure = _disagreement(root.path, outcome.libraries, choices, lost)
+                break
+            results.append(RootSolution(root.path, interp, outcome.libraries))
+        if failure is None:
+            return tuple(results), dirs == (LINK_DIR,)
+    raise PredictionError(failure or "no delivery serves the chosen files")
+
+
+def kept_origin_dirs(facts: ElfFacts) -> tuple[str, ...]:
+    """The ``$ORIGIN`` entries of an object's own search path, expanded (patching keeps
+    them so bundled libraries are still found)."""
+    raw = facts.runpath_dirs if facts.runpath is not None else facts.rpath_dirs
+    expanded = ldso.own_search_dirs(facts)
+    return tuple(d for d, entry in zip(expanded, raw, strict=False) if "ORIGIN" in entry)
+
+
+def _agrees(libraries: Sequence[LoadedLibrary], choices: Mapping[str, str]) -> bool:
+    return all(choices.get(lib.name, lib.path) == lib.path for lib in libraries)
+
+
+def _disagreement(
+    root: str, libraries: Sequence[LoadedLibrary], choices: Mapping[str, str], lost: list[str]
+) -> str:
+    if lost:
+        return f"{root}: ld.so would not find {', '.join(lost)}"
+    for lib in libraries:
+        want = choices.get(lib.name)
+        if want is not None and want != lib.path:
+            return f"{root}: ld.so would load {lib.path} for {lib.name}, the solver chose {want}"
+    return f"{root}: ld.so would not find every chosen library"
+
+
+def _root_runpath(
+    problem: Problem, choices: Mapping[str, str], view: FileView, first_use: Sequence[str]
+) -> tuple[str, ...] | None:
+    """Directories for a patched RUNPATH serving the foreign objects' own needs."""
+    wanted = {
+        name: choices[name]
+        for prov in problem.foreign
+        for name in problem.free.get(prov.path, ())
+        if name in choices
+    }
+    return order_library_path(wanted, view, first_use)
+
+
+def _alternatives(
+    best: frozenset[tuple[str, str]], others: Sequence[frozenset[tuple[str, str]]]
+) -> tuple[Alternative, ...]:
+    chosen = dict(best)
+    extra: dict[str, set[str]] = {}
+    for other in others:
+        for name, path in other:
+            if chosen.get(name) != path:
+                extra.setdefault(name, set()).add(path)
+    return tuple(
+        Alternative(name, chosen.get(name, ""), tuple(sorted(paths)))
+        for name, paths in sorted(extra.items())
+    )
+
+
+def _unversioned_warnings(
+    problem: Problem,
+    roots: Sequence[RootSolution],
+    view: FileView,
+    interpreter: str | None,
+) -> list[str]:
+    warnings: list[str] = []
+    for root in roots:
+        objects = [problem.providers[root.root].facts]
+        objects.extend(view.facts(lib.path) for lib in root.libraries)
+        if interpreter is not None:
+            objects.append(view.facts(interpreter))
+        defined: set[str] = set()
+        for obj in objects:
+            defined.update(s.name for s in obj.symbols.defined)
+        for obj in objects:
+            lost = sorted({s.name for s in obj.symbols.undefined if s.version is None} - defined)
+            if lost:
+                shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
+                warnings.append(
+                    f"{os.path.basename(obj.path)}: {len(lost)} unversioned symbol(s) no loaded "
+                    f"library defines ({shown})"
+                )
+    return sorted(set(warnings))
