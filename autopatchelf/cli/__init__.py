@@ -19,6 +19,9 @@ COMMANDS = {
     "index": "autopatchelf.cli._index",
     "solve": "autopatchelf.cli._solve",
 }
+# Commands whose modules are being written land here as they are finished:
+# "patch": "autopatchelf.cli._patch", "run": "autopatchelf.cli._run",
+# "check": "autopatchelf.cli._check".
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,6 +74,11 @@ class Solution:
     glibc_policy: str
     #: The delivery the prediction was made for (``library-path`` or ``runpath``).
     delivery: str = Delivery.LIBRARY_PATH.value
+    #: Closest-match substitutions (``--allow-substitution``): needed name -> the name of
+    #: the file chosen instead (``libfoo.so.1`` -> ``libfoo.so.2``). Patching rewrites
+    #: DT_NEEDED *and* the matching ``.gnu.version_r`` file name; ``choices`` maps the
+    #: needed name to the substitute file.
+    substitutions: dict[str, str] = attrs.field(factory=dict)
 
     def root(self, path: str) -> RootSolution:
         for r in self.roots:
