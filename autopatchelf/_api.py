@@ -32,6 +32,7 @@ def solve(
     allow_missing: Iterable[str] = (),
     delivery: str | Delivery = Delivery.LIBRARY_PATH,
     max_alternatives: int = 8,
+    allow_substitution: bool = False,
 ) -> Solution:
     """Choose one store provider for every library ``files`` load.
 
@@ -42,6 +43,9 @@ def solve(
     ``prefer``/``avoid`` name store paths (``/nix/store/...-openssl-3.0.13``), package
     names (``openssl``) or name-versions (``openssl-3.0.13``). ``system`` lists paths
     whose closures are already in use (default: ``/run/current-system`` if it exists).
+    ``allow_substitution`` lets a missing soname be served by a file of a close soname
+    (``libfoo.so.2`` for ``libfoo.so.1``) when every version and versioned symbol still
+    fits, at a cost above every other preference; see ``Solution.substitutions``.
     """
     policy = GlibcPolicy(glibc) if isinstance(glibc, str) else glibc
     mode = Delivery(delivery) if isinstance(delivery, str) else delivery
@@ -71,6 +75,7 @@ def solve(
             allow_missing=list(allow_missing),
             delivery=mode,
             max_alternatives=max_alternatives,
+            allow_substitution=allow_substitution,
         )
     finally:
         if own_index:

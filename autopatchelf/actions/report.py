@@ -28,6 +28,8 @@ def solution_document(solution: Solution) -> dict[str, Any]:
         "needs_link_dir": solution.needs_link_dir,
         "runpath": list(solution.runpath),
         "choices": dict(solution.choices),
+        "substitutions": dict(solution.substitutions),
+        "delivery": solution.delivery,
         "roots": [
             {
                 "root": r.root,
@@ -83,6 +85,8 @@ def solution_text(solution: Solution) -> str:
         lines.append("library path (in order):")
         lines.extend(f"  {d}" for d in solution.library_path)
     lines.append(f"store paths: {len(solution.store_paths)}")
+    for old, new in solution.substitutions.items():
+        lines.append(f"substitution: {old} is served by a {new} (closest match)")
     for alt in solution.alternatives:
         lines.append(f"tie: {alt.name}: {alt.chosen} (also optimal: {', '.join(alt.others)})")
     lines.extend(f"warning: {w}" for w in solution.warnings)

@@ -48,6 +48,12 @@ def add_solve_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="a missing soname matching PATTERN (fnmatch) is a warning, not a failure",
     )
+    group.add_argument(
+        "--allow-substitution",
+        action="store_true",
+        help="let a close soname (libfoo.so.2 for a missing libfoo.so.1) stand in when every "
+        "version and versioned symbol still fits",
+    )
 
 
 def solve_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -60,6 +66,7 @@ def solve_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "avoid": args.avoid,
         "system": args.system,
         "allow_missing": args.allow_missing,
+        "allow_substitution": args.allow_substitution,
     }
 
 

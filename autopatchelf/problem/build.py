@@ -87,6 +87,9 @@ class _Builder:
         self.notes: list[str] = []
         self.foreign: list[Provider] = []
         self.arch_checked: set[str] = set()
+        self.substitutes: dict[tuple[str, str], str] = {}
+        self._seen_names: set[str] = set()
+        self._seen_files: set[str] = set()
 
     # -- foreign side ---------------------------------------------------------------
 
@@ -155,13 +158,43 @@ class _Builder:
 
     # -- store side -----------------------------------------------------------------
 
-    def explore_store(self) -> None:
+    def explore_store(self, *, allow_substitution: bool = False) -> None:
+        """Gather candidates for every free name, then what their closures bring."""
         names: deque[str] = deque()
         for needed in self.free.values():
             names.extend(needed)
-        seen_names: set[str] = set()
-        files: deque[StoreFile] = deque()
-        seen_files: set[str] = set()
+        self._explore(names, deque())
+        if allow_substitution:
+            self._explore(deque(), deque(self._substitute()))
+
+    def _substitute(self) -> list[StoreFile]:
+        """Offer files of a close soname (libfoo.so.2 for libfoo.so.1) for missing names
+        the foreign objects need; the encoding makes choosing one expensive."""
+        foreign = {p.path for p in self.foreign}
+        wanted = sorted(
+            {n for path in foreign for n in self.free.get(path, ()) if not self.candidates.get(n)}
+        )
+        added: list[StoreFile] = []
+        if not wanted:
+            return added
+        known = list(self.source.names())
+        for name in wanted:
+            stem = name.split(".so", 1)[0]
+            for other in closest_names(name, known):
+                if other.split(".so", 1)[0] != stem:
+                    continue
+                for cand in self.source.candidates(other):
+                    if self._admit(other, cand):
+                        self._add_candidate(name, cand.path)
+                        self.substitutes[(name, cand.path)] = other
+                        added.append(cand)
+        return added
+
+    def _explore(self, names: deque[str], files: deque[StoreFile]) -> None:
+        seen_names = self._seen_names
+        seen_files = self._seen_files
+        for cand in files:
+            seen_files.add(cand.path)
         while names or files:
             while names:
                 name = names.popleft()
@@ -177,7 +210,9 @@ class _Builder:
                             files.append(cand)
             while files:
                 cand = files.popleft()
-                self.free.setdefault(cand.path, [])
+                if cand.path in self.free:
+                    continue
+                self.free[cand.path] = []
                 for dep in cand.facts.needed:
                     found = self._find_in_closure(cand, dep)
                     if found is None:
@@ -268,7 +303,9 @@ def _relative_label(path: str, base: str) -> str:
     return rel if not rel.startswith("..") else path
 
 
-def build_problem(roots: Sequence[str], source: LibrarySource) -> Problem:
+def build_problem(
+    roots: Sequence[str], source: LibrarySource, *, allow_substitution: bool = False
+) -> Problem:
     """Read the roots and gather every candidate and fact the encoding needs."""
     if not roots:
         raise RootError("no file to solve", hint="name at least one ELF file")
@@ -287,7 +324,7 @@ def build_problem(roots: Sequence[str], source: LibrarySource) -> Problem:
             )
     builder = _Builder(source, root_facts)
     builder.add_foreign(root_facts)
-    builder.explore_store()
+    builder.explore_store(allow_substitution=allow_substitution)
     builder.check_versions()
 
     glibcs = _find_glibcs(builder, first)
@@ -323,6 +360,7 @@ def build_problem(roots: Sequence[str], source: LibrarySource) -> Problem:
         missing=missing,
         notes=tuple(builder.notes),
         hints=hints,
+        substitutes=dict(sorted(builder.substitutes.items())),
     )
 
 

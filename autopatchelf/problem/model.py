@@ -87,3 +87,6 @@ class Problem:
     notes: tuple[str, ...]
     #: Closest matches for versions no candidate defines, for explanations.
     hints: tuple[str, ...] = ()
+    #: (needed name, file) -> the other name that file answers to: a closest-match
+    #: substitution, allowed only with ``--allow-substitution`` and at a high cost.
+    substitutes: dict[tuple[str, str], str] = attrs.field(factory=dict)

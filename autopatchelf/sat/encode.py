@@ -35,7 +35,10 @@ class GlibcPolicy(enum.Enum):
 
 @attrs.frozen
 class Preferences:
-    """Soft wishes, strongest first: pins, system closure, newest, fewest store paths."""
+    """Soft wishes, strongest first: pins, system closure, newest, fewest store paths.
+
+    (Above them all sits the cost of a closest-match substitution, when allowed.)
+    """
 
     Matcher = Callable[[Provider], bool]
 
@@ -279,7 +282,10 @@ class _Encoder:
         total_newest = w_newest * sum(rank for _, rank in newest_units)
         w_system = total_newest + len(fewest) + 1
         w_pin = w_system * (len(system_units) + 1)
+        # A closest-match substitution costs more than every other wish together.
+        w_subst = w_pin * (len(pin_units) + 1)
         soft: list[tuple[list[int], int]] = []
+        soft.extend(([-self.X[key]], w_subst) for key in sorted(p.substitutes))
         soft.extend(([-lit], w_pin) for lit in pin_units)
         soft.extend(([-lit], w_system) for lit in system_units)
         soft.extend(([-lit], w_newest * rank) for lit, rank in newest_units)

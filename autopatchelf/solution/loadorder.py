@@ -85,6 +85,8 @@ def replay(
     library_path: Sequence[str] = (),
     runpath_override: Callable[[ElfFacts], tuple[str, ...] | None] | None = None,
     store_path_of: Callable[[str], str | None] = lambda _path: None,
+    renames: Mapping[str, str] | None = None,
+    renamed: frozenset[str] = frozenset(),
 ) -> Replay:
     """Replay ld.so's breadth-first loading of ``root``.
 
@@ -106,9 +108,10 @@ def replay(
     while queue:
         obj, chain = queue.popleft()
         for name in obj.needed:
-            if name in loaded:
+            wanted = renames.get(name, name) if renames and obj.path in renamed else name
+            if name in loaded or wanted in loaded:
                 continue
-            found = _search(obj, chain, name, view, library_path, runpath_override, default_dirs)
+            found = _search(obj, chain, wanted, view, library_path, runpath_override, default_dirs)
             if found is None:
                 not_found.append((obj.path, name))
                 continue

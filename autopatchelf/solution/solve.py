@@ -47,9 +47,10 @@ def solve_problem(
     allow_missing: Sequence[str] = (),
     delivery: Delivery = Delivery.LIBRARY_PATH,
     max_alternatives: int = 8,
+    allow_substitution: bool = False,
 ) -> Solution:
     """Choose a provider for every library ``files`` load, or raise :class:`Unsatisfiable`."""
-    problem = build_problem(files, source)
+    problem = build_problem(files, source, allow_substitution=allow_substitution)
     allowed = frozenset(
         n for n in problem.missing if any(fnmatch.fnmatchcase(n, pat) for pat in allow_missing)
     )
@@ -59,6 +60,11 @@ def solve_problem(
         raise Unsatisfiable(explain(problem, conflict.facts))
     best = optimise(enc, max_alternatives=max_alternatives)
     choices = dict(sorted(best.choices))
+    substitutions = {
+        name: problem.substitutes[(name, path)]
+        for name, path in choices.items()
+        if (name, path) in problem.substitutes
+    }
     interpreter = problem.glibcs[best.glibc].loader if best.glibc else None
     warnings = [*problem.notes]
     warnings.extend(
@@ -73,7 +79,7 @@ def solve_problem(
     runpath = _root_runpath(problem, choices, view, first_use)
     search = library_path if delivery is Delivery.LIBRARY_PATH else runpath
     roots, needs_link_dir = _replay_roots(
-        problem, choices, interpreter, view, search, allowed, delivery
+        problem, choices, interpreter, view, search, allowed, delivery, substitutions
     )
     store_paths: set[str] = set()
     for r in roots:
@@ -93,6 +99,7 @@ def solve_problem(
         needs_link_dir=needs_link_dir,
         runpath=runpath or (),
         delivery=delivery.value,
+        substitutions=substitutions,
         warnings=tuple(warnings),
         alternatives=_alternatives(best.choices, best.alternatives),
         glibc_policy=glibc_policy.value,
@@ -129,6 +136,7 @@ def _replay_roots(
     search: tuple[str, ...] | None,
     allowed: frozenset[str],
     delivery: Delivery,
+    substitutions: Mapping[str, str],
 ) -> tuple[tuple[RootSolution, ...], bool]:
     """Replay every root with the delivery's search path; fall back to a link directory.
 
