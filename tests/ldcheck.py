@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import attrs
 
 from autopatchelf.actions.launch import loader_command
+from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.solution.model import Solution
 
 _INIT = re.compile(r"^\s*\d+:\s+calling init: (\S+)\s*$")
@@ -75,3 +76,43 @@ def predicted(solution: Solution, root: str) -> frozenset[str]:
     if interp is not None:
         paths.discard(os.path.realpath(interp))
     return frozenset(paths)
+
+
+_TRYING = re.compile(r"^\s*\d+:\s+trying file=(\S+)\s*$")
+
+
+def run_directly(program: str, args: Sequence[str] = ()) -> LoaderRun:
+    """Start a patched ``program`` itself (no loader on the command line: the kernel runs
+    its PT_INTERP) with ``LD_BIND_NOW=1 LD_DEBUG=libs``."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_BIND_NOW": "1", "LD_DEBUG": "libs"}
+    done = subprocess.run(
+        [program, *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    loaded: set[str] = set()
+    dlopened: set[str] = set()
+    started = False
+    for line in done.stderr.splitlines():
+        if "transferring control:" in line:
+            started = True
+        match = _INIT.match(line)
+        if match:
+            (dlopened if started else loaded).add(os.path.realpath(match.group(1)))
+    loaded.discard(os.path.realpath(program))
+    interpreter = ElfFacts.read(program).interpreter
+    if interpreter is not None:
+        loaded.discard(os.path.realpath(interpreter))
+    return LoaderRun(
+        done.returncode, done.stdout, done.stderr, frozenset(loaded), frozenset(dlopened)
+    )
+
+
+def searched_files(stderr: str) -> tuple[str, ...]:
+    """Every file ld.so tried while loading the program, before starting it (``LD_DEBUG=libs``:
+    ``trying file=...``; later dlopen() searches are not included)."""
+    tried: list[str] = []
+    for line in stderr.splitlines():
+        if "transferring control:" in line:
+            break
+        if match := _TRYING.match(line):
+            tried.append(match.group(1))
+    return tuple(tried)

@@ -304,12 +304,15 @@ def _relative_label(path: str, base: str) -> str:
 
 
 def build_problem(
-    roots: Sequence[str], source: LibrarySource, *, allow_substitution: bool = False
+    roots: Sequence[str | ElfFacts], source: LibrarySource, *, allow_substitution: bool = False
 ) -> Problem:
-    """Read the roots and gather every candidate and fact the encoding needs."""
+    """Read the roots (paths, or facts already read) and gather every candidate and fact
+    the encoding needs."""
     if not roots:
         raise RootError("no file to solve", hint="name at least one ELF file")
-    root_facts = [ElfFacts.read(os.path.abspath(r)) for r in roots]
+    root_facts = [
+        r if isinstance(r, ElfFacts) else ElfFacts.read(os.path.abspath(r)) for r in roots
+    ]
     first = root_facts[0]
     if ldso.loader_name(first) is None:
         raise RootError(

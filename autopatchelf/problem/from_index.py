@@ -46,6 +46,9 @@ class IndexSource:
     def lookup(self, directory: str, name: str) -> IndexFile | None:
         return self._wrap(self.index.lookup(directory, name))
 
+    def entry_names(self, directory: str) -> Sequence[str]:
+        return self.index.entry_names(directory)
+
     def resolve_needed(self, file: StoreFile, name: str) -> IndexFile | None:
         known = self._files.get(file.path)
         cand = known.candidate if known is not None else self.index.candidate(file.path)

@@ -35,6 +35,10 @@ class LibrarySource(Protocol):
         """The file ld.so would open for ``name`` in store directory ``directory``."""
         ...
 
+    def entry_names(self, directory: str) -> Sequence[str]:
+        """Every name in store lib dir ``directory`` (empty if it is not indexed)."""
+        ...
+
     def resolve_needed(self, file: StoreFile, name: str) -> StoreFile | None:
         """The file ``file``'s own RUNPATH (or RPATH) finds for DT_NEEDED ``name``."""
         ...

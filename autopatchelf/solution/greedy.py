@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
+from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.model import ExclusionKind
 from autopatchelf.problem.source import LibrarySource
 
 
-def greedy_first_match(files: Sequence[str], source: LibrarySource) -> dict[str, str]:
+def greedy_first_match(files: Sequence[str | ElfFacts], source: LibrarySource) -> dict[str, str]:
     """name -> file chosen greedily (names with no acceptable candidate are left out)."""
     problem = build_problem(files, source)
     blocked = {

@@ -46,12 +46,15 @@ class FileView:
         self.foreign_dirs = foreign_dirs
         self._foreign: dict[str, ElfFacts | None] = {}
         self._facts: dict[str, ElfFacts] = {}
+        self._names: dict[str, frozenset[str]] = {}
 
     def find(self, directory: str, name: str) -> tuple[str, ElfFacts] | None:
         if directory == LINK_DIR:
             path = self.links.get(name)
             return (path, self.facts(path)) if path is not None else None
         if directory not in self.foreign_dirs and self.source.is_store_path(directory):
+            if name not in self.names_in(directory):
+                return None
             hit = self.source.lookup(directory, name)
             if hit is None:
                 return None
@@ -69,8 +72,28 @@ class FileView:
         facts = self._foreign[real]
         return (real, facts) if facts is not None else None
 
+    def names_in(self, directory: str) -> frozenset[str]:
+        """Every name ld.so could open in ``directory``."""
+        if directory == LINK_DIR:
+            return frozenset(self.links)
+        known = self._names.get(directory)
+        if known is None:
+            known = self._names[directory] = self._list(directory)
+        return known
+
+    def _list(self, directory: str) -> frozenset[str]:
+        if directory not in self.foreign_dirs and self.source.is_store_path(directory):
+            return frozenset(self.source.entry_names(directory))
+        try:
+            return frozenset(os.listdir(directory))
+        except OSError:
+            return frozenset()
+
     def facts(self, path: str) -> ElfFacts:
         known = self._facts.get(path) or self._foreign.get(path)
+        if known is None and self.source.is_store_path(path):
+            hit = self.source.lookup(os.path.dirname(path), os.path.basename(path))
+            known = hit.facts if hit is not None and hit.path == path else None
         if known is None:
             known = ElfFacts.read(path)
             self._facts[path] = known
@@ -178,11 +201,11 @@ def order_library_path(
         graph.add_node(directory)
         dir_rank[directory] = min(dir_rank.get(directory, 1 << 30), rank.get(name, 1 << 29))
     for directory in list(graph.nodes):
-        for name, path in chosen.items():
+        for name in sorted(view.names_in(directory) & chosen.keys()):
             if dir_of[name] == directory:
                 continue
             hit = view.find(directory, name)
-            if hit is not None and hit[0] != path:
+            if hit is not None and hit[0] != chosen[name]:
                 graph.add_edge(dir_of[name], directory)
     try:
         ordered = nx.lexicographical_topological_sort(

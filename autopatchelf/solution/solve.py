@@ -39,7 +39,7 @@ class PredictionError(AutopatchelfError):
 
 
 def solve_problem(
-    files: Sequence[str],
+    files: Sequence[str | ElfFacts],
     source: LibrarySource,
     *,
     glibc_policy: GlibcPolicy = GlibcPolicy.STRICT,
