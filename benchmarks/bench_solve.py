@@ -226,7 +226,8 @@ def scaling(sizes: Sequence[int], k: int) -> list[dict[str, Any]]:
         )
         print(
             f"{n:5d} x {k}: solve {solve_s:7.3f}s  greedy {greedy_s:7.3f}s  "
-            f"(x{solve_s / greedy_s:.1f})  solver ok={ok}  greedy ok={rows[-1]['greedy_consistent']}"
+            f"(x{solve_s / greedy_s:.1f})  solver ok={ok}  "
+            f"greedy ok={rows[-1]['greedy_consistent']}"
         )
     return rows
 
@@ -241,9 +242,9 @@ def scenarios() -> dict[str, Any] | None:
         return None
     if fixture_store_unavailable_reason() is not None:
         return None
+    from autopatchelf.actions.launch import loader_command
     from autopatchelf.index import StoreIndex
     from autopatchelf.problem.from_index import IndexSource
-    from autopatchelf.actions.launch import loader_command
 
     fx = build_fixture_store()
     results = {"solver": 0, "greedy": 0, "scenarios": 0, "detail": {}}
