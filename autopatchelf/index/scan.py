@@ -1,0 +1,347 @@
+"""Reading a store path's lib dirs (and its executables' RUNPATHs) from disk.
+
+A :class:`Scanner` lives for one index update. It reads every file at most once (per
+update, and never a library the cache already holds), and returns frozen records; it
+never writes anything. With a :class:`ReaderPool`, :meth:`Scanner.prefetch` reads the
+files of many store paths on several processes before they are scanned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+
+from autopatchelf.index.parallel import Job, ReaderPool
+from autopatchelf.index.readfile import (
+    BAD_ELF,
+    NON_ELF,
+    NOT_LIBRARY,
+    ExecutableRead,
+    Reader,
+    read_executable,
+    read_library,
+    summary_of,
+)
+from autopatchelf.index.records import DirScan, ElfSummary, FileRecord, PathScan, SkipCounts
+from autopatchelf.index.searchpath import (
+    DirectoryPlacer,
+    effective_search_path,
+    expand_search_path,
+    store_basenames_in,
+)
+from autopatchelf.store.store import Store
+
+__all__ = ["EXECUTABLE_DIRS", "STANDARD_DIRS", "Reader", "Scanner", "is_standard_dir"]
+
+#: The lib dirs of a store path that are always indexed (ld.so search candidates).
+STANDARD_DIRS = ("lib", "lib64")
+#: Where executables live; their RUNPATHs name further lib dirs (and references).
+EXECUTABLE_DIRS = ("bin", "sbin", "libexec", "usr/bin", "usr/sbin", "usr/libexec")
+#: Executable dirs whose direct subdirectories are searched too (``libexec/git-core``).
+_NESTED_EXECUTABLE_DIRS = frozenset({"libexec", "usr/libexec"})
+#: Fewer files than this are read in-process even when a pool is available.
+_MIN_PARALLEL_JOBS = 128
+
+#: What the scanner remembers about a library file: read but not yet handed out
+#: (FileRecord), known (ElfSummary: cached, or already handed out), or a skip reason.
+_Library = FileRecord | ElfSummary | str
+
+
+def is_standard_dir(rest: str) -> bool:
+    """Whether ``rest`` (a path inside a store path) is one of its always-indexed dirs."""
+    return rest in STANDARD_DIRS
+
+
+class Scanner:
+    """Scans store paths and directories of one store.
+
+    ``is_valid(basename)`` tells which store paths may be followed into; ``known(path)``
+    returns what the cache knows about a library file (so it is not read again).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        is_valid: Callable[[str], bool],
+        known: Callable[[str], ElfSummary | None],
+        reader: Reader,
+        pool: ReaderPool | None = None,
+    ) -> None:
+        self._store = store
+        self._is_valid = is_valid
+        self._known = known
+        self._reader = reader
+        self._pool = pool
+        self._placer = DirectoryPlacer(store)
+        self._libraries: dict[str, _Library] = {}
+        self._executables: dict[str, ExecutableRead] = {}
+        #: ELF reader calls so far (in this process or in the pool).
+        self.reads = 0
+
+    # -- reading files -------------------------------------------------------------
+
+    def _owner(self, path: str) -> str:
+        where = self._store.locate(path)
+        assert where is not None  # callers only pass paths inside the store
+        return where[0]
+
+    def _library(self, path: str) -> tuple[FileRecord | ElfSummary | str, bool]:
+        """What ``path`` is as a library, and whether this call is the first to read it."""
+        remembered = self._libraries.get(path)
+        if remembered is None:
+            known = self._known(path)
+            if known is not None:
+                self._libraries[path] = known
+                return known, False
+            result, called = read_library(path, self._owner(path), self._reader)
+            self.reads += called
+            remembered = result
+        if isinstance(remembered, FileRecord):
+            # Hand the blob out once; keep only the small summary from now on.
+            self._libraries[path] = summary_of(remembered)
+            return remembered, True
+        self._libraries[path] = remembered
+        return remembered, False
+
+    def _executable(self, path: str, owner: str) -> ExecutableRead:
+        if path not in self._executables:
+            result, called = read_executable(path, owner, self._reader)
+            self.reads += called
+            self._executables[path] = result
+        return self._executables[path]
+
+    def _named_dirs(
+        self,
+        rpath: str | None,
+        runpath: str | None,
+        origin: str,
+        elf64: bool,
+    ) -> list[tuple[str, str]]:
+        search = effective_search_path(rpath, runpath)
+        placed = (self._placer.place(d) for d in expand_search_path(search, origin, elf64=elf64))
+        return [p for p in placed if p is not None]
+
+    # -- prefetching -------------------------------------------------------------------
+
+    def plan(self, basename: str) -> list[Job]:
+        """The files :meth:`scan_path` of ``basename`` will read (none already known)."""
+        jobs: list[Job] = []
+        dirs, _ = self._standard_dirs(basename)
+        for directory, _owner in dirs:
+            by_file, _ = self._dir_files(directory)
+            for path in sorted(by_file or ()):
+                if path in self._libraries:
+                    continue
+                known = self._known(path)
+                if known is not None:
+                    self._libraries[path] = known
+                else:
+                    jobs.append(("lib", path, self._owner(path)))
+        for path in self._executable_files(basename):
+            if path not in self._executables:
+                jobs.append(("exe", path, basename))
+        return jobs
+
+    def prefetch(self, jobs: Sequence[Job]) -> None:
+        """Read ``jobs`` on the pool now (no-op without a pool or for a few files)."""
+        if self._pool is None or len(jobs) < _MIN_PARALLEL_JOBS:
+            return
+        unique = list(dict.fromkeys(jobs))
+        for (kind, path, _owner), (result, called) in zip(
+            unique, self._pool.run(unique), strict=True
+        ):
+            self.reads += called
+            if kind == "lib":
+                assert isinstance(result, FileRecord | str)
+                self._libraries.setdefault(path, result)
+            else:
+                assert isinstance(result, ElfSummary | str)
+                self._executables.setdefault(path, result)
+
+    # -- directories ---------------------------------------------------------------
+
+    def _entry_path(
+        self, directory: str, entry: os.DirEntry[str], listing: dict[str, os.DirEntry[str]]
+    ) -> str | None:
+        """The real path of a lib dir entry, or ``None`` if it leaves the valid store."""
+        if not entry.is_symlink():
+            return f"{directory}/{entry.name}"
+        try:
+            target = os.readlink(entry.path)
+        except OSError:
+            return None
+        sibling = listing.get(target) if "/" not in target else None
+        if sibling is not None and _is_regular(sibling):
+            return f"{directory}/{target}"
+        path = self._store.realpath(entry.path)
+        where = self._store.locate(path)
+        if where is None or not self._is_valid(where[0]) or not os.path.isfile(path):
+            return None
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        return path
+
+    def _dir_files(self, directory: str) -> tuple[dict[str, list[str]], int] | tuple[None, int]:
+        """Real file -> entry names of lib dir ``directory``, and how many entries lead out
+        of the store; ``None`` if the directory cannot be listed."""
+        try:
+            listing = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return None, 0
+        by_name = {entry.name: entry for entry in listing}
+        by_file: dict[str, list[str]] = {}
+        outside = 0
+        for entry in listing:
+            try:
+                entry.name.encode("utf-8")
+                if entry.is_dir() or not (entry.is_symlink() or entry.is_file()):
+                    continue
+            except (OSError, UnicodeEncodeError):
+                continue  # unreadable, or a name no library is ever asked for
+            path = self._entry_path(directory, entry, by_name)
+            if path is None:
+                outside += 1
+            else:
+                by_file.setdefault(path, []).append(entry.name)
+        return by_file, outside
+
+    def scan_dir(self, directory: str, owner: str, *, standard: bool) -> DirScan:
+        """Scan the lib dir ``directory`` (a real path, spelled under the store dir)."""
+        by_file, outside = self._dir_files(directory)
+        if by_file is None:
+            return DirScan(path=directory, owner=owner, standard=standard, present=False)
+        reads_before = self.reads
+        counts = {NON_ELF: 0, BAD_ELF: 0, NOT_LIBRARY: 0}
+        entries: list[tuple[str, str]] = []
+        files: list[FileRecord] = []
+        named: dict[tuple[str, str], None] = {}
+        refs: set[str] = set()
+        for path in sorted(by_file):
+            library, first = self._library(path)
+            if isinstance(library, str):
+                counts[library] += 1
+                continue
+            if first and isinstance(library, FileRecord):
+                files.append(library)
+            entries.extend((name, path) for name in by_file[path])
+            if library.owner != owner:
+                refs.add(library.owner)
+            refs |= store_basenames_in((library.rpath, library.runpath, library.interpreter))
+            for placed in self._named_dirs(
+                library.rpath, library.runpath, directory, library.elf64
+            ):
+                named[placed] = None
+        return DirScan(
+            path=directory,
+            owner=owner,
+            standard=standard,
+            present=True,
+            entries=tuple(sorted(entries)),
+            files=tuple(files),
+            skipped=SkipCounts(
+                non_elf=counts[NON_ELF],
+                bad_elf=counts[BAD_ELF],
+                not_library=counts[NOT_LIBRARY],
+                outside=outside,
+            ),
+            names=tuple(named),
+            refs=tuple(sorted(refs)),
+            files_read=self.reads - reads_before,
+        )
+
+    # -- store paths -----------------------------------------------------------------
+
+    def _standard_dirs(self, basename: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """``(real dir, owner)`` of ``lib``/``lib64`` to scan as its own, and of those
+        that lead elsewhere (searched as if named by a RUNPATH)."""
+        root = self._store.full_path(basename)
+        own: list[tuple[str, str]] = []
+        elsewhere: list[tuple[str, str]] = []
+        for sub in STANDARD_DIRS:
+            candidate = f"{root}/{sub}"
+            if not os.path.isdir(candidate):
+                continue
+            placed = self._placer.place(candidate)
+            if placed is None:
+                continue
+            real, owner = placed
+            where = self._store.locate(real)
+            if owner == basename and where is not None and is_standard_dir(where[1]):
+                if placed not in own:
+                    own.append(placed)
+            elif placed not in elsewhere:
+                elsewhere.append(placed)
+        return own, elsewhere
+
+    def _executable_files(self, basename: str) -> Iterable[str]:
+        root = self._store.full_path(basename)
+        seen: set[str] = set()
+        for sub in EXECUTABLE_DIRS:
+            top = f"{root}/{sub}"
+            dirs = [top]
+            if sub in _NESTED_EXECUTABLE_DIRS and os.path.isdir(top):
+                dirs += sorted(e.path for e in _scandir(top) if _is_real_dir(e))
+            for directory in dirs:
+                for entry in sorted(_scandir(directory), key=lambda e: e.name):
+                    try:
+                        if not entry.is_file():
+                            continue
+                    except OSError:
+                        continue
+                    path = self._store.realpath(entry.path) if entry.is_symlink() else entry.path
+                    where = self._store.locate(path)
+                    # Links into other store paths are scanned with their owners.
+                    if where is not None and where[0] == basename and path not in seen:
+                        seen.add(path)
+                        yield path
+
+    def scan_path(self, basename: str, stamp: str) -> PathScan:
+        """Scan one store path: its ``lib``/``lib64`` and its executables' RUNPATHs."""
+        reads_before = self.reads
+        own, elsewhere = self._standard_dirs(basename)
+        dirs = [self.scan_dir(real, owner, standard=True) for real, owner in own]
+        named: dict[tuple[str, str], None] = dict.fromkeys(elsewhere)
+        refs = {owner for _, owner in elsewhere}
+        executables = 0
+        for path in self._executable_files(basename):
+            summary = self._executable(path, basename)
+            if isinstance(summary, str):
+                continue
+            executables += 1
+            refs |= store_basenames_in((summary.rpath, summary.runpath, summary.interpreter))
+            origin = os.path.dirname(path)
+            for placed in self._named_dirs(summary.rpath, summary.runpath, origin, summary.elf64):
+                named[placed] = None
+        return PathScan(
+            basename=basename,
+            stamp=stamp,
+            dirs=tuple(dirs),
+            names=tuple(named),
+            refs=tuple(sorted(refs)),
+            executables=executables,
+            files_read=self.reads - reads_before,
+        )
+
+
+def _scandir(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        return list(os.scandir(directory))
+    except OSError:
+        return []
+
+
+def _is_regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _is_real_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False

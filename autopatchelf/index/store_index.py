@@ -1,0 +1,354 @@
+"""The public face of the index: :class:`StoreIndex`."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+
+from autopatchelf._progress import Progress
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.errors import ElfError, StoreError
+from autopatchelf.index.cache import IndexCache
+from autopatchelf.index.candidate import Candidate, IndexStats
+from autopatchelf.index.scan import Reader
+from autopatchelf.index.searchpath import (
+    DirectoryPlacer,
+    effective_search_path,
+    expand_search_path,
+)
+from autopatchelf.index.update import UpdateResult, update_cache
+from autopatchelf.index.view import FileInfo, IndexView, load_view
+from autopatchelf.store.graph import MappingGraph, ReferenceGraph
+from autopatchelf.store.path import StorePath
+from autopatchelf.store.store import NixMode, Store
+
+PathLike = str | os.PathLike[str] | StorePath
+
+
+def _default_reader(path: str) -> ElfFacts:
+    return ElfFacts.read(path)
+
+
+class StoreIndex:
+    """soname -> candidate library files of a store (or of closures inside it).
+
+    Open with :meth:`open`; close (or use as a context manager) when done. Candidates
+    and store paths always come out in a deterministic order.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        cache: IndexCache,
+        view: IndexView,
+        update: UpdateResult,
+        stats: IndexStats,
+        *,
+        reader: Reader,
+        owns_store: bool,
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self._view = view
+        self._valid = update.valid
+        self._universe = update.universe
+        self._reader = reader
+        self._owns_store = owns_store
+        self._candidates: dict[str, Candidate | None] = {}
+        self._graph: ReferenceGraph | None = store.graph
+        self._placer = DirectoryPlacer(store)
+        self.stats = stats
+
+    @classmethod
+    def open(
+        cls,
+        store: str | Store | None = None,
+        *,
+        within: Iterable[PathLike] = (),
+        cache_dir: str | None = None,
+        progress: Progress | None = None,
+        reader: Reader | None = None,
+        workers: int | None = None,
+        nix: NixMode = "auto",
+    ) -> StoreIndex:
+        """Index ``store`` (a :class:`Store`, a directory, or ``None`` for Nix's store).
+
+        ``within`` narrows the candidates to the closure of those paths (store paths or
+        symlinks into the store: ``result``, ``/run/current-system``, a profile).
+        ``cache_dir`` overrides where the cache lives (see :func:`default_cache_dir`).
+        ``reader`` replaces :meth:`ElfFacts.read` (tests count calls through it); with
+        the default reader, a cold scan reads on ``workers`` processes (default: one per
+        CPU, at most 8; ``1`` reads in-process). ``nix`` picks the store backend.
+        """
+        started = time.perf_counter()
+        owns_store = not isinstance(store, Store)
+        opened = store if isinstance(store, Store) else Store.open(store, nix=nix)
+        try:
+            roots = [opened.resolve(_as_path(p)).basename for p in within]
+            cache = _open_cache(opened.dir, cache_dir)
+        except BaseException:
+            if owns_store:
+                opened.close()
+            raise
+        read = reader or _default_reader
+        try:
+            update, view, load_seconds = _update_and_load(
+                cache, opened, roots, reader, workers, progress
+            )
+        except BaseException:
+            cache.close()
+            if owns_store:
+                opened.close()
+            raise
+        covered = len(update.valid) if update.universe is None else len(update.universe)
+        stats = IndexStats(
+            store_dir=opened.dir,
+            backend=opened.backend,
+            cache_file=cache.path,
+            cache_warning=cache.warning,
+            store_paths=covered,
+            lib_dirs=len(view.dirs),
+            files=len(view.files),
+            sonames=len(view.by_name),
+            executables=view.executables,
+            non_elf=view.skipped.non_elf,
+            bad_elf=view.skipped.bad_elf,
+            not_library=view.skipped.not_library,
+            outside=view.skipped.outside,
+            paths_scanned=update.paths_scanned,
+            dirs_scanned=update.dirs_scanned,
+            paths_dropped=update.paths_dropped,
+            files_read=update.files_read,
+            libraries_read=update.libraries_read,
+            update_seconds=update.seconds,
+            load_seconds=load_seconds,
+            seconds=time.perf_counter() - started,
+        )
+        return cls(opened, cache, view, update, stats, reader=read, owns_store=owns_store)
+
+    def close(self) -> None:
+        self._cache.close()
+        if self._owns_store:
+            self._store.close()
+
+    def __enter__(self) -> StoreIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<StoreIndex {self._store.dir} {self.stats.files} files>"
+
+    # -- the universe ------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def store_paths(self) -> tuple[StorePath, ...]:
+        """Every store path the index covers, by name, version, hash."""
+        bases = self._valid.keys() if self._universe is None else self._universe
+        return _sorted_paths(self._store, bases)
+
+    def covers(self, store_path: PathLike) -> bool:
+        return self._basename(store_path) in (
+            self._valid if self._universe is None else self._universe
+        )
+
+    def sonames(self) -> tuple[str, ...]:
+        """Every name some candidate answers to (entry names and DT_SONAMEs), sorted."""
+        return tuple(sorted(self._view.by_name))
+
+    def lib_dirs(self, store_path: PathLike | None = None) -> tuple[str, ...]:
+        """The indexed lib dirs (of one store path, or all), sorted."""
+        dirs = sorted(self._view.dirs)
+        if store_path is None:
+            return tuple(dirs)
+        base = self._basename(store_path)
+        return tuple(d for d in dirs if (w := self._store.locate(d)) is not None and w[0] == base)
+
+    # -- candidates --------------------------------------------------------------------
+
+    def candidates(
+        self, soname: str, *, within: Iterable[PathLike] | None = None
+    ) -> tuple[Candidate, ...]:
+        """Files answering to ``soname``, by store path name, version, hash, then path.
+
+        ``within`` keeps only those whose store path is one of the given ones (pass
+        :meth:`closure` of something to ask "which libc does this closure hold?").
+        """
+        paths = self._view.by_name.get(soname, ())
+        found = self._load(paths)
+        if within is not None:
+            allowed = {self._basename(p) for p in within}
+            found = [c for c in found if c.store_path.basename in allowed]
+        return tuple(sorted(found, key=lambda c: (c.store_path.sort_key, c.path)))
+
+    def candidate(self, path: str) -> Candidate | None:
+        """The candidate whose real file is ``path`` (symlinks are resolved first)."""
+        info = self._view.files.get(path)
+        if info is None:
+            info = self._view.files.get(self._store.realpath(path))
+        if info is None:
+            return None
+        found = self._load((info.path,))
+        return found[0] if found else None
+
+    def _dir_entries(self, directory: str) -> dict[str, str]:
+        entries = self._view.dirs.get(directory)
+        if entries is None:
+            placed = self._placer.place(directory)
+            entries = self._view.dirs.get(placed[0]) if placed is not None else None
+        return entries or {}
+
+    def lookup(self, directory: str, name: str) -> Candidate | None:
+        """What ld.so finds as ``name`` in lib dir ``directory``, if the index holds it."""
+        path = self._dir_entries(directory).get(name)
+        return None if path is None else self.candidate(path)
+
+    def entry_names(self, directory: str) -> tuple[str, ...]:
+        """The names in lib dir ``directory`` that lead to a library (sorted; empty if the
+        directory is not indexed). Other files there (linker scripts, ``.a``) are left out."""
+        return tuple(sorted(self._dir_entries(directory)))
+
+    def libraries(self, store_path: PathLike) -> tuple[Candidate, ...]:
+        """Every candidate file held by ``store_path``, sorted by path."""
+        base = self._basename(store_path)
+        paths = sorted(p for p, info in self._view.files.items() if info.owner == base)
+        return tuple(self._load(paths))
+
+    def search_dirs(self, candidate: Candidate, origin: str | None = None) -> tuple[str, ...]:
+        """The store dirs its own RUNPATH (or RPATH) names, in order, ``$ORIGIN`` being
+        ``origin`` (default: the first dir it is found in). Dirs outside the store drop."""
+        facts = candidate.facts
+        search = effective_search_path(facts.rpath, facts.runpath)
+        if origin is None:
+            origin = candidate.dirs[0] if candidate.dirs else os.path.dirname(candidate.path)
+        elf64 = int(facts.elf_class) == 2
+        placed = (self._placer.place(d) for d in expand_search_path(search, origin, elf64=elf64))
+        return tuple(dict.fromkeys(p[0] for p in placed if p is not None))
+
+    def resolve_needed(self, candidate: Candidate, name: str) -> Candidate | None:
+        """The library ``candidate``'s own RUNPATH/RPATH leads to for DT_NEEDED ``name``."""
+        for directory in self.search_dirs(candidate):
+            found = self.lookup(directory, name)
+            if found is not None:
+                return found
+        return None
+
+    def _load(self, paths: Iterable[str]) -> list[Candidate]:
+        wanted = [p for p in paths if p not in self._candidates]
+        if wanted:
+            blobs = self._cache.blobs_by_path(wanted)
+            for path in wanted:
+                self._candidates[path] = self._make(self._view.files[path], blobs.get(path))
+        return [c for p in paths if (c := self._candidates[p]) is not None]
+
+    def _make(self, info: FileInfo, blob: bytes | None) -> Candidate | None:
+        facts: ElfFacts | None = None
+        if blob is not None:
+            try:
+                facts = ElfFacts.from_blob(blob, info.path)
+            except ElfError:
+                facts = None
+        if facts is None:
+            # A blob in an older format (or a row another run just dropped): read again.
+            try:
+                facts = self._reader(info.path)
+            except (ElfError, OSError):
+                return None
+            self._cache.replace_blob(info.path, facts.to_blob())
+        return Candidate(
+            path=info.path,
+            store_path=self._store.store_path(info.owner),
+            names=info.names,
+            entries=info.entries,
+            facts=facts,
+        )
+
+    # -- references ----------------------------------------------------------------------
+
+    def _reference_graph(self) -> ReferenceGraph:
+        if self._graph is None:
+            self._graph = MappingGraph(self._cache.references())
+        return self._graph
+
+    def references(self, store_path: PathLike) -> tuple[StorePath, ...]:
+        """The valid store paths ``store_path`` refers to directly (itself if it does)."""
+        refs = self._reference_graph().references(self._basename(store_path))
+        return _sorted_paths(self._store, (r for r in refs if r in self._valid))
+
+    def closure(self, *store_paths: PathLike) -> tuple[StorePath, ...]:
+        """``store_paths`` and every valid path they reach."""
+        roots = [self._basename(p) for p in store_paths]
+        reached = self._reference_graph().closure(roots)
+        return _sorted_paths(self._store, (r for r in reached if r in self._valid))
+
+    def _basename(self, path: PathLike) -> str:
+        if isinstance(path, StorePath):
+            return path.basename
+        text = os.fspath(path)
+        where = self._store.locate(text)
+        if where is not None and where[1] == "":
+            return where[0]
+        return self._store.resolve(text).basename
+
+
+def _as_path(path: PathLike) -> str:
+    return path.path if isinstance(path, StorePath) else os.fspath(path)
+
+
+def _sorted_paths(store: Store, basenames: Iterable[str]) -> tuple[StorePath, ...]:
+    return tuple(sorted((store.store_path(b) for b in basenames), key=lambda p: p.sort_key))
+
+
+def _cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:
+    if "locked" in str(exc) or "busy" in str(exc):
+        return StoreError(
+            f"index cache {path} is locked: {exc}",
+            hint="another autopatchelf run holds it; retry, or pass --cache-dir",
+        )
+    return StoreError(
+        f"index cache {path} is unusable: {exc}",
+        hint="delete it, or pass another --cache-dir",
+    )
+
+
+def _open_cache(store_dir: str, cache_dir: str | None) -> IndexCache:
+    try:
+        return IndexCache.open(store_dir, cache_dir)
+    except sqlite3.DatabaseError as exc:
+        raise _cache_error(cache_dir, exc) from exc
+
+
+def _update_and_load(
+    cache: IndexCache,
+    store: Store,
+    roots: list[str],
+    reader: Reader | None,
+    workers: int | None,
+    progress: Progress | None,
+) -> tuple[UpdateResult, IndexView, float]:
+    """Update then load; a corrupt or outdated cache is rebuilt once, never fatal."""
+    for attempt in (1, 2):
+        try:
+            update = update_cache(
+                cache, store, roots=roots, reader=reader, workers=workers, progress=progress
+            )
+            started = time.perf_counter()
+            if not cache.blobs_decode(ElfFacts.from_blob):
+                raise sqlite3.DatabaseError("cached facts are in an outdated format")
+            view = load_view(cache, update.universe)
+            return update, view, time.perf_counter() - started
+        except sqlite3.DatabaseError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if busy or attempt == 2:
+                raise _cache_error(cache.path, exc) from exc
+            try:
+                cache.reset(store.dir)
+            except sqlite3.DatabaseError as again:
+                raise _cache_error(cache.path, again) from again
+    raise AssertionError("unreachable")

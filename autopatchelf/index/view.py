@@ -1,0 +1,107 @@
+"""The in-memory index: which names lead to which library files, within a universe."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import attrs
+
+from autopatchelf.index.cache import IndexCache
+from autopatchelf.index.records import SkipCounts
+
+
+@attrs.frozen
+class FileInfo:
+    """A library file of the universe, without its facts (they load on demand)."""
+
+    path: str
+    owner: str
+    soname: str | None
+    #: Paths (``<lib dir>/<name>``) by which ld.so finds it, sorted.
+    entries: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        names = {os.path.basename(entry) for entry in self.entries}
+        if self.soname:
+            names.add(self.soname)
+        return tuple(sorted(names))
+
+
+@attrs.frozen
+class IndexView:
+    files: dict[str, FileInfo] = attrs.field(repr=False)
+    #: name -> paths of the files answering to it, sorted.
+    by_name: dict[str, tuple[str, ...]] = attrs.field(repr=False)
+    #: lib dir -> name -> file path.
+    dirs: dict[str, dict[str, str]] = attrs.field(repr=False)
+    skipped: SkipCounts
+    executables: int
+
+
+def load_view(cache: IndexCache, universe: frozenset[str] | None) -> IndexView:
+    """Read the part of ``cache`` that ``universe`` (basenames; ``None``: all) covers."""
+    params: tuple[str, ...] = ()
+    if universe is None:
+        where_owner, where_namer, where_base = "", "", ""
+        in_universe = None
+    else:
+        members = json.dumps(sorted(universe))
+        where_owner = " WHERE d.owner IN (SELECT value FROM json_each(?1))"
+        where_namer = " WHERE namer IN (SELECT value FROM json_each(?1))"
+        where_base = " WHERE basename IN (SELECT value FROM json_each(?1))"
+        params = (members,)
+        in_universe = universe
+
+    with cache.snapshot():
+        dir_rows = cache.rows(
+            "SELECT id, path, standard, present, non_elf, bad_elf, not_library, outside"
+            f" FROM dirs AS d{where_owner}",
+            params,
+        )
+        named_rows = cache.rows(f"SELECT DISTINCT dir FROM named{where_namer}", params)
+        entry_rows = cache.rows(
+            "SELECT e.dir, e.name, f.path, f.owner, f.soname FROM entries AS e"
+            " JOIN files AS f ON f.id = e.file JOIN dirs AS d ON d.id = e.dir"
+            f"{where_owner} ORDER BY f.path, e.dir, e.name",
+            params,
+        )
+        (executables,) = cache.rows(f"SELECT total(executables) FROM paths{where_base}", params)[0]
+
+    named = {directory for (directory,) in named_rows}
+    active: dict[int, str] = {}
+    skipped = SkipCounts()
+    for dir_id, path, standard, present, non_elf, bad_elf, not_library, outside in dir_rows:
+        if present and (standard or path in named):
+            active[dir_id] = path
+            skipped += SkipCounts(non_elf, bad_elf, not_library, outside)
+
+    dirs: dict[str, dict[str, str]] = {path: {} for path in active.values()}
+    entries: dict[str, list[str]] = {}
+    meta: dict[str, tuple[str, str | None]] = {}
+    for dir_id, name, file_path, owner, soname in entry_rows:
+        directory = active.get(dir_id)
+        if directory is None:
+            continue
+        if in_universe is not None and owner not in in_universe:
+            continue
+        dirs[directory][name] = file_path
+        entries.setdefault(file_path, []).append(f"{directory}/{name}")
+        meta[file_path] = (owner, soname)
+
+    files: dict[str, FileInfo] = {}
+    by_name: dict[str, list[str]] = {}
+    for path, paths in entries.items():
+        owner_name, soname = meta[path]
+        info = FileInfo(path=path, owner=owner_name, soname=soname, entries=tuple(sorted(paths)))
+        files[path] = info
+        for name in info.names:
+            by_name.setdefault(name, []).append(path)
+    return IndexView(
+        files=files,
+        by_name={name: tuple(sorted(paths)) for name, paths in by_name.items()},
+        dirs=dirs,
+        skipped=skipped,
+        executables=int(executables),
+    )
