@@ -46,7 +46,9 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the docs from docs/ with warnings as errors."""
     _install(session, "docs")
-    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    session.run(
+        "sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html"
+    )
 
 
 @nox.session
@@ -57,11 +59,13 @@ def bench(session: nox.Session) -> None:
     for script in sorted(os.listdir("benchmarks")):
         if script.startswith("bench_") and script.endswith(".py"):
             name = script.removesuffix(".py")
-            session.run("python", f"benchmarks/{script}", "--json", f"benchmarks/results/{name}.json")
+            session.run(
+                "python", f"benchmarks/{script}", "--json", f"benchmarks/results/{name}.json"
+            )
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
     """On a fresh Debian machine: install Nix, build a small real store, show the real thing."""
     _install(session, "test")
-    session.run("python", "-m", "tests.fixtures.demo", *session.posargs)
+    session.run("python", "tests/fixtures/demo.py", *session.posargs)

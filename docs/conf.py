@@ -2,7 +2,7 @@
 
 project = "autopatchelf"
 author = "the autopatchelf developers"
-copyright = "2026, the autopatchelf developers"  # noqa: A001
+copyright = "2026, the autopatchelf developers"
 extensions = ["sphinx.ext.autodoc"]
 autodoc_typehints = "none"
 exclude_patterns = ["_build"]

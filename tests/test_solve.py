@@ -95,7 +95,9 @@ def test_scenario_is_solved_and_runs_as_predicted(
     if scenario.release is not None:
         # Debian roots: everything from one release (the one of the chosen glibc).
         release = key_of(fx, chosen["libc.so.6"]).split("/")[0]
-        mixed = {n: key_of(fx, p) for n, p in chosen.items() if key_of(fx, p).split("/")[0] != release}
+        mixed = {
+            n: key_of(fx, p) for n, p in chosen.items() if key_of(fx, p).split("/")[0] != release
+        }
         assert not mixed, f"a mix of releases: {mixed}"
     # One glibc: the loader and every glibc name from the chosen glibc store path.
     assert solution.glibc is not None and solution.interpreter is not None
@@ -319,17 +321,24 @@ def test_cli_solve_exit_codes_and_formats(
     fixture_store: FixtureStore, index_cache: str, tmp_path: Path
 ) -> None:
     fx = fixture_store
-    base = [sys.executable, "-m", "autopatchelf", "solve", "--cache-dir", index_cache,
-            "--system", str(fx.path("glibc-host")), *within_args(fx)]
+    base = [
+        sys.executable,
+        "-m",
+        "autopatchelf",
+        "solve",
+        "--cache-dir",
+        index_cache,
+        "--system",
+        str(fx.path("glibc-host")),
+        *within_args(fx),
+    ]
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*base, *args], capture_output=True, text=True, check=False)
 
     env = cli(str(fx.apps["foo-v2"]), "--format", "env")
     assert env.returncode == 0, env.stderr
-    values = dict(
-        line.removeprefix("export ").split("=", 1) for line in env.stdout.splitlines()
-    )
+    values = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.splitlines())
     assert set(values) == {
         "NIX_LD",
         "NIX_LD_LIBRARY_PATH",
@@ -339,9 +348,10 @@ def test_cli_solve_exit_codes_and_formats(
     assert values["NIX_LD"].endswith("/ld-linux-x86-64.so.2")
     # The variables really run the program (nix-ld is not here; the loader reads the same).
     run = subprocess.run(
-        [values["NIX_LD"], "--library-path", values["NIX_LD_LIBRARY_PATH"],
-         str(fx.apps["foo-v2"])],
-        capture_output=True, text=True, check=False,
+        [values["NIX_LD"], "--library-path", values["NIX_LD_LIBRARY_PATH"], str(fx.apps["foo-v2"])],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0 and "foo-v2: libfoo 2.0" in run.stdout
 

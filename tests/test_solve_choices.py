@@ -104,8 +104,6 @@ def test_tied_optima_are_reported_as_alternatives(
     files = {os.path.join(p, "lib", "libfoo.so.1") for p in (first, second)}
     assert {alt.chosen, *alt.others} == files
     # Ties are broken the same way on every run.
-    again = autopatchelf.solve(
-        [app], within=within, cache_dir=str(tmp_path / "cache"), system=[]
-    )
+    again = autopatchelf.solve([app], within=within, cache_dir=str(tmp_path / "cache"), system=[])
     assert again.choices == solution.choices
     assert run_through(solution, app).returncode == 0
