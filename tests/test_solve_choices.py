@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
+from extra_store import build_libfoo
 from fixtures import FixtureStore
 from ldcheck import predicted, run_through
-from nixutil import nix_build
 
 import autopatchelf
 from autopatchelf.actions.linkdir import write_link_dir
 from autopatchelf.solution.explain import Unsatisfiable
 
 pytestmark = pytest.mark.nix
-
-SRC = Path(__file__).parent / "fixtures" / "src"
-
-
-def build_libfoo(fx: FixtureStore, tmp_path: Path, name: str, soname: str, salt: str) -> str:
-    """A libfoo release built like the fixture ones (RUNPATH to glibc-host): the 2.0 ABI
-    (FOO_1.0 + FOO_2.0) under ``soname``. ``salt`` makes a distinct store path."""
-    glibc = fx.path("glibc-host") / "lib"
-    release = name.split("-", 1)[1]
-    expr = f"""
-derivation {{
-  name = "{name}";
-  system = builtins.currentSystem;
-  builder = "/bin/sh";
-  salt = "{salt}";
-  args = [ "-c" ''
-    export PATH=/usr/bin:/bin
-    mkdir -p $out/lib
-    cp ${{{SRC / "libfoo.c"}}} libfoo.c
-    gcc -shared -fPIC -O2 -o $out/lib/{soname} libfoo.c -D'FOO_RELEASE="{release}"' \\
-      -Wl,-soname,{soname} -Wl,--version-script=${{{SRC / "libfoo-2.0.map"}}} \\
-      -Wl,--no-as-needed {glibc}/libc.so.6 -Wl,--enable-new-dtags,-rpath,{glibc}
-  '' ];
-}}
-"""
-    (out,) = nix_build(expr, tmp_path)
-    return out
 
 
 def test_substitution_uses_a_close_soname_only_when_allowed(
@@ -107,3 +81,55 @@ def test_tied_optima_are_reported_as_alternatives(
     again = autopatchelf.solve([app], within=within, cache_dir=str(tmp_path / "cache"), system=[])
     assert again.choices == solution.choices
     assert run_through(solution, app).returncode == 0
+
+
+def test_versioned_symbol_found_where_ld_so_binds_it(
+    fixture_store: FixtureStore, tmp_path: Path
+) -> None:
+    """A program built against glibc < 2.34 imports dladdr@GLIBC_2.2.5 from libdl.so.2;
+    since 2.34 libdl.so.2 is a stub keeping the version while libc.so.6 holds the symbol.
+    ld.so binds by version, so this must solve (and run) with the 2.36 glibc."""
+    fx = fixture_store
+    src = tmp_path / "stub.c"
+    src.write_text("int dladdr(const void *a, void *b) { return 0; }\n")
+    vers = tmp_path / "stub.map"
+    vers.write_text("GLIBC_2.2.5 { global: dladdr; local: *; };\n")
+    stub_dir = tmp_path / "old-glibc"
+    stub_dir.mkdir()
+    subprocess.run(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(stub_dir / "libdl.so.2"),
+            str(src),
+            "-Wl,-soname,libdl.so.2",
+            f"-Wl,--version-script={vers}",
+        ],
+        check=True,
+    )
+    app_src = tmp_path / "app.c"
+    app_src.write_text(
+        "#include <stdio.h>\nint dladdr(const void *, void *);\n"
+        "int main(void) {\n  char info[64];\n"
+        '  printf("dladdr=%d\\n", dladdr((void *)main, info) != 0);\n  return 0;\n}\n'
+    )
+    app = tmp_path / "old-app"
+    subprocess.run(
+        ["gcc", "-o", str(app), str(app_src), "-Wl,--no-as-needed", str(stub_dir / "libdl.so.2")],
+        check=True,
+    )
+    facts = autopatchelf.ElfFacts.read(str(app))
+    assert any(s.name == "dladdr" and s.file == "libdl.so.2" for s in facts.symbols.undefined), (
+        "the app should import dladdr from libdl.so.2, as old manylinux builds do"
+    )
+    solution = autopatchelf.solve(
+        [str(app)],
+        within=[str(fx.path("glibc-host"))],
+        cache_dir=str(tmp_path / "cache"),
+        system=[],
+    )
+    ran = run_through(solution, str(app))
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "dladdr=1" in ran.stdout

@@ -18,6 +18,7 @@ from autopatchelf.errors import AutopatchelfError
 COMMANDS = {
     "index": "autopatchelf.cli._index",
     "solve": "autopatchelf.cli._solve",
+    "check": "autopatchelf.cli._check",
 }
 # Commands whose modules are being written land here as they are finished:
 # "patch": "autopatchelf.cli._patch", "run": "autopatchelf.cli._run",

@@ -18,7 +18,8 @@ from autopatchelf.store.path import StorePath, parse_store_path
 
 
 def can_prompt() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    """Prompts go to stderr, so stdout can still be redirected (``--format json > f``)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
 
 
 def owning_store_path(path: str) -> StorePath | None:
@@ -48,6 +49,7 @@ def describe(path: str) -> str:
 def ask(alternative: Alternative) -> str | None:
     """Prompt for one decision; returns the chosen file (None if the user gave up)."""
     import questionary
+    from prompt_toolkit.output import create_output
 
     options = [alternative.chosen, *alternative.others]
     choices = [questionary.Choice(title=describe(p), value=p) for p in options]
@@ -55,6 +57,7 @@ def ask(alternative: Alternative) -> str | None:
         f"{alternative.name}: {len(options)} equally good providers. Which one?",
         choices=choices,
         default=choices[0],
+        output=create_output(stdout=sys.stderr),
     ).ask()
     return answer if isinstance(answer, str) else None
 

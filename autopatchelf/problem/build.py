@@ -184,7 +184,7 @@ class _Builder:
                 if other.split(".so", 1)[0] != stem:
                     continue
                 for cand in self.source.candidates(other):
-                    if self._admit(other, cand):
+                    if self.admit(other, cand):
                         self._add_candidate(name, cand.path)
                         self.substitutes[(name, cand.path)] = other
                         added.append(cand)
@@ -203,7 +203,7 @@ class _Builder:
                 seen_names.add(name)
                 self.candidates.setdefault(name, [])
                 for cand in self.source.candidates(name):
-                    if self._admit(name, cand):
+                    if self.admit(name, cand):
                         self._add_candidate(name, cand.path)
                         if cand.path not in seen_files:
                             seen_files.add(cand.path)
@@ -220,14 +220,14 @@ class _Builder:
                         names.append(dep)
                         continue
                     self.fixed[(cand.path, dep)] = found.path
-                    if self._admit(dep, found):
+                    if self.admit(dep, found):
                         self._add_candidate(dep, found.path)
                     if found.path not in seen_files:
                         seen_files.add(found.path)
                         files.append(found)
                     names.append(dep)
 
-    def _admit(self, name: str, cand: StoreFile) -> bool:
+    def admit(self, name: str, cand: StoreFile) -> bool:
         """Register a store file as a provider unless it cannot join the process."""
         if cand.path not in self.providers:
             provider = Provider(
@@ -261,37 +261,81 @@ class _Builder:
         """Record every (requester, candidate) pair a version or symbol rules out."""
         for req_path in sorted(self.free):
             requester = self.providers[req_path]
+            versions: dict[str, list[str]] = {}
+            for need in requester.facts.version_needs:
+                versions.setdefault(need.file, []).extend(
+                    v.name for v in need.versions if not v.weak
+                )
+            symbols: dict[str, list[tuple[str, str]]] = {}
+            for sym in requester.facts.symbols.undefined:
+                if sym.file is not None and sym.version is not None:
+                    symbols.setdefault(sym.file, []).append((sym.name, sym.version))
             for name in requester.facts.needed:
                 fixed = self.fixed.get((req_path, name))
                 options = [fixed] if fixed else list(self.candidates.get(name, ()))
                 for option in options:
-                    excl = _check_pair(requester, name, self.providers[option])
+                    excl = self._check_pair(
+                        requester,
+                        name,
+                        self.providers[option],
+                        versions.get(name, ()),
+                        symbols.get(name, ()),
+                    )
                     if excl is not None:
                         self.exclusions.append(excl)
 
-
-def _check_pair(requester: Provider, name: str, provider: Provider) -> Exclusion | None:
-    defined = provider.facts.defined_versions
-    for need in requester.facts.version_needs:
-        if need.file != name:
-            continue
-        for req in need.versions:
-            if not req.weak and req.name not in defined:
+    def _check_pair(
+        self,
+        requester: Provider,
+        name: str,
+        provider: Provider,
+        versions: Sequence[str],
+        symbols: Sequence[tuple[str, str]],
+    ) -> Exclusion | None:
+        defined = provider.facts.defined_versions
+        for version in versions:
+            if version not in defined:
                 return Exclusion(
-                    requester.path, name, provider.path, ExclusionKind.VERSION, req.name
+                    requester.path, name, provider.path, ExclusionKind.VERSION, version
                 )
-    for sym in requester.facts.symbols.undefined:
-        if sym.file != name or sym.version is None:
-            continue
-        if not provider.facts.symbols.exports(sym.name, sym.version):
-            return Exclusion(
-                requester.path,
-                name,
-                provider.path,
-                ExclusionKind.SYMBOL,
-                f"{sym.name}@{sym.version}",
-            )
-    return None
+        for sym, version in symbols:
+            if not self._exports(provider, sym, version):
+                return Exclusion(
+                    requester.path, name, provider.path, ExclusionKind.SYMBOL, f"{sym}@{version}"
+                )
+        return None
+
+    def _exports(self, provider: Provider, sym: str, version: str) -> bool:
+        """Does ``sym@version`` get bound once ``provider`` is loaded?
+
+        ld.so binds a versioned reference to any object in scope whose definition carries
+        that version, not only to the file the version table names. What ``provider``
+        loads itself is in scope with it: glibc 2.34 turned libdl.so.2 and
+        libpthread.so.0 into stubs that keep the versions while libc.so.6 holds the
+        symbols (``dladdr@GLIBC_2.2.5``)."""
+        if _safe_exports(provider, sym, version):
+            return True
+        for dep in provider.facts.needed:
+            dep_path = self.fixed.get((provider.path, dep)) or self._sibling(provider, dep)
+            if dep_path is not None and _safe_exports(self.providers[dep_path], sym, version):
+                return True
+        return False
+
+    def _sibling(self, provider: Provider, name: str) -> str | None:
+        """A file answering to ``name`` in ``provider``'s own store path (glibc's libs)."""
+        if provider.store_path is None:
+            return None
+        for path in self.candidates.get(name, ()):
+            if self.providers[path].store_path == provider.store_path:
+                return path
+        return None
+
+
+def _safe_exports(provider: Provider, sym: str, version: str) -> bool:
+    try:
+        return provider.facts.symbols.exports(sym, version)
+    except AutopatchelfError:
+        return False  # an unreadable symbol table exports nothing we can rely on
 
 
 def _inside(path: str, directory: str) -> bool:
@@ -370,7 +414,13 @@ def build_problem(
 def _find_glibcs(builder: _Builder, root: ElfFacts) -> dict[str, Glibc]:
     loader = ldso.loader_name(root)
     glibcs: dict[str, Glibc] = {}
-    for path in builder.candidates.get("libc.so.6", ()):
+    libcs = list(builder.candidates.get("libc.so.6", ()))
+    if not libcs and any(f.facts.interpreter for f in builder.foreign):
+        # An interpreter but no libc.so.6 among the needs: glibc still supplies the loader.
+        libcs = [
+            c.path for c in builder.source.candidates("libc.so.6") if builder.admit("libc.so.6", c)
+        ]
+    for path in libcs:
         libc = builder.providers[path]
         if libc.store_path is None or libc.store_path in glibcs:
             continue

@@ -16,6 +16,7 @@ plain hard clauses.
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -242,9 +243,10 @@ class _Encoder:
             for g, info in p.glibcs.items():
                 if info.loader is None:
                     self._guarded(F.NoLoader(g), [-self.G[g]])
-            # A loaded libc.so.6 picks the glibc; make sure one is picked even so.
-            if "libc.so.6" in self.L:
-                self.hard.append([-self.L["libc.so.6"], *glibc_lits])
+            # The interpreter is the chosen glibc's loader: some glibc must be chosen.
+            root = next(r for r in p.roots if r.facts.interpreter)
+            loader = os.path.basename(root.facts.interpreter or "")
+            self._guarded(F.Needs(root.path, loader), glibc_lits)
         if self.policy is GlibcPolicy.STRICT:
             for path, prov in p.providers.items():
                 sp = prov.store_path

@@ -75,6 +75,8 @@ def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum:
     for clause, weight in enc.soft:
         wcnf.append(clause, weight=weight)
     x_items = sorted(enc.choices.items(), key=lambda kv: kv[1])
+    if not enc.soft:  # nothing to optimise (no choice at all): RC2 needs a soft clause
+        return _any_model(enc, x_items, max_alternatives)
     # Plain stratification over Glucose 4 measured fastest on 1,000 x 5 problems
     # (0.9 s, against 4.6 s with adapt/exhaust/minz); see benchmarks/bench_solve.py.
     with RC2Stratified(wcnf, solver=_MAXSAT_SOLVER) as rc2:
@@ -100,6 +102,27 @@ def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum:
                 seen.add(chosen)
                 alternatives.append(chosen)
     return Optimum(best, glibc, cost, tuple(alternatives))
+
+
+def _any_model(
+    enc: Encoding, x_items: list[tuple[tuple[str, str], int]], max_alternatives: int
+) -> Optimum:
+    with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
+        assumptions = sorted(enc.selectors)
+        if not solver.solve(assumptions=assumptions):  # pragma: no cover - check() ran first
+            raise RuntimeError("hard clauses became unsatisfiable during optimisation")
+        model = solver.get_model() or []
+        best = _project(model, x_items)
+        glibc = _glibc(model, enc)
+        alternatives: list[frozenset[tuple[str, str]]] = []
+        chosen = best
+        while len(alternatives) < max_alternatives and chosen:
+            solver.add_clause([-enc.choices[c] for c in sorted(chosen)])
+            if not solver.solve(assumptions=assumptions):
+                break
+            chosen = _project(solver.get_model() or [], x_items)
+            alternatives.append(chosen)
+    return Optimum(best, glibc, 0, tuple(alternatives))
 
 
 def _project(

@@ -60,6 +60,8 @@ class FileView:
                 return None
             self._facts[hit.path] = hit.facts
             return hit.path, hit.facts
+        if directory not in self.foreign_dirs:
+            return None  # a host directory: it does not exist on NixOS (the build ignored it)
         candidate = os.path.join(directory, name)
         if not os.path.isfile(candidate):
             return None

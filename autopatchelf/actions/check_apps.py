@@ -1,0 +1,141 @@
+"""Group the ELF files ``check`` found into the units it solves.
+
+A *unit* is what one process-wide choice must serve: the programs of an app that reach
+the same bundled libraries through their own ``$ORIGIN`` RUNPATH/RPATH are solved
+together (the resolver discovers those bundled libraries again, exactly); shared
+libraries no program reaches are solved as library roots, again grouped when they share
+bundled libraries. The reach computed here mirrors the resolver's own bundled-library
+search (:mod:`autopatchelf.problem.build`), restricted to the files that were found.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from autopatchelf.actions.check_model import Role
+from autopatchelf.elf.facts import ElfFacts, ElfType
+from autopatchelf.problem import ldso
+
+
+@attrs.frozen
+class Unit:
+    """Roots solved together and the bundled libraries they reach (real paths)."""
+
+    roots: tuple[str, ...]
+    members: tuple[str, ...]
+
+
+def role_of(facts: ElfFacts) -> Role:
+    if facts.type in (ElfType.RELOCATABLE, ElfType.CORE, ElfType.OTHER):
+        return Role.OTHER
+    if not facts.needed:
+        return Role.STATIC
+    if facts.type is ElfType.SHARED:
+        return Role.LIBRARY
+    return Role.EXECUTABLE
+
+
+def plan_units(facts: Mapping[str, ElfFacts]) -> tuple[Unit, ...]:
+    """Units for every file of ``facts`` (real path -> facts) that needs solving.
+
+    Executables reaching a common bundled library share a unit; shared libraries no
+    executable reaches become library roots (those reached only from another such
+    library are its members). Units come in the order of their first root's path.
+    """
+    roles = {path: role_of(f) for path, f in facts.items()}
+    programs = sorted(p for p, r in roles.items() if r is Role.EXECUTABLE)
+    reach = {p: bundled_reach(facts[p], facts) for p in programs}
+    reached = {m for members in reach.values() for m in members}
+    libraries = sorted(p for p, r in roles.items() if r is Role.LIBRARY and p not in reached)
+    lib_reach = {p: bundled_reach(facts[p], facts) for p in libraries}
+    by_others = {m for p, members in lib_reach.items() for m in members if m != p}
+    tops: list[str] = []
+    covered: set[str] = set()
+    for lib in [p for p in libraries if p not in by_others] + libraries:
+        if lib not in covered:  # the second pass picks up libraries in loops
+            tops.append(lib)
+            covered.add(lib)
+            covered.update(lib_reach[lib])
+    reach.update({p: lib_reach[p] for p in tops})
+    units = _group(programs, reach, facts) + _group(tops, reach, facts)
+    return tuple(sorted(units, key=lambda u: u.roots[0]))
+
+
+def bundled_reach(root: ElfFacts, facts: Mapping[str, ElfFacts]) -> tuple[str, ...]:
+    """Real paths of the found files ``root``'s process loads from its own tree."""
+    order: dict[str, None] = {}
+    start = os.path.realpath(root.path)
+    queue: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]] = deque([(root, ())])
+    while queue:
+        obj, chain = queue.popleft()
+        for name in obj.needed:
+            found = _find_bundled(root, obj, chain, name, facts)
+            if found is None or found == start or found in order:
+                continue
+            order[found] = None
+            queue.append((facts[found], (obj, *chain)))
+    return tuple(order)
+
+
+def _find_bundled(
+    root: ElfFacts,
+    obj: ElfFacts,
+    chain: tuple[ElfFacts, ...],
+    name: str,
+    facts: Mapping[str, ElfFacts],
+) -> str | None:
+    if "/" in name:
+        return None
+    dirs = list(ldso.own_search_dirs(obj))
+    raw = obj.runpath_dirs if obj.runpath is not None else obj.rpath_dirs
+    if obj.runpath is None:
+        dirs.extend(ldso.inherited_rpath(chain))
+    origin = {d for d, entry in zip(dirs, raw, strict=False) if "ORIGIN" in entry}
+    origin.update(dirs[len(raw) :])
+    own_dir = os.path.dirname(obj.path)
+    for directory in dirs:
+        if directory not in origin and not _inside(directory, own_dir):
+            continue  # a host directory: the resolver ignores it too
+        candidate = os.path.join(directory, name)
+        real = os.path.realpath(candidate)
+        other = facts.get(real)
+        if other is not None and ldso.compatible(root, other):
+            return real
+    return None
+
+
+def _inside(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _group(
+    roots: Sequence[str], reach: Mapping[str, Iterable[str]], facts: Mapping[str, ElfFacts]
+) -> list[Unit]:
+    """Union roots that reach a common library (and can share a process)."""
+    parent = {r: r for r in roots}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    owner: dict[str, str] = {}
+    for root in roots:
+        for member in reach[root]:
+            first = owner.setdefault(member, root)
+            if first != root and ldso.compatible(facts[first], facts[root]):
+                parent[find(root)] = find(first)
+    groups: dict[str, list[str]] = {}
+    for root in roots:
+        groups.setdefault(find(root), []).append(root)
+    units = []
+    for members_of in groups.values():
+        group_roots = sorted(members_of)
+        members = dict.fromkeys(m for r in group_roots for m in reach[r] if m not in parent)
+        units.append(Unit(tuple(group_roots), tuple(members)))
+    return units

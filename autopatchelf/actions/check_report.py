@@ -1,0 +1,389 @@
+"""Renderings of a :class:`~autopatchelf.actions.check_model.CheckReport`.
+
+* :func:`render_text`: for people, grouped by root, failures with their explanation;
+  ANSI colour only when asked (the CLI asks when writing to a terminal).
+* :func:`render_json`: the versioned document ``autopatchelf.check/1``.
+* :func:`render_junit`: JUnit XML, one testcase per binary.
+* :func:`render_sarif`: SARIF 2.1.0 for code scanning, one rule per problem kind, one
+  result per (binary, problem), locations relative to the checked root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from autopatchelf.actions.check_model import (
+    KIND_INFO,
+    BinaryCheck,
+    CheckProblem,
+    CheckReport,
+    ProblemKind,
+    Status,
+    problem_key,
+)
+from autopatchelf.store.path import parse_store_path
+
+CHECK_SCHEMA = "autopatchelf.check/1"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/autopatchelf/autopatchelf"
+FORMATS = ("text", "json", "junit", "sarif")
+
+
+def render(report: CheckReport, fmt: str, *, color: bool = False, quiet: bool = False) -> str:
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "junit":
+        return render_junit(report)
+    if fmt == "sarif":
+        return render_sarif(report)
+    if fmt == "text":
+        return render_text(report, color=color, quiet=quiet)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _version() -> str:
+    from autopatchelf import __version__
+
+    return __version__
+
+
+def _label(store_path: str | None) -> str:
+    if store_path is None:
+        return "-"
+    parsed = parse_store_path(store_path)
+    return parsed.name_version if parsed is not None else store_path
+
+
+#: Problem kinds in a fixed order: SARIF rule indexes, the order of hints.
+_RULES = list(ProblemKind)
+
+# -- text ------------------------------------------------------------------------------
+
+_COLORS = {
+    Status.FAILED: "\x1b[1;31m",
+    Status.KNOWN: "\x1b[33m",
+    Status.OK: "\x1b[32m",
+    Status.SKIPPED: "\x1b[2m",
+}
+_WORDS = {Status.FAILED: "FAIL", Status.KNOWN: "known", Status.OK: "ok", Status.SKIPPED: "skip"}
+_RESET = "\x1b[0m"
+_DIM = "\x1b[2m"
+
+
+def summary_line(report: CheckReport) -> str:
+    counts = ", ".join(
+        f"{report.count(status)} {name}"
+        for status, name in (
+            (Status.FAILED, "failed"),
+            (Status.KNOWN, "known"),
+            (Status.OK, "ok"),
+            (Status.SKIPPED, "skipped"),
+        )
+        if report.count(status) or status in (Status.FAILED, Status.OK)
+    )
+    new = sum(len(b.new_problems) for b in report.binaries)
+    verdict = "passed" if report.passed else f"{new} new problem{'s' * (new != 1)}"
+    return (
+        f"autopatchelf check: {verdict}: {counts} "
+        f"({len(report.binaries)} ELF files in {report.apps} apps, "
+        f"{report.non_elf} other files ignored, {report.seconds:.1f}s)"
+    )
+
+
+def render_text(report: CheckReport, *, color: bool = False, quiet: bool = False) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    lines: list[str] = []
+    order = (Status.FAILED, Status.KNOWN, Status.OK, Status.SKIPPED)
+    for index, root in enumerate(report.roots):
+        mine = [b for b in report.binaries if b.root == index]
+        lines.append(f"{root.given}: {len(mine)} ELF file{'s' * (len(mine) != 1)}")
+        for status in order:
+            if quiet and status in (Status.OK, Status.SKIPPED):
+                continue
+            for binary in (b for b in mine if b.status is status):
+                word = paint(_WORDS[status].ljust(5), _COLORS[status])
+                lines.append(f"  {word} {binary.path}{_text_tail(binary)}")
+                for problem in binary.problems:
+                    lines.extend(_text_problem(problem, paint))
+        lines.append("")
+    kinds = sorted({p.kind for b in report.binaries for p in b.new_problems}, key=_RULES.index)
+    if kinds:
+        lines.append("what to do:")
+        lines.extend(f"  {kind.value}: {KIND_INFO[kind].help}" for kind in kinds)
+        lines.append("")
+    if report.stale:
+        lines.append(f"baseline: {len(report.stale)} entries no longer seen (fixed?):")
+        lines.extend(f"  {k.path}: {k.kind} {k.subject}" for k in report.stale)
+        lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def _text_tail(binary: BinaryCheck) -> str:
+    parts: list[str] = []
+    if binary.app is not None and binary.app != binary.path:
+        parts.append(f"with {binary.app}")
+    if binary.status is Status.OK and binary.solution is not None:
+        count = len(binary.store_paths)
+        parts.append(f"{_label(binary.glibc)}, {count} store path{'s' * (count != 1)}")
+    if binary.note:
+        parts.append(binary.note)
+    if binary.warnings:
+        parts.append(f"{len(binary.warnings)} warning{'s' * (len(binary.warnings) != 1)}")
+    return f"  ({'; '.join(parts)})" if parts else ""
+
+
+def _text_problem(problem: CheckProblem, paint: Callable[[str, str], str]) -> list[str]:
+    where = f" [in {problem.needed_by}]" if problem.needed_by else ""
+    known = " (known: in the baseline)" if problem.known else ""
+    subject = f" {problem.subject}" if problem.subject else ""
+    head = f"        {problem.kind.value}{subject}: {problem.message}{where}{known}"
+    out = [head]
+    if not problem.known:
+        out.extend(paint(f"            {line}", _DIM) for line in problem.details)
+    return out
+
+
+# -- JSON ------------------------------------------------------------------------------
+
+
+def report_document(report: CheckReport) -> dict[str, Any]:
+    """The ``autopatchelf.check/1`` document (see docs: every field is listed there)."""
+    return {
+        "schema": CHECK_SCHEMA,
+        "tool": {"name": "autopatchelf", "version": _version()},
+        "passed": report.passed,
+        "store": report.store_dir,
+        "roots": [{"path": r.given, "base": r.base} for r in report.roots],
+        "summary": {
+            "files": len(report.binaries),
+            "apps": report.apps,
+            "ok": report.count(Status.OK),
+            "failed": report.count(Status.FAILED),
+            "known": report.count(Status.KNOWN),
+            "skipped": report.count(Status.SKIPPED),
+            "problems": sum(len(b.problems) for b in report.binaries),
+            "new_problems": sum(len(b.new_problems) for b in report.binaries),
+            "non_elf": report.non_elf,
+            "unreadable": report.unreadable,
+            "duplicates": report.duplicates,
+        },
+        "binaries": [_binary_document(report, b) for b in report.binaries],
+        "baseline": None
+        if report.baseline is None
+        else {
+            "file": report.baseline,
+            "stale": [{"path": k.path, "kind": k.kind, "subject": k.subject} for k in report.stale],
+        },
+    }
+
+
+def _binary_document(report: CheckReport, binary: BinaryCheck) -> dict[str, Any]:
+    return {
+        "root": report.roots[binary.root].given,
+        "path": binary.path,
+        "role": binary.role.value,
+        "status": binary.status.value,
+        "app": binary.app,
+        "glibc": binary.glibc,
+        "interpreter": binary.interpreter,
+        "store_paths": list(binary.store_paths),
+        "warnings": list(binary.warnings),
+        "note": binary.note,
+        "problems": [
+            {
+                "kind": p.kind.value,
+                "subject": p.subject,
+                "message": p.message,
+                "needed_by": p.needed_by,
+                "known": p.known,
+                "explanation": list(p.details),
+            }
+            for p in binary.problems
+        ],
+    }
+
+
+def render_json(report: CheckReport) -> str:
+    return json.dumps(report_document(report), indent=2) + "\n"
+
+
+# -- JUnit -----------------------------------------------------------------------------
+
+
+def render_junit(report: CheckReport) -> str:
+    suites = ET.Element(
+        "testsuites",
+        name="autopatchelf check",
+        tests=str(len(report.binaries)),
+        failures=str(report.count(Status.FAILED)),
+        errors="0",
+        skipped=str(report.count(Status.SKIPPED) + report.count(Status.KNOWN)),
+        time=f"{report.seconds:.3f}",
+    )
+    for index, root in enumerate(report.roots):
+        mine = [b for b in report.binaries if b.root == index]
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=root.given,
+            tests=str(len(mine)),
+            failures=str(sum(1 for b in mine if b.status is Status.FAILED)),
+            errors="0",
+            skipped=str(sum(1 for b in mine if b.status in (Status.SKIPPED, Status.KNOWN))),
+        )
+        for binary in mine:
+            case = ET.SubElement(suite, "testcase", classname=root.given, name=binary.path)
+            status = binary.status
+            if status is Status.FAILED:
+                new = binary.new_problems
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    type=new[0].kind.value,
+                    message="; ".join(f"{p.kind.value}: {p.message}" for p in new),
+                )
+                failure.text = "\n\n".join(_problem_text(p) for p in new) + "\n"
+            elif status is Status.KNOWN:
+                ET.SubElement(
+                    case,
+                    "skipped",
+                    message="known problems (baseline): "
+                    + "; ".join(f"{p.kind.value} {p.subject}" for p in binary.problems),
+                )
+            elif status is Status.SKIPPED:
+                ET.SubElement(case, "skipped", message=binary.note or "not checked")
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = f"glibc: {binary.glibc or '-'}\n" + "".join(
+                    f"{p}\n" for p in binary.store_paths
+                )
+    ET.indent(suites)
+    body = ET.tostring(suites, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def _problem_text(problem: CheckProblem) -> str:
+    head = f"{problem.kind.value} {problem.subject}: {problem.message}".replace("  ", " ")
+    if problem.needed_by:
+        head += f" (needed by {problem.needed_by})"
+    return "\n".join([head, *problem.details])
+
+
+# -- SARIF -----------------------------------------------------------------------------
+
+
+def render_sarif(report: CheckReport) -> str:
+    return json.dumps(sarif_document(report), indent=2) + "\n"
+
+
+def sarif_document(report: CheckReport, *, cwd: str | None = None) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run. Artifact locations are relative to their checked
+    root (``uriBaseId`` ``ROOTn``); each ``ROOTn`` is given relative to ``%SRCROOT%``
+    (the working directory) when the root lies inside it, else as a ``file:`` URI."""
+    here = os.path.abspath(cwd or os.getcwd())
+    bases: dict[str, Any] = {"%SRCROOT%": {"uri": _dir_uri(Path(here).as_uri())}}
+    for index, root in enumerate(report.roots):
+        rel = os.path.relpath(root.base, here)
+        if rel == ".." or rel.startswith("../"):
+            entry: dict[str, Any] = {"uri": _dir_uri(Path(root.base).as_uri())}
+        else:
+            uri = "./" if rel == "." else _dir_uri(quote(rel))
+            entry = {"uri": uri, "uriBaseId": "%SRCROOT%"}
+        entry["description"] = {"text": f"checked root {root.given}"}
+        bases[f"ROOT{index}"] = entry
+    results = []
+    for binary, problem in report.problems():
+        results.append(_sarif_result(report, binary, problem))
+    rules = [
+        {
+            "id": kind.value,
+            "name": KIND_INFO[kind].name,
+            "shortDescription": {"text": KIND_INFO[kind].short},
+            "fullDescription": {"text": KIND_INFO[kind].full},
+            "help": {"text": KIND_INFO[kind].help},
+            "defaultConfiguration": {"level": "error"},
+            "properties": {"tags": ["nixos", "elf", "dynamic-linking"]},
+        }
+        for kind in _RULES
+    ]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "autopatchelf",
+                        "version": _version(),
+                        "semanticVersion": _version(),
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": bases,
+                "automationDetails": {"id": "autopatchelf/check/"},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def _sarif_result(
+    report: CheckReport, binary: BinaryCheck, problem: CheckProblem
+) -> dict[str, Any]:
+    key = problem_key(binary, problem)
+    fingerprint = hashlib.sha256(f"{key.path}\0{key.kind}\0{key.subject}".encode()).hexdigest()
+    text = f"{binary.path}: {problem.message}"
+    if problem.needed_by:
+        text += f" (needed by {problem.needed_by})"
+    if problem.details:
+        text += "\n" + "\n".join(problem.details)
+    location = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": quote(binary.path), "uriBaseId": f"ROOT{binary.root}"}
+        }
+    }
+    result: dict[str, Any] = {
+        "ruleId": problem.kind.value,
+        "ruleIndex": _RULES.index(problem.kind),
+        "level": "error",
+        "message": {"text": text},
+        "locations": [location],
+        "partialFingerprints": {"autopatchelfProblem/v1": fingerprint},
+        "properties": {"subject": problem.subject, "role": binary.role.value},
+    }
+    if problem.needed_by:
+        result["relatedLocations"] = [
+            {
+                "id": 1,
+                "physicalLocation": {
+                    "artifactLocation": {
+                        "uri": quote(problem.needed_by),
+                        "uriBaseId": f"ROOT{binary.root}",
+                    }
+                },
+                "message": {"text": "the file whose need fails"},
+            }
+        ]
+    if report.baseline is not None:
+        result["baselineState"] = "unchanged" if problem.known else "new"
+    if problem.known:
+        result["suppressions"] = [
+            {"kind": "external", "justification": f"listed in the baseline {report.baseline}"}
+        ]
+    return result
+
+
+def _dir_uri(uri: str) -> str:
+    return uri if uri.endswith("/") else uri + "/"

