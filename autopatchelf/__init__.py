@@ -4,30 +4,58 @@ Pipeline: ELF facts (:mod:`autopatchelf.elf`) -> store and index
 (:mod:`autopatchelf.store`, :mod:`autopatchelf.index`) -> problem
 (:mod:`autopatchelf.problem`) -> SAT encoding (:mod:`autopatchelf.sat`) -> solution or
 explanation (:mod:`autopatchelf.solution`) -> actions (:mod:`autopatchelf.actions`).
+
+The public names are imported on first use, so ``python -m autopatchelf run`` with a
+valid lock never loads the SAT stack or the index.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from autopatchelf._api import solve
-from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import AutopatchelfError, ElfError, ExitCode, StoreError
-from autopatchelf.index import Candidate, StoreIndex
-from autopatchelf.sat.encode import GlibcPolicy
-from autopatchelf.solution.explain import Explanation, Unsatisfiable
-from autopatchelf.solution.model import (
-    Alternative,
-    Delivery,
-    LoadedLibrary,
-    RootSolution,
-    Solution,
-)
+if TYPE_CHECKING:
+    from autopatchelf._api import solve
+    from autopatchelf.actions.patch import apply_plan, plan_files
+    from autopatchelf.actions.plan import PatchError, PatchPlan
+    from autopatchelf.elf.facts import ElfFacts
+    from autopatchelf.errors import AutopatchelfError, ElfError, ExitCode, StoreError
+    from autopatchelf.index import Candidate, StoreIndex
+    from autopatchelf.sat.encode import GlibcPolicy
+    from autopatchelf.solution.explain import Explanation, Unsatisfiable
+    from autopatchelf.solution.model import (
+        Alternative,
+        Delivery,
+        LoadedLibrary,
+        RootSolution,
+        Solution,
+    )
 
-try:
-    __version__ = version("autopatchelf")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+    __version__: str
+
+#: public name -> the module that defines it.
+_EXPORTS = {
+    "solve": "autopatchelf._api",
+    "plan_files": "autopatchelf.actions.patch",
+    "apply_plan": "autopatchelf.actions.patch",
+    "PatchError": "autopatchelf.actions.plan",
+    "PatchPlan": "autopatchelf.actions.plan",
+    "ElfFacts": "autopatchelf.elf.facts",
+    "AutopatchelfError": "autopatchelf.errors",
+    "ElfError": "autopatchelf.errors",
+    "ExitCode": "autopatchelf.errors",
+    "StoreError": "autopatchelf.errors",
+    "Candidate": "autopatchelf.index",
+    "StoreIndex": "autopatchelf.index",
+    "GlibcPolicy": "autopatchelf.sat.encode",
+    "Explanation": "autopatchelf.solution.explain",
+    "Unsatisfiable": "autopatchelf.solution.explain",
+    "Alternative": "autopatchelf.solution.model",
+    "Delivery": "autopatchelf.solution.model",
+    "LoadedLibrary": "autopatchelf.solution.model",
+    "RootSolution": "autopatchelf.solution.model",
+    "Solution": "autopatchelf.solution.model",
+}
 
 __all__ = [
     "Alternative",
@@ -40,11 +68,35 @@ __all__ = [
     "Explanation",
     "GlibcPolicy",
     "LoadedLibrary",
+    "PatchError",
+    "PatchPlan",
     "RootSolution",
     "Solution",
     "StoreError",
     "StoreIndex",
     "Unsatisfiable",
     "__version__",
+    "apply_plan",
+    "plan_files",
     "solve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value: Any = version("autopatchelf")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            value = "0.0.0+unknown"
+    elif name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+    else:
+        raise AttributeError(f"module 'autopatchelf' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -19,29 +19,44 @@ COMMANDS = {
     "index": "autopatchelf.cli._index",
     "solve": "autopatchelf.cli._solve",
     "check": "autopatchelf.cli._check",
+    "patch": "autopatchelf.cli._patch",
+    "run": "autopatchelf.cli._run",
 }
-# Commands whose modules are being written land here as they are finished:
-# "patch": "autopatchelf.cli._patch", "run": "autopatchelf.cli._run",
-# "check": "autopatchelf.cli._check".
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from autopatchelf import __version__
+class _Version(argparse.Action):
+    """``--version``, reading the package metadata only when asked."""
 
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from autopatchelf import __version__
+
+        sys.stdout.write(f"autopatchelf {__version__}\n")
+        parser.exit()
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with a known ``command``, only that command's options are built (the
+    others cost imports that ``run`` with a lock must not pay)."""
     parser = argparse.ArgumentParser(
         prog="autopatchelf",
         description="Make foreign ELF binaries run on NixOS.",
     )
-    parser.add_argument("--version", action="version", version=f"autopatchelf {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMANDS.values():
-        import_module(module_name).configure_parser(sub)
+    for name, module_name in COMMANDS.items():
+        if command is None or name == command:
+            import_module(module_name).configure_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv``; return the exit code instead of exiting."""
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = words[0] if words and words[0] in COMMANDS else None
+    parser = build_parser(command)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)

@@ -76,7 +76,7 @@ def solve_problem(
     )
     first_use = _first_use(problem, choices)
     library_path = order_library_path(choices, view, first_use)
-    runpath = _root_runpath(problem, choices, view, first_use)
+    runpath = _root_runpath(problem, choices, view, first_use, substitutions)
     search = library_path if delivery is Delivery.LIBRARY_PATH else runpath
     roots, needs_link_dir = _replay_roots(
         problem, choices, interpreter, view, search, allowed, delivery, substitutions
@@ -164,7 +164,8 @@ def _replay_roots(
         failure = None
         for root in problem.roots:
             interp = interpreter if root.facts.interpreter else None
-            outcome = attempt(dirs, root.facts, interp)
+            # In any real process the loader is there before a library root is loaded.
+            outcome = attempt(dirs, root.facts, interpreter)
             lost = [name for _, name in outcome.not_found if name not in allowed]
             if not _agrees(outcome.libraries, choices) or lost:
                 failure = _disagreement(root.path, outcome.libraries, choices, lost)
@@ -200,16 +201,22 @@ def _disagreement(
 
 
 def _root_runpath(
-    problem: Problem, choices: Mapping[str, str], view: FileView, first_use: Sequence[str]
+    problem: Problem,
+    choices: Mapping[str, str],
+    view: FileView,
+    first_use: Sequence[str],
+    substitutions: Mapping[str, str],
 ) -> tuple[str, ...] | None:
-    """Directories for a patched RUNPATH serving the foreign objects' own needs."""
+    """Directories for a patched RUNPATH serving the foreign objects' own needs (under
+    the substitute names patching writes into their DT_NEEDED)."""
     wanted = {
-        name: choices[name]
+        substitutions.get(name, name): choices[name]
         for prov in problem.foreign
         for name in problem.free.get(prov.path, ())
         if name in choices
     }
-    return order_library_path(wanted, view, first_use)
+    order = [substitutions.get(name, name) for name in first_use]
+    return order_library_path(wanted, view, order)
 
 
 def _alternatives(

@@ -1,0 +1,147 @@
+"""Replace a file's content atomically, keeping its metadata.
+
+:func:`stage` writes the new content to a temporary file beside the original (same
+directory, so the final rename cannot cross file systems), gives it the original's owner,
+mode (setuid bits included: they are set after the owner, which clears them), extended
+attributes and access/modification times, and syncs it. :func:`commit` renames it over
+the original (keeping the original as ``FILE.orig`` when asked, as a hard link to the
+untouched old inode) and syncs the directory. Until the rename the original is
+untouched; a failure while staging removes the temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable
+
+from autopatchelf.actions.plan import PatchError
+
+#: Suffix of the temporary files (``.NAME.XXXXXXXX.autopatchelf``).
+TEMP_SUFFIX = ".autopatchelf"
+BACKUP_SUFFIX = ".orig"
+
+
+def stage(
+    path: str,
+    data: bytes,
+    original: os.stat_result,
+    check: Callable[[str], None] | None = None,
+) -> str:
+    """Write ``data`` to a new temporary file beside ``path`` with ``original``'s metadata;
+    return its path. ``check(temp)`` runs once the data is written (before the times are
+    set, so reading the file back does not change its access time); it raises to reject it.
+    """
+    directory, name = os.path.split(path)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory)
+    except OSError as exc:
+        raise PatchError(f"{path}: cannot create a file beside it ({exc.strerror})") from None
+    try:
+        try:
+            _write_data(fd, data)
+            if check is not None:
+                check(temp)
+            _copy_metadata(fd, path, original)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        discard(temp)
+        if isinstance(exc, OSError):
+            raise PatchError(f"{path}: cannot write the patched file ({exc})") from None
+        raise
+    return temp
+
+
+def _write_data(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _copy_metadata(fd: int, path: str, original: os.stat_result) -> None:
+    mine = os.fstat(fd)
+    if (mine.st_uid, mine.st_gid) != (original.st_uid, original.st_gid):
+        try:
+            os.fchown(fd, original.st_uid, original.st_gid)
+        except PermissionError:
+            raise PatchError(
+                f"{path}: cannot keep its owner {original.st_uid}:{original.st_gid}",
+                hint="patch it as its owner or as root",
+            ) from None
+    _copy_xattrs(fd, path)
+    os.fchmod(fd, stat.S_IMODE(original.st_mode))
+    os.utime(fd, ns=(original.st_atime_ns, original.st_mtime_ns))
+
+
+def _copy_xattrs(fd: int, path: str) -> None:
+    try:
+        names = os.listxattr(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return
+        raise
+    for name in names:
+        try:
+            os.setxattr(fd, name, os.getxattr(path, name))
+        except OSError as exc:
+            raise PatchError(
+                f"{path}: cannot keep its extended attribute {name} ({exc.strerror})",
+                hint="patch it as root",
+            ) from None
+
+
+def commit(temp: str, path: str, *, backup: bool = False) -> str | None:
+    """Rename ``temp`` over ``path``; return the backup's path if one was made now."""
+    made = None
+    if backup:
+        made = _backup(path)
+    try:
+        os.replace(temp, path)
+    except OSError as exc:
+        if made is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(made)
+        raise PatchError(f"{path}: cannot replace it ({exc.strerror})") from None
+    _sync_directory(os.path.dirname(path))
+    return made
+
+
+def _backup(path: str) -> str | None:
+    """Keep the original as ``path.orig`` (an existing backup is the older original: it is
+    kept as it is)."""
+    target = path + BACKUP_SUFFIX
+    if os.path.lexists(target):
+        return None
+    try:
+        os.link(path, target)
+    except OSError:
+        try:
+            shutil.copy2(path, target)
+        except OSError as exc:
+            raise PatchError(f"{path}: cannot make the backup {target} ({exc})") from None
+    return target
+
+
+def discard(temp: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temp)
+
+
+def _sync_directory(directory: str) -> None:
+    try:
+        fd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

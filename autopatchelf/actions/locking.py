@@ -1,0 +1,168 @@
+"""Get a trusted lock for a binary: reuse a valid one, or solve (preferring the old choices).
+
+The one policy ``solve --lock``, ``run`` and ``patch`` share:
+
+1. Look for a lock: the file given, else (when asked) the one shipped beside the binary
+   (``<binary>.autopatchelf.lock``) and the cached one (``<cache>/locks/<sha256>.json``).
+2. The first one that reads and verifies (:func:`~autopatchelf.actions.lock.verify`) is
+   used as is: nothing is indexed or solved.
+3. Otherwise (no lock, or every one stale or malformed): with ``frozen``,
+   :class:`~autopatchelf.actions.lock.StaleLockError`; else solve, preferring the locked
+   choices of the stale lock, and write the new lock where the old one was (and the cache).
+
+Nothing is printed: what happened comes back as :attr:`LockOutcome.notes`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from autopatchelf.actions.lock import (
+    Lock,
+    LockFileError,
+    StaleLockError,
+    beside_path,
+    cached_path,
+    describe_problems,
+    file_sha256,
+    read_lock,
+    verify,
+    write_lock,
+)
+
+if TYPE_CHECKING:
+    from autopatchelf.solution.model import Solution
+
+Source = Literal["lock", "solved", "re-solved"]
+
+
+@attrs.frozen
+class LockOutcome:
+    """What :func:`obtain` found or did for one binary."""
+
+    binary: str
+    lock: Lock
+    #: ``lock``: a valid lock was used (nothing solved); ``solved``: there was none;
+    #: ``re-solved``: there was one, but stale or malformed (see ``notes``).
+    source: Source
+    #: The lock file used (``lock``), or the stale one replaced (``re-solved``).
+    lock_file: str | None
+    #: Lock files written.
+    written: tuple[str, ...]
+    #: One line each, for the user: why a lock was not used, which write failed.
+    notes: tuple[str, ...]
+    #: The fresh solution (``solved``/``re-solved``); None when it came from the lock.
+    fresh: Solution | None = attrs.field(default=None, eq=False)
+
+    @property
+    def solution(self) -> Solution:
+        """The solution to act on (rebuilt from the lock when nothing was solved)."""
+        return self.fresh if self.fresh is not None else self.lock.to_solution(self.binary)
+
+
+def obtain(
+    binary: str,
+    *,
+    lock_file: str | None = None,
+    frozen: bool = False,
+    beside: bool = False,
+    cache: bool = False,
+    cache_dir: str | None = None,
+    solve_options: Mapping[str, Any] | None = None,
+    delivery: str | None = None,
+) -> LockOutcome:
+    """A trusted lock for ``binary`` (see the module docstring for the policy).
+
+    ``lock_file``: the lock to use and (re)write; without it, ``beside`` looks for the
+    shipped lock and ``cache`` for the cached one (and writes it). ``solve_options`` are
+    passed to :func:`autopatchelf.solve` (``cache_dir`` included: the lock cache lives in
+    the same directory). ``delivery`` (``library-path`` for ``run``, ``runpath`` for
+    ``patch``): a lock made for another delivery is stale, and solving uses it.
+
+    Raises ``Unsatisfiable`` when solving finds no answer, :class:`StaleLockError` with
+    ``frozen`` when no valid lock exists, :class:`LockFileError` when ``lock_file`` cannot
+    be written.
+    """
+    binary = os.path.abspath(binary)
+    lock_file = os.path.abspath(lock_file) if lock_file is not None else None
+    try:
+        sha256 = file_sha256(binary)
+    except OSError as exc:
+        from autopatchelf.errors import ElfError
+
+        raise ElfError(binary, f"cannot be read: {exc.strerror or exc}") from exc
+    cached = cached_path(sha256, cache_dir) if cache else None
+    candidates = _candidates(binary, lock_file, beside, cached)
+    notes: list[str] = []
+    stale: tuple[str, Lock] | None = None
+    for path in candidates:
+        try:
+            lock = read_lock(path)
+        except LockFileError as exc:
+            if os.path.exists(path):  # a missing one is simply not there yet
+                notes.append(f"{exc.reason}; ignoring it")
+            continue
+        problems = verify(lock, binary, sha256=sha256, delivery=delivery)
+        if not problems:
+            return LockOutcome(binary, lock, "lock", path, (), tuple(notes))
+        notes.append(f"lock {path} is stale: {describe_problems(problems)}")
+        stale = stale or (path, lock)
+    if frozen:
+        reason = notes[-1] if notes else "no lock found (looked in: " + ", ".join(candidates) + ")"
+        raise StaleLockError(binary, reason)
+
+    from autopatchelf._api import solve
+
+    options = dict(solve_options or {})
+    if delivery is not None:
+        options["delivery"] = delivery
+    if stale is not None:
+        options["locked"] = stale[1].locked_choices(binary)
+    solution = solve([binary], **options)
+    lock = Lock.from_solution(solution, binary)
+    written: list[str] = []
+    for target in _targets(lock_file, stale, cached):
+        try:
+            written.append(write_lock(lock, target))
+        except LockFileError as exc:
+            if target == lock_file:
+                raise
+            notes.append(f"{exc.reason}; not saved there")
+    return LockOutcome(
+        binary,
+        lock,
+        "re-solved" if stale else "solved",
+        stale[0] if stale else None,
+        tuple(written),
+        tuple(notes),
+        solution,
+    )
+
+
+def _candidates(binary: str, lock_file: str | None, beside: bool, cached: str | None) -> list[str]:
+    if lock_file is not None:
+        return [lock_file]
+    found = []
+    if beside and os.path.exists(shipped := beside_path(binary)):
+        found.append(shipped)
+    if cached is not None:
+        found.append(cached)
+    return found
+
+
+def _targets(
+    lock_file: str | None, stale: tuple[str, Lock] | None, cached: str | None
+) -> list[str]:
+    """Where a new lock goes: the given file, else where the stale one was, and the cache."""
+    targets: list[str] = []
+    if lock_file is not None:
+        targets.append(lock_file)
+    elif stale is not None:
+        targets.append(stale[0])
+    if cached is not None and cached not in targets:
+        targets.append(cached)
+    return targets

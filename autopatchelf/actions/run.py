@@ -1,0 +1,117 @@
+"""What ``autopatchelf run`` executes: argv and environment, without patching anything.
+
+Two ways to start a foreign binary through a solution:
+
+* the chosen loader (default): ``<loader> --library-path P --argv0 BINARY BINARY ARGS``
+  (:func:`autopatchelf.actions.launch.loader_command`), the environment unchanged;
+* nix-ld (``--nix-ld``): the binary itself, whose interpreter on NixOS is nix-ld's stub,
+  with ``NIX_LD``/``NIX_LD_LIBRARY_PATH`` (and their per-system forms) set.
+
+Building a :class:`RunPlan` is pure; the CLI ``execve``\\ s it. :func:`ensure_link_dir`
+prepares the directory of links a solution needs when no library-path order works.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from autopatchelf.actions.launch import loader_command
+from autopatchelf.errors import AutopatchelfError
+from autopatchelf.solution.model import Solution
+
+# The nix-ld and link-dir helpers (and what they import: shlex, tempfile) load only when
+# used: the default path of ``autopatchelf run`` needs neither.
+
+
+@attrs.frozen
+class RunPlan:
+    """An ``execve`` call: the file to execute, its argv and its environment."""
+
+    executable: str
+    argv: tuple[str, ...]
+    env: dict[str, str] = attrs.field(hash=False)
+    #: ``loader`` or ``nix-ld``.
+    mode: str
+
+
+class RunError(AutopatchelfError):
+    """The plan could not be executed (a loader or binary missing, not executable...)."""
+
+    def __init__(self, plan: RunPlan, exc: OSError) -> None:
+        hint = None
+        if plan.mode == "nix-ld":
+            hint = (
+                "--nix-ld needs nix-ld as the binary's interpreter "
+                "(NixOS: programs.nix-ld.enable = true); run without --nix-ld"
+            )
+        super().__init__(f"cannot execute {plan.executable}: {exc.strerror or exc}", hint=hint)
+        self.plan = plan
+
+
+def loader_plan(
+    solution: Solution,
+    binary: str,
+    args: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    link_dir: str | None = None,
+) -> RunPlan:
+    """Start ``binary`` (a root of ``solution``) through the chosen loader."""
+    argv = loader_command(solution, os.path.abspath(binary), args, link_dir=link_dir)
+    return RunPlan(executable=argv[0], argv=tuple(argv), env=dict(environ), mode="loader")
+
+
+def nix_ld_plan(
+    solution: Solution,
+    binary: str,
+    args: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    system: str | None,
+    link_dir: str | None = None,
+) -> RunPlan:
+    """Exec ``binary`` itself with nix-ld's variables for ``system`` set over ``environ``.
+
+    Needs nix-ld as the binary's interpreter (``/lib64/ld-linux-x86-64.so.2`` on a NixOS
+    with ``programs.nix-ld.enable``); elsewhere the host loader ignores the variables.
+    """
+    from autopatchelf.actions.env import nix_ld_variables
+
+    env = dict(environ)
+    env.update(nix_ld_variables(solution, system, link_dir=link_dir))
+    return RunPlan(
+        executable=os.path.abspath(binary),
+        argv=(binary, *args),
+        env=env,
+        mode="nix-ld",
+    )
+
+
+def default_link_dir(solution: Solution, cache_base: str) -> str:
+    """A link directory under ``cache_base`` named by the chosen files (so reusable)."""
+    import hashlib
+
+    from autopatchelf.actions.linkdir import link_entries
+
+    digest = hashlib.sha256()
+    for name, target in link_entries(solution).items():
+        digest.update(f"{name}\0{target}\0".encode("utf-8", "surrogateescape"))
+    return os.path.join(cache_base, "links", digest.hexdigest()[:32])
+
+
+def ensure_link_dir(solution: Solution, directory: str) -> str:
+    """``directory`` holding exactly the chosen files' links: kept when already right,
+    else (re)made with :func:`~autopatchelf.actions.linkdir.write_link_dir`."""
+    from autopatchelf.actions.linkdir import link_entries, write_link_dir
+
+    wanted = link_entries(solution)
+    try:
+        present = {entry.name: os.readlink(entry.path) for entry in os.scandir(directory)}
+    except OSError:  # missing, or holding something that is not a link
+        present = None
+    if present != wanted:
+        write_link_dir(solution, directory)
+    return directory

@@ -1,0 +1,134 @@
+"""Which files ``patch FILE_OR_DIR...`` solves: the named ELF files, and in a named
+directory every dynamically linked executable and shared library (found by their magic,
+not their names), solved together as one set of roots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+
+import attrs
+
+from autopatchelf.actions.atomic import BACKUP_SUFFIX, TEMP_SUFFIX
+from autopatchelf.actions.plan import PatchError, store_holding
+from autopatchelf.elf.facts import ElfFacts, ElfType
+from autopatchelf.errors import AutopatchelfError
+from autopatchelf.problem import ldso
+
+_ELF_MAGIC = b"\x7fELF"
+_PROGRAMS = frozenset({ElfType.EXECUTABLE, ElfType.PIE})
+_LOADABLE = _PROGRAMS | {ElfType.SHARED}
+
+
+@attrs.frozen
+class Targets:
+    #: Real paths of the ELF files to solve as roots: programs first, then libraries.
+    roots: tuple[str, ...]
+    #: (path, reason) for files found in the directories and left out.
+    skipped: tuple[tuple[str, str], ...]
+
+
+def find_targets(paths: Sequence[str], *, store_dir: str | None = None) -> Targets:
+    """The roots to solve for ``paths``; raises :class:`PatchError` (or
+    :class:`~autopatchelf.errors.ElfError`) for a missing, unreadable or non-ELF file
+    named directly, or for anything in the store."""
+    if not paths:
+        raise PatchError("no file to patch", hint="name ELF files or an app directory")
+    found: dict[str, ElfFacts] = {}
+    named: set[str] = set()
+    skipped: list[tuple[str, str]] = []
+    for given in paths:
+        if not os.path.lexists(given):
+            raise PatchError(f"{given}: no such file or directory")
+        real = os.path.realpath(given)
+        store = store_holding(real, store_dir)
+        if store is not None:
+            raise PatchError(
+                f"{given} is in the read-only store {store}; store files are never patched",
+                hint="copy the app out of the store and patch the copy",
+            )
+        if os.path.isdir(real):
+            before = len(found)
+            for path in _walk(real, skipped):
+                _consider(path, found, skipped)
+            if len(found) == before:
+                raise PatchError(
+                    f"{given}: no dynamically linked ELF program or library in it",
+                    hint="name the directory holding the app's files",
+                )
+        else:
+            facts = ElfFacts.read(real)
+            if facts.type not in _LOADABLE:
+                raise PatchError(f"{given}: not an executable or a shared library")
+            if not facts.needed and facts.interpreter is None:
+                raise PatchError(f"{given}: not dynamically linked; nothing to patch")
+            found[real] = facts
+            named.add(real)
+    roots = _compatible(found, named, skipped)
+    return Targets(roots, tuple(skipped))
+
+
+def _walk(top: str, skipped: list[tuple[str, str]]) -> Iterator[str]:
+    """Regular files below ``top`` in a stable order; symbolic links are not followed.
+    Unreadable directories are noted in ``skipped``."""
+
+    def unreadable(exc: OSError) -> None:
+        skipped.append((str(exc.filename), f"cannot list it ({exc.strerror})"))
+
+    for directory, subdirs, files in os.walk(top, onerror=unreadable):
+        subdirs.sort()
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            if not os.path.islink(path) and os.path.isfile(path):
+                yield path
+
+
+def _consider(path: str, found: dict[str, ElfFacts], skipped: list[tuple[str, str]]) -> None:
+    if path.endswith(TEMP_SUFFIX):
+        return  # a temporary file of an interrupted patch
+    if path.endswith(BACKUP_SUFFIX) and os.path.exists(path.removesuffix(BACKUP_SUFFIX)):
+        skipped.append((path, "a backup (patch --backup): left as it is"))
+        return
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(4) != _ELF_MAGIC:
+                return
+    except OSError as exc:
+        skipped.append((path, f"cannot read it ({exc.strerror})"))
+        return
+    try:
+        facts = ElfFacts.read(path)
+    except AutopatchelfError as exc:
+        skipped.append((path, getattr(exc, "short_reason", exc.reason)))
+        return
+    if facts.type not in _LOADABLE:
+        skipped.append((path, "not an executable or a shared library"))
+    elif not facts.needed and facts.interpreter is None:
+        skipped.append((path, "not dynamically linked"))
+    else:
+        found.setdefault(path, facts)
+
+
+def _compatible(
+    found: dict[str, ElfFacts], named: set[str], skipped: list[tuple[str, str]]
+) -> tuple[str, ...]:
+    """Programs first, then libraries. Files found in a directory that cannot share a
+    process with the first program (another machine or class) are left out; a file named
+    directly is an error."""
+    ordered = sorted(found.items(), key=lambda item: (item[1].type not in _PROGRAMS, item[0]))
+    if not ordered:
+        return ()
+    reference = ordered[0][1]
+    roots = []
+    for path, facts in ordered:
+        reason = ldso.incompatibility(reference, facts)
+        if reason is None:
+            roots.append(path)
+        elif path in named:
+            raise PatchError(
+                f"{path} cannot share a process with {reference.path}: {reason}",
+                hint="patch files of different architectures in separate runs",
+            )
+        else:
+            skipped.append((path, f"cannot share a process with {reference.path}: {reason}"))
+    return tuple(roots)

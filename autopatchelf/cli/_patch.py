@@ -1,0 +1,94 @@
+"""``autopatchelf patch FILE_OR_DIR...``: edit the files so they run without a wrapper."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from autopatchelf.cli._solve import (
+    add_interactive_option,
+    add_solve_options,
+    ask_about_ties,
+    register_gc_roots,
+    solve_kwargs,
+)
+from autopatchelf.errors import ExitCode
+
+
+def configure_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "patch",
+        help="set the interpreter and RUNPATH of foreign files to the chosen providers",
+        description="Solve the files (a directory: every dynamically linked program and "
+        "library in it, as one set) with runpath delivery, then edit them in place: "
+        "PT_INTERP becomes the chosen glibc's loader, DT_RUNPATH the object's own $ORIGIN "
+        "entries followed by the chosen library directories (DT_RPATH is removed). Files "
+        "already patched this way are left untouched. Exit 0 when done, 1 when no "
+        "consistent choice exists, 2 on bad input.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    add_solve_options(parser)
+    group = parser.add_argument_group("patching")
+    group.add_argument(
+        "--dry-run", action="store_true", help="print what would change (old -> new); write nothing"
+    )
+    group.add_argument(
+        "--backup", action="store_true", help="keep each original as FILE.orig (not replaced)"
+    )
+    group.add_argument(
+        "--force", action="store_true", help="also patch setuid/setgid files and files "
+        "with capabilities",
+    )  # fmt: skip
+    group.add_argument(
+        "--link-dir",
+        metavar="DIR",
+        help="when no RUNPATH order serves every chosen file, make DIR a directory of "
+        "links to exactly the chosen files and point RUNPATH at it",
+    )
+    group.add_argument(
+        "--gc-root",
+        metavar="DIR",
+        help="register every chosen store path as an indirect GC root in DIR, so garbage "
+        "collection keeps what the patched files use",
+    )
+    add_interactive_option(parser)
+
+
+def execute(args: argparse.Namespace) -> int:
+    from autopatchelf.actions import report
+    from autopatchelf.actions.patch import apply_plan, plan_files, render_report
+    from autopatchelf.actions.plan import PatchPlan, render_plan
+    from autopatchelf.solution.explain import Unsatisfiable
+
+    options = solve_kwargs(args)
+    store = options.pop("store")
+
+    def planned(prefer: list[str]) -> PatchPlan:
+        return plan_files(
+            args.paths,
+            store=store,
+            link_dir=args.link_dir,
+            force=args.force,
+            **{**options, "prefer": prefer},
+        )
+
+    try:
+        plan = planned(list(args.prefer))
+        _, pins = ask_about_ties(args, plan.solution, lambda prefer: planned(prefer).solution)
+        if pins:
+            plan = planned([*args.prefer, *pins])
+    except Unsatisfiable as exc:
+        sys.stdout.write(report.explanation_text(exc.explanation))
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return int(ExitCode.UNSATISFIABLE)
+    for warning in plan.solution.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.dry_run:
+        sys.stdout.write(render_plan(plan))
+    else:
+        sys.stdout.write(render_report(apply_plan(plan, backup=args.backup)))
+        if args.gc_root:
+            register_gc_roots(args, plan.solution)
+    return int(ExitCode.OK)

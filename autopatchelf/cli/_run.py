@@ -1,0 +1,110 @@
+"""``autopatchelf run BINARY -- ARGS``: start a foreign binary through a solution, unpatched.
+
+The process is *replaced* (``execve``): the program's exit code, signals, stdin and stdout
+are its own. With a valid lock (given, shipped beside the binary, or cached by hash) nothing
+is indexed or solved: every import of the solving side (index, SAT encoding, solver) is
+deferred to the code that solves, so this path loads only the lock and launch modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from autopatchelf.cli._solve import add_lock_options, add_solve_options
+from autopatchelf.errors import AutopatchelfError, ExitCode
+
+
+def configure_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="run a foreign binary through its solution, without patching it",
+        description="Start BINARY with the chosen loader and library path (or nix-ld's "
+        "variables with --nix-ld), passing ARGS, stdin, stdout, signals and the exit code "
+        "through. The choice comes from a valid lock when there is one (--lock FILE, "
+        "BINARY.autopatchelf.lock, or the lock cache), else from solving (then cached).",
+    )
+    add_solve_options(parser)
+    add_lock_options(parser)
+    group = parser.add_argument_group("running")
+    group.add_argument(
+        "--nix-ld",
+        action="store_true",
+        help="exec BINARY itself with NIX_LD/NIX_LD_LIBRARY_PATH set (needs nix-ld as "
+        "its interpreter, as on NixOS with programs.nix-ld.enable)",
+    )
+    group.add_argument(
+        "--link-dir",
+        metavar="DIR",
+        help="where to make the directory of links when no library-path order works "
+        "(default: under the cache dir)",
+    )
+    group.add_argument(
+        "--no-lock-cache",
+        action="store_true",
+        help="neither read nor write the cached lock (<cache dir>/locks/<sha256>.json)",
+    )
+    parser.add_argument("binary", metavar="BINARY", help="the foreign program")
+    parser.add_argument(
+        "args", nargs=argparse.REMAINDER, metavar="-- ARGS", help="its arguments, after --"
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    from autopatchelf.actions import run
+    from autopatchelf.actions.lock import cache_base_dir
+    from autopatchelf.cli._solve import locked_outcome, register_gc_roots
+
+    program_args = list(args.args)
+    if program_args[:1] == ["--"]:
+        program_args = program_args[1:]
+    try:
+        outcome = locked_outcome(
+            args,
+            args.binary,
+            beside=True,
+            cache=not args.no_lock_cache,
+            delivery="library-path",  # what the loader's --library-path and nix-ld need
+        )
+    except AutopatchelfError as exc:
+        return _unsatisfiable(exc)
+    solution = outcome.solution
+    if args.gc_root:
+        register_gc_roots(args, solution)
+    link_dir = None
+    if solution.needs_link_dir:
+        directory = args.link_dir or run.default_link_dir(solution, cache_base_dir(args.cache_dir))
+        link_dir = run.ensure_link_dir(solution, directory)
+    if args.nix_ld:
+        plan = run.nix_ld_plan(
+            solution,
+            args.binary,
+            program_args,
+            os.environ,
+            system=outcome.lock.system,
+            link_dir=link_dir,
+        )
+    else:
+        plan = run.loader_plan(solution, args.binary, program_args, os.environ, link_dir=link_dir)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(plan.executable, list(plan.argv), plan.env)
+    except OSError as exc:
+        raise run.RunError(plan, exc) from exc
+    return int(ExitCode.INTERNAL)  # only reached when execve is replaced (tests)
+
+
+def _unsatisfiable(exc: AutopatchelfError) -> int:
+    """No solution: the explanation on stderr (stdout is the program's), exit 1."""
+    from autopatchelf.actions import report
+    from autopatchelf.solution.explain import Unsatisfiable
+
+    if not isinstance(exc, Unsatisfiable):
+        raise exc
+    sys.stderr.write(report.explanation_text(exc.explanation))
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+    return int(ExitCode.UNSATISFIABLE)

@@ -1,0 +1,197 @@
+"""Benchmark ``autopatchelf run`` with a warm lock against starting the program directly.
+
+    python benchmarks/bench_run.py [--app foo-v2] [--runs 30] [--json OUT]
+
+Uses the fixture store (``tests/fixtures``: built on first use, needs Nix and root). Times,
+over ``--runs`` runs each (interleaved, after one untimed warm-up), wall-clock from spawn
+to exit of:
+
+* ``host``: a plain host binary (``true``): the floor of spawning any process;
+* ``direct``: the fixture app through its loader, ``<loader> --library-path P app``;
+* ``python``: ``python -c pass``, the floor of anything written in Python here;
+* ``run-locked``: ``python -m autopatchelf run app`` with the lock cached (nothing solved);
+* ``run-solving``: the same with ``--no-lock-cache`` (index warm, solved every time).
+
+Reports medians, and the overhead of ``run-locked`` over ``direct`` (goal: < 50 ms), split
+into the interpreter's own start and the rest; and, measured inside a fresh interpreter,
+the time autopatchelf itself takes from "interpreter ready" to its ``execve`` call (imports
+included). Then, for one ``run-locked`` start under
+``-X importtime``, the slowest imports and whether the SAT stack (``pysat``, ``networkx``,
+``autopatchelf.sat``) or the index was imported at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+HEAVY = ("pysat", "networkx", "autopatchelf.sat", "autopatchelf.index", "autopatchelf._api")
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        command = " ".join(argv)[:300]
+        raise SystemExit(f"{command} failed ({done.returncode}): {done.stderr[-2000:]!r}")
+    return elapsed
+
+
+#: Runs in a fresh interpreter: the time from "interpreter ready" to the ``execve`` call.
+_TO_EXECVE = """
+import os, sys, time
+started = time.perf_counter()
+def execve(path, argv, env):
+    print(f"{(time.perf_counter() - started) * 1000:.3f}")
+    os._exit(0)
+os.execve = execve
+from autopatchelf.cli import main
+main(["run", *sys.argv[1:]])
+"""
+
+
+def to_execve(app: str, app_args: list[str], env: dict[str, str]) -> float:
+    """Milliseconds autopatchelf itself spends, imports included, before it execs."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TO_EXECVE, app, "--", *app_args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.strip())
+
+
+def import_profile(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Cumulative import times (ms) of one start, from ``-X importtime``."""
+    done = subprocess.run(
+        [argv[0], "-X", "importtime", *argv[1:]],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    cumulative: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cum, name = (part.strip() for part in line.split("|"))
+        if cum.isdigit():
+            cumulative[name.strip()] = int(cum) / 1000
+    slowest = sorted(cumulative.items(), key=lambda item: -item[1])[:8]
+    heavy = sorted(h for h in HEAVY if any(n == h or n.startswith(h + ".") for n in cumulative))
+    return {
+        "autopatchelf_package_ms": cumulative.get("autopatchelf", 0.0),
+        "slowest_ms": dict(slowest),
+        "heavy_modules_imported": heavy,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--app", default="foo-v2", help="fixture app, run with its scenario's args (foo-v2)"
+    )
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    args = parser.parse_args()
+
+    from fixtures import SCENARIOS, build_fixture_store
+
+    import autopatchelf
+    from autopatchelf.actions.launch import loader_command
+    from autopatchelf.actions.lock import Lock, cached_path, write_lock
+
+    fx = build_fixture_store()
+    app = str(fx.apps[args.app])
+    app_args = list(SCENARIOS[args.app].args) if args.app in SCENARIOS else []
+    within = [str(p) for p in fx.providers()]
+    cache = tempfile.mkdtemp(prefix="bench-run-")
+    try:
+        env = {**os.environ, "AUTOPATCHELF_CACHE_DIR": cache, "PYTHONPATH": str(REPO)}
+        solution = autopatchelf.solve([app], within=within, cache_dir=cache, system=[])
+        lock = Lock.from_solution(solution, app)
+        write_lock(lock, cached_path(lock.sha256, cache))
+        within_args = [a for p in within for a in ("--within", p)]
+        python = [sys.executable]
+        commands = {
+            "host": [shutil.which("true") or "/bin/true"],
+            "direct": loader_command(solution, app, app_args),
+            "python": [*python, "-c", "pass"],
+            "run-locked": [*python, "-m", "autopatchelf", "run", app, "--", *app_args],
+            "run-solving": [
+                *python,
+                "-m",
+                "autopatchelf",
+                "run",
+                "--no-lock-cache",
+                *within_args,
+                app,
+                "--",
+                *app_args,
+            ],
+        }
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for argv in commands.values():
+            timed(argv, env)  # warm-up: page cache, index cache
+        for _ in range(args.runs):
+            for name, argv in commands.items():
+                samples[name].append(timed(argv, env))
+        medians = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+        minima = {name: min(values) * 1000 for name, values in samples.items()}
+        in_process = statistics.median(to_execve(app, app_args, env) for _ in range(args.runs))
+        profile = import_profile(commands["run-locked"], env)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    overhead = medians["run-locked"] - medians["direct"]
+    python_floor = medians["python"] - medians["host"]
+    result = {
+        "app": args.app,
+        "runs": args.runs,
+        "median_ms": {k: round(v, 2) for k, v in medians.items()},
+        "min_ms": {k: round(v, 2) for k, v in minima.items()},
+        "run_locked_overhead_ms": round(overhead, 2),
+        "run_locked_over_direct_ratio": round(medians["run-locked"] / medians["direct"], 2),
+        "python_start_ms": round(python_floor, 2),
+        "overhead_beyond_python_start_ms": round(overhead - python_floor, 2),
+        "autopatchelf_until_execve_ms": round(in_process, 2),
+        "goal_ms": 50,
+        "import_profile": profile,
+    }
+    print(f"app {args.app}, {args.runs} runs each: median (min)")
+    for name, value in medians.items():
+        print(f"  {name:12} {value:8.1f} ms ({minima[name]:.1f})")
+    print(
+        f"run-locked - direct = {overhead:.1f} ms (x{result['run_locked_over_direct_ratio']}); "
+        f"goal < 50 ms: {'met' if overhead < 50 else 'NOT met'}"
+    )
+    print(f"  of which the Python interpreter's own start: {python_floor:.1f} ms")
+    print(f"  autopatchelf's own time until execve (imports included): {in_process:.1f} ms")
+    package = profile["autopatchelf_package_ms"]
+    print(f"  of which importing the autopatchelf package: {package:.1f} ms")
+    heavy = profile["heavy_modules_imported"]
+    print(f"heavy modules imported on the locked run path: {', '.join(heavy) or 'none'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
