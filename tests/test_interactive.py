@@ -60,8 +60,24 @@ def test_tmux_user_picks_the_other_provider(fixture_store: FixtureStore, tmp_pat
     out = tmp_path / "out.json"
     done = tmp_path / "done"
     command = " ".join(
-        [sys.executable, "-m", "autopatchelf", "solve", "--interactive", "--format", "json",
-         app, *args, ">", str(out), ";", "echo", "$?", ">", str(done)]
+        [
+            sys.executable,
+            "-m",
+            "autopatchelf",
+            "solve",
+            "--interactive",
+            "--format",
+            "json",
+            app,
+            *args,
+            ">",
+            str(out),
+            ";",
+            "echo",
+            "$?",
+            ">",
+            str(done),
+        ]
     )
     session = f"apf-{os.getpid()}"
     subprocess.run(
@@ -92,7 +108,9 @@ def _wait_for(session: str, text: str, timeout: float = 60) -> str:
     screen = ""
     while time.monotonic() < deadline:
         screen = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True,
+            ["tmux", "capture-pane", "-p", "-t", session],
+            capture_output=True,
+            text=True,
             check=False,
         ).stdout
         if text in screen:
