@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fixtures import BuildStats, FixtureStore, build_fixture_store
 from fixtures.policy import fixture_store_unavailable_reason, nix_unavailable_reason, require
@@ -28,6 +30,23 @@ def fixture_store() -> FixtureStore:
     store = build_fixture_store()
     _built.append(store.stats)
     return store
+
+
+@pytest.fixture(scope="session")
+def index_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private index cache dir for the session (the user's own cache is never touched)."""
+    return str(tmp_path_factory.mktemp("index-cache"))
+
+
+@pytest.fixture(scope="session")
+def index(fixture_store: FixtureStore, index_cache: str) -> Iterator[object]:
+    """The store index narrowed to the fixture providers (the real /nix/store may hold
+    more)."""
+    from autopatchelf.index import StoreIndex
+
+    within = [str(p) for p in fixture_store.providers()]
+    with StoreIndex.open(within=within, cache_dir=index_cache) as opened:
+        yield opened
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -15,7 +15,6 @@ import stat
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -23,6 +22,7 @@ import pytest
 from extra_store import build_libfoo
 from fixtures import SCENARIOS, FixtureStore
 from ldcheck import predicted, run_directly, searched_files
+from runhelp import within_args
 
 from autopatchelf.actions import atomic, elfedit
 from autopatchelf.actions.elfedit import Layout, rewrite
@@ -37,22 +37,6 @@ pytestmark = pytest.mark.nix
 GCC = shutil.which("gcc")
 #: Programs patched and run: synthetic scenarios and Debian's curl of both releases.
 PROGRAMS = ["foo-v2", "diamond", "glibc-choice", "needs-loader", "curl-bookworm", "curl-trixie"]
-
-
-@pytest.fixture(scope="session")
-def index_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("index-cache"))
-
-
-@pytest.fixture(scope="session")
-def index(fixture_store: FixtureStore, index_cache: str) -> Iterator[StoreIndex]:
-    within = [str(p) for p in fixture_store.providers()]
-    with StoreIndex.open(within=within, cache_dir=index_cache) as opened:
-        yield opened
-
-
-def within_args(fx: FixtureStore) -> list[str]:
-    return [arg for p in fx.providers() for arg in ("--within", str(p))]
 
 
 def copy_app(fx: FixtureStore, app: str, directory: Path) -> Path:

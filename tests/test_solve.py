@@ -11,12 +11,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fixtures import SCENARIOS, FixtureStore, Scenario
 from ldcheck import predicted, run_through, static_load_set
+from runhelp import within_args
 
 import autopatchelf
 from autopatchelf.actions.linkdir import write_link_dir
@@ -30,23 +30,6 @@ pytestmark = pytest.mark.nix
 
 SATISFIABLE = [s for s in SCENARIOS.values() if s.satisfiable]
 UNSATISFIABLE = [s for s in SCENARIOS.values() if not s.satisfiable]
-
-
-@pytest.fixture(scope="session")
-def index_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("index-cache"))
-
-
-@pytest.fixture(scope="session")
-def index(fixture_store: FixtureStore, index_cache: str) -> Iterator[StoreIndex]:
-    """The store index narrowed to the fixture providers (the real /nix/store may hold more)."""
-    within = [str(p) for p in fixture_store.providers()]
-    with StoreIndex.open(within=within, cache_dir=index_cache) as opened:
-        yield opened
-
-
-def within_args(fx: FixtureStore) -> list[str]:
-    return [arg for p in fx.providers() for arg in ("--within", str(p))]
 
 
 def key_of(fx: FixtureStore, path: str) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from autopatchelf.cachedir import default_cache_dir
 from autopatchelf.errors import AutopatchelfError
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ LOCK_SUFFIX = ".autopatchelf.lock"
 ORIGIN = "$ORIGIN"
 #: Stands for the binary itself (``requested_by`` of the libraries it needs directly).
 BINARY = "$BINARY"
-CACHE_ENV = "AUTOPATCHELF_CACHE_DIR"
 
 
 class LockFileError(AutopatchelfError):
@@ -269,14 +269,7 @@ def beside_path(binary: str) -> str:
 def cache_base_dir(cache_dir: str | None = None) -> str:
     """``cache_dir``, else ``$AUTOPATCHELF_CACHE_DIR``, else ``$XDG_CACHE_HOME/autopatchelf``,
     else ``~/.cache/autopatchelf`` (the index cache's rules)."""
-    if cache_dir:
-        return os.path.abspath(cache_dir)
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return os.path.abspath(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "autopatchelf")
+    return os.path.abspath(cache_dir) if cache_dir else default_cache_dir()
 
 
 def cached_path(sha256: str, cache_dir: str | None = None) -> str:

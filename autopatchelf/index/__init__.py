@@ -9,7 +9,7 @@ Typical use::
 
 from __future__ import annotations
 
-from autopatchelf.index.cache import default_cache_dir
+from autopatchelf.cachedir import default_cache_dir
 from autopatchelf.index.candidate import Candidate, IndexStats
 from autopatchelf.index.store_index import StoreIndex
 

@@ -18,12 +18,12 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from autopatchelf.cachedir import default_cache_dir
 from autopatchelf.errors import ElfError
 from autopatchelf.index.records import DirScan, ElfSummary, PathScan
 
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
 SCHEMA_VERSION = 1
-CACHE_ENV = "AUTOPATCHELF_CACHE_DIR"
 _BUSY_TIMEOUT = 60.0
 
 _SCHEMA = """
@@ -79,17 +79,6 @@ CREATE TABLE refs (
 """
 
 _TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs")
-
-
-def default_cache_dir() -> str:
-    """``$AUTOPATCHELF_CACHE_DIR``, else ``$XDG_CACHE_HOME/autopatchelf``, else
-    ``~/.cache/autopatchelf``."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return os.path.abspath(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "autopatchelf")
 
 
 def cache_file_name(store_dir: str) -> str:
