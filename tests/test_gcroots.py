@@ -58,6 +58,7 @@ def test_nix_base32_is_nix_encoding() -> None:
 
 
 def build_fresh_lib(tmp_path: Path) -> tuple[str, Path]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     """A new store path (salted), rooted only by a temporary out link we return."""
     expr = tmp_path / "lib.nix"
     expr.write_text(LIB_EXPR.replace("@SALT@", f"{os.getpid()}-{time.time_ns()}"))
@@ -170,3 +171,41 @@ def test_paths_that_cannot_be_rooted_are_reported(
     with pytest.raises(GcRootError, match="no-such-nix-store not found on PATH"):
         add_gc_roots([glibc], str(tmp_path / "roots4"), executable="no-such-nix-store")
     shutil.rmtree(tmp_path / "roots")
+
+
+GC_ENV = "AUTOPATCHELF_TEST_GC"
+
+
+def test_patched_binary_survives_a_real_garbage_collection(
+    fixture_store: FixtureStore, tmp_path: Path
+) -> None:
+    """patch --gc-root, then ``nix-store --gc`` (the whole store), then run the binary.
+
+    Collecting the whole store is not something a test suite should do on a developer's
+    machine unasked, so this runs when ``AUTOPATCHELF_TEST_GC=1`` (CI sets it)."""
+    if os.environ.get(GC_ENV) != "1":
+        pytest.skip(f"nix-store --gc collects the whole store; set {GC_ENV}=1 (CI does)")
+    fx = fixture_store
+    fixtures_root = fx.cache_dir / "gcroots" / "fixtures"
+    assert os.path.realpath(fixtures_root) == str(fx.index)  # the fixtures stay rooted
+    kept, kept_link = build_fresh_lib(tmp_path / "kept")
+    lost, lost_link = build_fresh_lib(tmp_path / "lost")
+    glibc = str(fx.path("glibc-host"))
+    app = tmp_path / "app"
+    (tmp_path / "app.c").write_text(APP_C)
+    run(["gcc", str(tmp_path / "app.c"), f"-L{kept}/lib", "-l:libgcx.so.1", "-o", str(app)])
+    roots = tmp_path / "roots"
+    patched = cli(
+        "patch", "--within", kept, "--within", glibc, "--system", glibc,
+        "--gc-root", str(roots), str(app), cache=tmp_path / "cache",
+    )  # fmt: skip
+    assert patched.returncode == 0, patched.stderr
+    kept_link.unlink()
+    lost_link.unlink()
+    run(["nix-store", "--gc"])
+    assert not os.path.exists(lost), "an unrooted path should have been collected"
+    assert os.path.exists(kept)
+    done = subprocess.run(
+        [str(app)], capture_output=True, text=True, env={"LD_BIND_NOW": "1"}, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "gcx=42\n"), done.stderr
