@@ -9,6 +9,7 @@ The fixture apps live in the read-only store: each test patches copies in ``tmp_
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -569,3 +570,31 @@ def test_directory_walk_finds_programs_and_libraries_by_magic(
         str(tree / "bin" / "app.orig"),
         str(tree / "lib" / "object.o"),
     ]
+
+
+def test_patch_lock_records_the_choice_and_frozen_reuses_it_without_the_index(
+    fixture_store: FixtureStore, index_cache: str, tmp_path: Path
+) -> None:
+    fx = fixture_store
+    first = copy_app(fx, "curl-trixie", tmp_path / "first")
+    lock = tmp_path / "curl.autopatchelf.lock"
+    done = cli(fx, index_cache, "--lock", str(lock), str(first))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(lock.read_text())
+    assert doc["schema"] == "autopatchelf.lock/1"
+    assert doc["delivery"] == "runpath"
+    ran = run_directly(str(first), ("--version",))
+    assert ran.returncode == 0 and "curl 8." in ran.stdout
+    # Another copy of the same (unpatched) binary, patched from the lock alone: the store
+    # index is unreachable, so nothing can be solved; the result is byte-identical.
+    second = copy_app(fx, "curl-trixie", tmp_path / "second")
+    frozen = subprocess.run(
+        [sys.executable, "-m", "autopatchelf", "patch", "--store", str(tmp_path / "nowhere"),
+         "--lock", str(lock), "--frozen", str(second)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert frozen.returncode == 0, frozen.stderr
+    assert sha256(second) == sha256(first)
+    # --lock belongs to one program.
+    both = cli(fx, index_cache, "--lock", str(lock), str(first), str(second))
+    assert both.returncode == 2 and "--lock takes one FILE" in both.stderr

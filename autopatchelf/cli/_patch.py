@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopatchelf.cli._solve import (
     add_interactive_option,
+    add_lock_options,
     add_solve_options,
     ask_about_ties,
+    locked_solution,
     register_gc_roots,
     solve_kwargs,
 )
 from autopatchelf.errors import ExitCode
+
+if TYPE_CHECKING:
+    from autopatchelf.actions.plan import PatchPlan
 
 
 def configure_parser(sub: Any) -> None:
@@ -46,19 +52,14 @@ def configure_parser(sub: Any) -> None:
         help="when no RUNPATH order serves every chosen file, make DIR a directory of "
         "links to exactly the chosen files and point RUNPATH at it",
     )
-    group.add_argument(
-        "--gc-root",
-        metavar="DIR",
-        help="register every chosen store path as an indirect GC root in DIR, so garbage "
-        "collection keeps what the patched files use",
-    )
+    add_lock_options(parser)
     add_interactive_option(parser)
 
 
 def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions import report
     from autopatchelf.actions.patch import apply_plan, plan_files, render_report
-    from autopatchelf.actions.plan import PatchPlan, render_plan
+    from autopatchelf.actions.plan import render_plan
     from autopatchelf.solution.explain import Unsatisfiable
 
     options = solve_kwargs(args)
@@ -74,10 +75,13 @@ def execute(args: argparse.Namespace) -> int:
         )
 
     try:
-        plan = planned(list(args.prefer))
-        _, pins = ask_about_ties(args, plan.solution, lambda prefer: planned(prefer).solution)
-        if pins:
-            plan = planned([*args.prefer, *pins])
+        if args.lock or args.frozen:
+            plan = _locked_plan(args, store)
+        else:
+            plan = planned(list(args.prefer))
+            _, pins = ask_about_ties(args, plan.solution, lambda prefer: planned(prefer).solution)
+            if pins:
+                plan = planned([*args.prefer, *pins])
     except Unsatisfiable as exc:
         sys.stdout.write(report.explanation_text(exc.explanation))
         if exc.hint:
@@ -92,3 +96,19 @@ def execute(args: argparse.Namespace) -> int:
         if args.gc_root:
             register_gc_roots(args, plan.solution)
     return int(ExitCode.OK)
+
+
+def _locked_plan(args: argparse.Namespace, store: str | None) -> PatchPlan:
+    """``--lock FILE``: one program, its choices taken from (or written to) the lock."""
+    from autopatchelf.actions.lock import LockUsageError
+    from autopatchelf.actions.plan import plan_patch
+
+    if len(args.paths) != 1 or not os.path.isfile(args.paths[0]):
+        raise LockUsageError(
+            "--lock takes one FILE to patch",
+            hint="a lock belongs to one binary: patch each program with its own --lock",
+        )
+    solution = locked_solution(args, args.paths[0], delivery="runpath")
+    return plan_patch(
+        solution, args.paths, store_dir=store, link_dir=args.link_dir, force=args.force
+    )
