@@ -99,7 +99,7 @@ def test_plain_index_content(plain: dict[str, Path], tmp_path: Path) -> None:
         assert new.found_as("libz.so.1") == (str(zlib_lib),)
         assert new.facts.soname == "libz.so.1"
         assert new.soname == "libz.so.1"
-        # a Debian-style dir named by the executable's $ORIGIN RUNPATH is indexed...
+        # a Debian-style dir is indexed (a standard multiarch dir, named by a RUNPATH too)...
         (deb,) = index.candidates("libdeb.so.0")
         assert deb.dirs == (str(plain["app"] / "usr/lib/x86_64-linux-gnu"),)
         # ... but a lib nobody names is not, nor the link leaving the store
@@ -109,7 +109,8 @@ def test_plain_index_content(plain: dict[str, Path], tmp_path: Path) -> None:
         stats = index.stats
         assert (stats.non_elf, stats.bad_elf, stats.not_library, stats.outside) == (1, 1, 1, 1)
         assert stats.store_paths == 4
-        assert stats.lib_dirs == 4
+        # lib of zlib, zlib12 and foo; usr/lib (empty) and usr/lib/x86_64-linux-gnu of app
+        assert stats.lib_dirs == 5
         assert stats.files == 4
         assert stats.sonames == 5
         assert stats.executables == 1

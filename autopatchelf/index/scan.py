@@ -33,8 +33,22 @@ from autopatchelf.store.store import Store
 
 __all__ = ["EXECUTABLE_DIRS", "STANDARD_DIRS", "Reader", "Scanner", "is_standard_dir"]
 
-#: The lib dirs of a store path that are always indexed (ld.so search candidates).
-STANDARD_DIRS = ("lib", "lib64")
+#: The lib dirs of a store path that are always indexed (ld.so search candidates): Nix's
+#: ``lib``/``lib64``, and the FHS and multiarch dirs of store paths made from other
+#: distributions' packages (a Debian ``.deb`` unpacked into a store path), which a patched
+#: RUNPATH can name even when nothing in the store names them yet.
+STANDARD_DIRS = (
+    "lib",
+    "lib64",
+    "usr/lib",
+    "usr/lib64",
+    "lib/x86_64-linux-gnu",
+    "usr/lib/x86_64-linux-gnu",
+    "lib/i386-linux-gnu",
+    "usr/lib/i386-linux-gnu",
+    "lib/aarch64-linux-gnu",
+    "usr/lib/aarch64-linux-gnu",
+)
 #: Where executables live; their RUNPATHs name further lib dirs (and references).
 EXECUTABLE_DIRS = ("bin", "sbin", "libexec", "usr/bin", "usr/sbin", "usr/libexec")
 #: Executable dirs whose direct subdirectories are searched too (``libexec/git-core``).
