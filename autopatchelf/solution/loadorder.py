@@ -129,6 +129,13 @@ def replay(
             if alias:
                 loaded[alias] = interpreter
         default_dirs = (os.path.dirname(interpreter),)
+    # The library path is searched for every name: index which of its dirs hold what, so
+    # a search visits only those (the others cannot answer; the order is kept).
+    holders: dict[str, list[str]] = {}
+    for directory in library_path:
+        for entry in view.names_in(directory):
+            holders.setdefault(entry, []).append(directory)
+    loaded_files: set[str] = set(loaded.values())
     queue: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]] = deque([(root, ())])
     while queue:
         obj, chain = queue.popleft()
@@ -136,17 +143,18 @@ def replay(
             wanted = renames.get(name, name) if renames and obj.path in renamed else name
             if name in loaded or wanted in loaded:
                 continue
-            found = _search(obj, chain, wanted, view, library_path, runpath_override, default_dirs)
+            path_dirs = holders.get(wanted, ())
+            found = _search(obj, chain, wanted, view, path_dirs, runpath_override, default_dirs)
             if found is None:
                 not_found.append((obj.path, name))
                 continue
             path, facts = found
-            already = [p for p in loaded.values() if p == path]
             loaded[name] = path
             if facts.soname:
                 loaded.setdefault(facts.soname, path)
-            if already:
+            if path in loaded_files:
                 continue
+            loaded_files.add(path)
             libraries.append(LoadedLibrary(name, path, store_path_of(path), obj.path))
             queue.append((facts, (obj, *chain)))
     return Replay(tuple(libraries), tuple(not_found))
