@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autopatchelf._api import solve
-    from autopatchelf.actions.patch import apply_plan, plan_files
-    from autopatchelf.actions.plan import PatchError, PatchPlan
+    from autopatchelf.actions.patching.patch import apply_plan, plan_files
+    from autopatchelf.actions.patching.plan import PatchError, PatchPlan
     from autopatchelf.elf.facts import ElfFacts
     from autopatchelf.errors import AutopatchelfError, ElfError, ExitCode, StoreError
     from autopatchelf.index import Candidate, StoreIndex
@@ -36,10 +36,10 @@ if TYPE_CHECKING:
 #: public name -> the module that defines it.
 _EXPORTS = {
     "solve": "autopatchelf._api",
-    "plan_files": "autopatchelf.actions.patch",
-    "apply_plan": "autopatchelf.actions.patch",
-    "PatchError": "autopatchelf.actions.plan",
-    "PatchPlan": "autopatchelf.actions.plan",
+    "plan_files": "autopatchelf.actions.patching.patch",
+    "apply_plan": "autopatchelf.actions.patching.patch",
+    "PatchError": "autopatchelf.actions.patching.plan",
+    "PatchPlan": "autopatchelf.actions.patching.plan",
     "ElfFacts": "autopatchelf.elf.facts",
     "AutopatchelfError": "autopatchelf.errors",
     "ElfError": "autopatchelf.errors",

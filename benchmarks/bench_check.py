@@ -32,9 +32,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from autopatchelf.actions.check import IndexOptions, SolveOptions, check_paths
-from autopatchelf.actions.check_model import Status
-from autopatchelf.actions.check_report import report_document
+from autopatchelf.actions.checks.check import IndexOptions, SolveOptions, check_paths
+from autopatchelf.actions.checks.check_model import Status
+from autopatchelf.actions.checks.check_report import report_document
 from autopatchelf.index import StoreIndex
 
 #: Real programs and libraries, pinned so runs compare.

@@ -116,7 +116,7 @@ def main() -> int:
 
     import autopatchelf
     from autopatchelf.actions.launch import loader_command
-    from autopatchelf.actions.lock import Lock, cached_path, write_lock
+    from autopatchelf.actions.locks.lock import Lock, cached_path, write_lock
 
     fx = build_fixture_store()
     app = str(fx.apps[args.app])

@@ -28,23 +28,23 @@ from elfbuild import GCC, can_compile_32bit, elf_hash, run_gcc
 from fixtures import FixtureStore
 from ldcheck import predicted, run_through, static_load_set
 
-from autopatchelf.actions.check import IndexOptions, SolveOptions, check_paths
-from autopatchelf.actions.check_apps import plan_units
-from autopatchelf.actions.check_baseline import (
+from autopatchelf.actions.checks.check import IndexOptions, SolveOptions, check_paths
+from autopatchelf.actions.checks.check_apps import plan_units
+from autopatchelf.actions.checks.check_baseline import (
     Baseline,
     BaselineError,
     apply_baseline,
     baseline_of,
     render_baseline,
 )
-from autopatchelf.actions.check_model import (
+from autopatchelf.actions.checks.check_model import (
     BinaryCheck,
     CheckReport,
     ProblemKind,
     Role,
     Status,
 )
-from autopatchelf.actions.check_report import (
+from autopatchelf.actions.checks.check_report import (
     CHECK_SCHEMA,
     render_json,
     render_junit,
@@ -52,7 +52,7 @@ from autopatchelf.actions.check_report import (
     report_document,
     sarif_document,
 )
-from autopatchelf.actions.discover import CheckInputError, discover
+from autopatchelf.actions.checks.discover import CheckInputError, discover
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index import StoreIndex
 

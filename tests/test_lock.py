@@ -18,8 +18,8 @@ from nixutil import fake_hash
 from runhelp import cli, private_cache, warm_index, within_args
 
 import autopatchelf
-from autopatchelf.actions import lock as lockmod
-from autopatchelf.actions.lock import (
+from autopatchelf.actions.locks import lock as lockmod
+from autopatchelf.actions.locks.lock import (
     LOCK_SCHEMA,
     Lock,
     LockedLibrary,
@@ -29,8 +29,8 @@ from autopatchelf.actions.lock import (
     verify,
     write_lock,
 )
-from autopatchelf.actions.locking import obtain
-from autopatchelf.actions.storecheck import INVALID, MISSING, invalid_store_paths
+from autopatchelf.actions.locks.locking import obtain
+from autopatchelf.actions.locks.storecheck import INVALID, MISSING, invalid_store_paths
 from autopatchelf.cli import main
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index import StoreIndex, default_cache_dir

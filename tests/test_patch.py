@@ -25,10 +25,10 @@ from fixtures import SCENARIOS, FixtureStore
 from ldcheck import predicted, run_directly, searched_files
 from runhelp import within_args
 
-from autopatchelf.actions import atomic, elfedit
-from autopatchelf.actions.elfedit import Layout, rewrite
-from autopatchelf.actions.patch import PatchReport, apply_plan, plan_files
-from autopatchelf.actions.plan import ElfState, PatchError, PatchPlan, plan_patch
+from autopatchelf.actions.patching import atomic, elfedit
+from autopatchelf.actions.patching.elfedit import Layout, rewrite
+from autopatchelf.actions.patching.patch import PatchReport, apply_plan, plan_files
+from autopatchelf.actions.patching.plan import ElfState, PatchError, PatchPlan, plan_patch
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index import StoreIndex
 from autopatchelf.solution.model import Solution

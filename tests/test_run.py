@@ -23,7 +23,7 @@ from nixutil import nix_build
 from runhelp import cli, private_cache, warm_index, within_args
 
 from autopatchelf.actions import run as runmod
-from autopatchelf.actions.lock import cached_path, read_lock
+from autopatchelf.actions.locks.lock import cached_path, read_lock
 from autopatchelf.cli import main
 from autopatchelf.index import StoreIndex
 from autopatchelf.solution.model import LoadedLibrary, RootSolution, Solution

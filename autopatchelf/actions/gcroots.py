@@ -117,7 +117,7 @@ def add_gc_roots(
             f"{outside[0]} is not a path of the Nix store {store_dir}",
             hint="GC roots protect Nix store paths only",
         )
-    from autopatchelf.actions.storecheck import invalid_store_paths
+    from autopatchelf.actions.locks.storecheck import invalid_store_paths
 
     invalid = invalid_store_paths(todo)
     failures: list[str] = []

@@ -73,9 +73,9 @@ def _jobs(text: str) -> int:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from autopatchelf.actions.check import IndexOptions, SolveOptions, check_paths
-    from autopatchelf.actions.check_baseline import Baseline, baseline_of, write_baseline
-    from autopatchelf.actions.check_report import render, summary_line
+    from autopatchelf.actions.checks.check import IndexOptions, SolveOptions, check_paths
+    from autopatchelf.actions.checks.check_baseline import Baseline, baseline_of, write_baseline
+    from autopatchelf.actions.checks.check_report import render, summary_line
 
     kwargs = solve_kwargs(args)
     index_options = IndexOptions(

@@ -19,7 +19,7 @@ from autopatchelf.cli._solve import (
 from autopatchelf.errors import ExitCode
 
 if TYPE_CHECKING:
-    from autopatchelf.actions.plan import PatchPlan
+    from autopatchelf.actions.patching.plan import PatchPlan
 
 
 def configure_parser(sub: Any) -> None:
@@ -58,8 +58,8 @@ def configure_parser(sub: Any) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions import report
-    from autopatchelf.actions.patch import apply_plan, plan_files, render_report
-    from autopatchelf.actions.plan import render_plan
+    from autopatchelf.actions.patching.patch import apply_plan, plan_files, render_report
+    from autopatchelf.actions.patching.plan import render_plan
     from autopatchelf.solution.explain import Unsatisfiable
 
     options = solve_kwargs(args)
@@ -100,8 +100,8 @@ def execute(args: argparse.Namespace) -> int:
 
 def _locked_plan(args: argparse.Namespace, store: str | None) -> PatchPlan:
     """``--lock FILE``: one program, its choices taken from (or written to) the lock."""
-    from autopatchelf.actions.lock import LockUsageError
-    from autopatchelf.actions.plan import plan_patch
+    from autopatchelf.actions.locks.lock import LockUsageError
+    from autopatchelf.actions.patching.plan import plan_patch
 
     if len(args.paths) != 1 or not os.path.isfile(args.paths[0]):
         raise LockUsageError(

@@ -54,7 +54,7 @@ def configure_parser(sub: Any) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions import run
-    from autopatchelf.actions.lock import cache_base_dir
+    from autopatchelf.actions.locks.lock import cache_base_dir
     from autopatchelf.cli._solve import locked_outcome, register_gc_roots
 
     program_args = list(args.args)

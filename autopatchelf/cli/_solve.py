@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from autopatchelf.errors import ExitCode
 
 if TYPE_CHECKING:
-    from autopatchelf.actions.locking import LockOutcome
+    from autopatchelf.actions.locks.locking import LockOutcome
     from autopatchelf.solution.model import Solution
 
 
@@ -146,7 +146,7 @@ def locked_outcome(
     delivery: str | None = None,
 ) -> LockOutcome:
     """:func:`locked_solution`, returning the whole outcome (the lock, what was done)."""
-    from autopatchelf.actions.locking import obtain
+    from autopatchelf.actions.locks.locking import obtain
 
     outcome = obtain(
         binary,
@@ -184,7 +184,7 @@ def register_gc_roots(args: argparse.Namespace, solution: Solution) -> None:
 
 
 def _lock_target(args: argparse.Namespace) -> str:
-    from autopatchelf.actions.lock import LockUsageError
+    from autopatchelf.actions.locks.lock import LockUsageError
 
     if not args.lock:
         raise LockUsageError("--frozen needs --lock FILE", hint="name the lock to hold to")

@@ -2,7 +2,7 @@
 
 Two steps, so that a dry run shows exactly what a real run writes:
 
-* :func:`plan_files` (or :func:`~autopatchelf.actions.plan.plan_patch` for a solution in
+* :func:`plan_files` (or :func:`~autopatchelf.actions.patching.plan.plan_patch` for a solution in
   hand) solves with runpath delivery and plans one edit per foreign object;
 * :func:`apply_plan` applies every edit in one pass: each changed file is rewritten in
   memory, written to a temporary file beside it and checked there (all of them first);
@@ -19,10 +19,10 @@ from typing import Any
 
 import attrs
 
-from autopatchelf.actions import atomic
-from autopatchelf.actions.elfedit import Layout, rewrite
 from autopatchelf.actions.linkdir import write_link_dir
-from autopatchelf.actions.plan import (
+from autopatchelf.actions.patching import atomic
+from autopatchelf.actions.patching.elfedit import Layout, rewrite
+from autopatchelf.actions.patching.plan import (
     Change,
     ElfState,
     FileEdit,
@@ -32,7 +32,7 @@ from autopatchelf.actions.plan import (
     patched_link_entries,
     plan_patch,
 )
-from autopatchelf.actions.targets import find_targets
+from autopatchelf.actions.patching.targets import find_targets
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.solution.model import Delivery
 

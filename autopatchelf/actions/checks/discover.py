@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from autopatchelf.actions.check_model import CheckRoot
+from autopatchelf.actions.checks.check_model import CheckRoot
 from autopatchelf.errors import AutopatchelfError
 
 ELF_MAGIC = b"\x7fELF"

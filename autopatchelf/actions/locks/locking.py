@@ -4,10 +4,10 @@ The one policy ``solve --lock``, ``run`` and ``patch`` share:
 
 1. Look for a lock: the file given, else (when asked) the one shipped beside the binary
    (``<binary>.autopatchelf.lock``) and the cached one (``<cache>/locks/<sha256>.json``).
-2. The first one that reads and verifies (:func:`~autopatchelf.actions.lock.verify`) is
+2. The first one that reads and verifies (:func:`~autopatchelf.actions.locks.lock.verify`) is
    used as is: nothing is indexed or solved.
 3. Otherwise (no lock, or every one stale or malformed): with ``frozen``,
-   :class:`~autopatchelf.actions.lock.StaleLockError`; else solve, preferring the locked
+   :class:`~autopatchelf.actions.locks.lock.StaleLockError`; else solve, preferring the locked
    choices of the stale lock, and write the new lock where the old one was (and the cache).
 
 Nothing is printed: what happened comes back as :attr:`LockOutcome.notes`.
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from autopatchelf.actions.lock import (
+from autopatchelf.actions.locks.lock import (
     Lock,
     LockFileError,
     StaleLockError,

@@ -3,7 +3,7 @@
 :func:`plan_patch` turns a runpath-delivery :class:`~autopatchelf.solution.model.Solution`
 into one :class:`FileEdit` per foreign object (the roots and their bundled libraries):
 the object's patchable state now (:class:`ElfState`) and the state it must have after
-patching. Applying (:mod:`autopatchelf.actions.patch`) makes the file match ``after`` and
+patching. Applying (:mod:`autopatchelf.actions.patching.patch`) makes the file match ``after`` and
 checks it does; a dry run only shows :meth:`FileEdit.changes`. An object whose state
 already matches is left alone, so patching twice changes nothing.
 

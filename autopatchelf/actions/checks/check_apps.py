@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from autopatchelf.actions.check_model import Role
+from autopatchelf.actions.checks.check_model import Role
 from autopatchelf.elf.facts import ElfFacts, ElfType
 from autopatchelf.problem import ldso
 

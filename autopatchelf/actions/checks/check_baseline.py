@@ -20,7 +20,7 @@ import os
 
 import attrs
 
-from autopatchelf.actions.check_model import BaselineKey, CheckReport, problem_key
+from autopatchelf.actions.checks.check_model import BaselineKey, CheckReport, problem_key
 from autopatchelf.errors import AutopatchelfError
 
 BASELINE_SCHEMA = "autopatchelf.check-baseline/1"

@@ -505,7 +505,7 @@ def verify(
 
 def _store_problems(store_paths: tuple[str, ...], check_validity: bool) -> list[str]:
     if check_validity:
-        from autopatchelf.actions.storecheck import invalid_store_paths
+        from autopatchelf.actions.locks.storecheck import invalid_store_paths
 
         invalid = invalid_store_paths(store_paths)
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from autopatchelf.actions.check_model import CheckProblem, ProblemKind
+from autopatchelf.actions.checks.check_model import CheckProblem, ProblemKind
 from autopatchelf.elf.facts import ElfClass, ElfFacts
 from autopatchelf.errors import AutopatchelfError
 from autopatchelf.index import StoreIndex

@@ -1,4 +1,4 @@
-"""Renderings of a :class:`~autopatchelf.actions.check_model.CheckReport`.
+"""Renderings of a :class:`~autopatchelf.actions.checks.check_model.CheckReport`.
 
 * :func:`render_text`: for people, grouped by root, failures with their explanation;
   ANSI colour only when asked (the CLI asks when writing to a terminal).
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from autopatchelf.actions.check_model import (
+from autopatchelf.actions.checks.check_model import (
     KIND_INFO,
     BinaryCheck,
     CheckProblem,

@@ -1,4 +1,4 @@
-"""Rewrite one ELF image to a planned :class:`~autopatchelf.actions.plan.ElfState`, with lief.
+"""Rewrite one ELF image to a planned :class:`~autopatchelf.actions.patching.plan.ElfState`, with lief.
 
 The new interpreter and RUNPATH strings do not fit where the old ones were, so the writer
 moves ``.interp`` and ``.dynstr`` (and ``.dynamic`` when it has no spare slot) into a new
@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 import lief
 
-from autopatchelf.actions.plan import ElfState, PatchError
+from autopatchelf.actions.patching.plan import ElfState, PatchError
 from autopatchelf.elf import parse_facts
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError

@@ -9,8 +9,8 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from autopatchelf.actions.atomic import BACKUP_SUFFIX, TEMP_SUFFIX
-from autopatchelf.actions.plan import PatchError, store_holding
+from autopatchelf.actions.patching.atomic import BACKUP_SUFFIX, TEMP_SUFFIX
+from autopatchelf.actions.patching.plan import PatchError, store_holding
 from autopatchelf.elf.facts import ElfFacts, ElfType
 from autopatchelf.errors import AutopatchelfError
 from autopatchelf.problem import ldso

@@ -1,10 +1,10 @@
 """``check``: will the ELF files under some paths run on NixOS? One verdict per file.
 
-:func:`check_paths` finds every ELF file (:mod:`~autopatchelf.actions.discover`), groups
+:func:`check_paths` finds every ELF file (:mod:`~autopatchelf.actions.checks.discover`), groups
 programs with the bundled libraries they reach into apps
-(:mod:`~autopatchelf.actions.check_apps`), resolves each app against one store index,
+(:mod:`~autopatchelf.actions.checks.check_apps`), resolves each app against one store index,
 and turns every conflict into a problem with its cause
-(:mod:`~autopatchelf.actions.check_problems`). Apps are independent, so they can be
+(:mod:`~autopatchelf.actions.checks.check_problems`). Apps are independent, so they can be
 solved in worker processes (``jobs``), each reopening the warm index from its cache.
 """
 
@@ -21,17 +21,17 @@ from concurrent.futures.process import BrokenProcessPool
 import attrs
 
 from autopatchelf._api import solve
-from autopatchelf.actions.check_apps import Unit, plan_units, role_of
-from autopatchelf.actions.check_baseline import Baseline, apply_baseline
-from autopatchelf.actions.check_model import (
+from autopatchelf.actions.checks.check_apps import Unit, plan_units, role_of
+from autopatchelf.actions.checks.check_baseline import Baseline, apply_baseline
+from autopatchelf.actions.checks.check_model import (
     BinaryCheck,
     CheckProblem,
     CheckReport,
     ProblemKind,
     Role,
 )
-from autopatchelf.actions.check_problems import StoreLookup, arch_name, classify
-from autopatchelf.actions.discover import Discovery, discover
+from autopatchelf.actions.checks.check_problems import StoreLookup, arch_name, classify
+from autopatchelf.actions.checks.discover import Discovery, discover
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError, ElfError, StoreError
 from autopatchelf.index import StoreIndex
@@ -97,7 +97,7 @@ def check_paths(
     ``index_options``. With ``jobs`` > 1, apps are solved in that many worker processes,
     each opening the index from ``index_options`` (its warm cache makes that fast): pass
     the options ``index`` was opened with. Raises
-    :class:`~autopatchelf.actions.discover.CheckInputError` for a path that does not
+    :class:`~autopatchelf.actions.checks.discover.CheckInputError` for a path that does not
     exist and :class:`~autopatchelf.errors.StoreError` for an unusable store; problems
     of the files themselves (malformed ELF included) are reported, never raised.
     """

@@ -1,0 +1,1 @@
+"""Lock ("fingerprint") files: what one solve chose, verified before it is trusted."""
