@@ -1,4 +1,5 @@
-"""Rewrite one ELF image to a planned :class:`~autopatchelf.actions.patching.plan.ElfState`, with lief.
+"""Rewrite one ELF image to a planned
+:class:`~autopatchelf.actions.patching.plan.ElfState`, with lief.
 
 The new interpreter and RUNPATH strings do not fit where the old ones were, so the writer
 moves ``.interp`` and ``.dynstr`` (and ``.dynamic`` when it has no spare slot) into a new
