@@ -191,9 +191,36 @@ def test_trixie_curl_with_only_bookworm_libcurl_names_the_missing_symbol(
         autopatchelf.solve(
             [str(fx.apps["curl-trixie"])], within=bookworm, cache_dir=index_cache, system=[]
         )
-    text = caught.value.explanation.text()
-    assert "curl_global_trace@CURL_OPENSSL_4" in text or "CURL_OPENSSL_4" in text, text
+    expl = caught.value.explanation
+    text = expl.text()
+    assert "needs libcurl.so.4 with curl_global_trace@CURL_OPENSSL_4" in text, text
     assert "libcurl4-7.88" in text
+    assert expl.lines[-1] == (
+        "So no libcurl.so.4 in the store has curl_global_trace@CURL_OPENSSL_4: "
+        "a newer build of it is needed."
+    )
+    assert caught.value.hint is not None
+
+
+def test_glibc_too_new_names_the_version_and_the_newest_glibc(
+    fixture_store: FixtureStore, index_cache: str
+) -> None:
+    fx = fixture_store
+    within = [
+        str(fx.path(k))
+        for k in fx.provider_keys()
+        if not k.startswith("trixie/") and k not in ("libnew-1.0", "libbar-1.0-trixie")
+    ]
+    with pytest.raises(Unsatisfiable) as caught:
+        autopatchelf.solve(
+            [str(fx.apps["new-glibc"])], within=within, cache_dir=index_cache, system=[]
+        )
+    expl = caught.value.explanation
+    assert "glibc-2.36-host lacks GLIBC_2.38" in expl.text()
+    assert expl.lines[-1] == (
+        "So no glibc in the store is new enough: GLIBC_2.38 is needed, "
+        "the newest glibc has GLIBC_2.36."
+    )
 
 
 def test_missing_soname_lists_closest_and_allow_missing_turns_it_into_a_warning(

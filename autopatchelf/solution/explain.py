@@ -42,8 +42,12 @@ class Unsatisfiable(AutopatchelfError):
 def _hint(expl: Explanation) -> str | None:
     if expl.missing:
         return "add a package providing it to the store (or --within), or --allow-missing NAME"
-    if any(isinstance(f, F.ClosureGlibc | F.OneGlibc) for f in expl.facts):
+    if expl.lines and expl.lines[-1].startswith("So no single glibc"):
         return "try --glibc compatible, or add builds of these libraries against one glibc"
+    if any(isinstance(f, F.OneProvider) for f in expl.facts):
+        return "pin a consistent set with --prefer, or add a build that shares the dependency"
+    if any(isinstance(f, F.Excluded) for f in expl.facts):
+        return "add a newer build that provides it to the store (or --within)"
     return None
 
 
@@ -131,11 +135,11 @@ class _Renderer:
         if wants:
             need += " with " + ", ".join(wants)
         if name in self.p.missing:
-            self.lines.append(f"Because {need}, and no file in the store provides {name},")
+            self.lines.append(f"Because {need}, and no file in the store provides {name}.")
             return
         if not survivors:
             lacking = "; ".join(f"{self.pkg(e.provider)} lacks {e.what}" for e in mine)
-            self.lines.append(f"Because {need}, and no candidate has it ({lacking}),")
+            self.lines.append(f"Because {need}, and no candidate has it ({lacking}).")
             return
         if len(survivors) == 1:
             only = self.pkg(survivors[0])
@@ -164,7 +168,10 @@ class _Renderer:
             ]
             return "So no single glibc fits: " + "; ".join(parts) + "."
         if len(wanted) > 1:
-            parts = [f"{' and '.join(who)} bring {self.pkg(prov)}" for prov, who in wanted.items()]
+            parts = [
+                f"{' and '.join(who)} bring{'s' if len(who) == 1 else ''} {self.pkg(prov)}"
+                for prov, who in wanted.items()
+            ]
             return (
                 f"So two different {name} would be loaded (a diamond: "
                 + "; ".join(parts)
@@ -193,12 +200,27 @@ class _Renderer:
         names = [f.name for f in self.facts if isinstance(f, F.OneProvider)]
         if names:
             return self._diamond(names[0])
-        if any(
-            isinstance(f, F.Excluded) and f.exclusion.kind is not ExclusionKind.ARCH
+        excluded = [
+            f.exclusion
             for f in self.facts
-        ):
-            return "So no candidate satisfies every version the process requires."
+            if isinstance(f, F.Excluded) and f.exclusion.kind is not ExclusionKind.ARCH
+        ]
+        if excluded:
+            return self._too_old(excluded)
         return "So these requirements cannot all hold."
+
+    def _too_old(self, excluded: list[Exclusion]) -> str:
+        """The conclusion when versions rule every candidate out."""
+        name = excluded[0].name
+        wants = sorted({e.what for e in excluded if e.name == name})
+        if name == "libc.so.6" and all(w.startswith("GLIBC_") for w in wants):
+            best = max((g.version for g in self.p.glibcs.values()), default=())
+            newest = "GLIBC_" + ".".join(map(str, best)) if best else "none"
+            return (
+                f"So no glibc in the store is new enough: {', '.join(wants)} is needed, "
+                f"the newest glibc has {newest}."
+            )
+        return f"So no {name} in the store has {', '.join(wants)}: a newer build of it is needed."
 
 
 def explain(problem: Problem, facts: Sequence[F.Fact]) -> Explanation:
