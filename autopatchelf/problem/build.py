@@ -127,20 +127,16 @@ class _Builder:
                 return path
             self.notes.append(f"{facts.path}: DT_NEEDED {name!r} is a path; it is not searched")
             return None
-        dirs = list(ldso.own_search_dirs(facts))
-        if facts.runpath is None:
-            dirs.extend(ldso.inherited_rpath(chain))
-        raw = facts.runpath_dirs if facts.runpath is not None else facts.rpath_dirs
-        origin_dirs = {d for d, entry in zip(dirs, raw, strict=False) if "ORIGIN" in entry}
-        origin_dirs.update(dirs[len(raw) :])  # inherited entries: checked the same way below
-        for directory in dirs:
-            if directory not in origin_dirs and self.source.is_store_path(directory):
-                continue  # a store RUNPATH in a foreign file is replaced by our choice
-            if directory not in origin_dirs and not _inside(directory, os.path.dirname(facts.path)):
-                self._note_once(
-                    f"{facts.path}: RUNPATH entry {directory} is a host directory; ignored"
-                )
-                continue
+        for directory, raw in ldso.search_entries(facts, chain):
+            if "ORIGIN" not in raw:
+                if self.source.is_store_path(directory):
+                    continue  # a store RUNPATH in a foreign file is replaced by our choice
+                if not os.path.isabs(raw) or ldso.is_host_lib_dir(directory):
+                    self._note_once(
+                        f"{facts.path}: RUNPATH entry {raw} is a host or relative directory; "
+                        "ignored"
+                    )
+                    continue
             candidate = os.path.join(directory, name)
             if not os.path.isfile(candidate):
                 continue
@@ -336,10 +332,6 @@ def _safe_exports(provider: Provider, sym: str, version: str) -> bool:
         return provider.facts.symbols.exports(sym, version)
     except AutopatchelfError:
         return False  # an unreadable symbol table exports nothing we can rely on
-
-
-def _inside(path: str, directory: str) -> bool:
-    return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def _relative_label(path: str, base: str) -> str:

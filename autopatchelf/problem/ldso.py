@@ -138,3 +138,41 @@ def inherited_rpath(chain: tuple[ElfFacts, ...], *, lib: str = "lib") -> tuple[s
             platform = platform_of(obj)
             dirs.extend(expand(e, origin, lib=lib, platform=platform) for e in obj.rpath_dirs)
     return tuple(dirs)
+
+
+#: The distribution's library directories: they hold the host's libraries (on NixOS they
+#: do not exist), so a foreign file's RUNPATH entry naming one is never followed.
+HOST_LIB_DIRS = (
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/usr/lib",
+    "/usr/lib32",
+    "/usr/lib64",
+    "/usr/libx32",
+    "/usr/local/lib",
+)
+
+
+def is_host_lib_dir(directory: str) -> bool:
+    """Is ``directory`` one of (or inside) the distribution's library directories?"""
+    return any(directory == d or directory.startswith(d + "/") for d in HOST_LIB_DIRS)
+
+
+def search_entries(
+    facts: ElfFacts, chain: tuple[ElfFacts, ...], *, lib: str = "lib"
+) -> tuple[tuple[str, str], ...]:
+    """``(expanded directory, raw entry)`` of everything an object's own search path names,
+    in order: its DT_RUNPATH; or, without one, its DT_RPATH and then the DT_RPATHs
+    inherited from the objects that loaded it."""
+    found: list[tuple[str, str]] = []
+    objects = (facts,) if facts.runpath is not None else (facts, *chain)
+    for obj in objects:
+        if obj is not facts and obj.runpath is not None:
+            continue  # an object with DT_RUNPATH passes no DT_RPATH down
+        raw = obj.runpath_dirs if obj.runpath is not None else obj.rpath_dirs
+        origin = os.path.dirname(obj.path)
+        platform = platform_of(obj)
+        found.extend((expand(e, origin, lib=lib, platform=platform), e) for e in raw)
+    return tuple(found)
