@@ -113,6 +113,7 @@ class _Renderer:
                 )
         self.lines.append(self._conclusion())
         self.lines.extend(f"Closest match: {hint}." for hint in self.p.hints)
+        self.lines.extend(self._also_missing())
         return tuple(self.lines)
 
     def p_label(self, store_path: str) -> str:
@@ -155,6 +156,16 @@ class _Renderer:
         options = ", ".join(self.pkg(s) for s in survivors)
         self.lines.append(f"Because {need}, one of {options} is required.")
 
+    def _also_missing(self) -> list[str]:
+        """Every other name the roots and bundled libraries need that nothing provides
+        (a minimal conflict shows one; the user wants the whole list at once)."""
+        shown = {f.name for f in self.facts if isinstance(f, F.NoProvider)}
+        if not shown:
+            return []
+        needed = {n for obj in self.p.foreign for n in self.p.free.get(obj.path, ())}
+        others = sorted(n for n in self.p.missing if n in needed and n not in shown)
+        return [f"Also missing from the store: {', '.join(others)}."] if others else []
+
     def _diamond(self, name: str) -> str:
         wanted: dict[str, list[str]] = {}
         for fact in self.facts:
@@ -185,16 +196,18 @@ class _Renderer:
     def _conclusion(self) -> str:
         for fact in self.facts:
             if isinstance(fact, F.NoProvider):
-                text = f"no file in the store provides {fact.name}"
+                parts = []
                 if fact.wrong_arch:
-                    text += (
-                        " for this architecture (only: "
+                    parts.append(
+                        "the store has it only for another architecture ("
                         + ", ".join(self.pkg(p) for p in fact.wrong_arch)
                         + ")"
                     )
                 if fact.closest:
-                    text += "; closest names that exist: " + ", ".join(fact.closest)
-                return f"So {fact.name} cannot be loaded: {text}."
+                    parts.append("closest names that exist: " + ", ".join(fact.closest))
+                else:
+                    parts.append("no similar name exists either")
+                return f"So {fact.name} cannot be loaded; " + "; ".join(parts) + "."
         if any(isinstance(f, F.OneGlibc) for f in self.facts):
             return "So no single glibc fits every library the process needs."
         names = [f.name for f in self.facts if isinstance(f, F.OneProvider)]
