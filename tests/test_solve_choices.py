@@ -133,3 +133,36 @@ def test_versioned_symbol_found_where_ld_so_binds_it(
     ran = run_through(solution, str(app))
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "dladdr=1" in ran.stdout
+
+
+def test_every_missing_soname_is_listed_at_once(
+    fixture_store: FixtureStore, tmp_path: Path
+) -> None:
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    for name in ("libnope-a.so.1", "libnope-b.so.1"):
+        (tmp_path / "s.c").write_text("int nope_stub;\n")
+        subprocess.run(
+            ["gcc", "-shared", "-fPIC", "-o", str(stubs / name), str(tmp_path / "s.c"),
+             f"-Wl,-soname,{name}"],
+            check=True,
+        )  # fmt: skip
+    (tmp_path / "app.c").write_text("int main(void) { return 0; }\n")
+    app = tmp_path / "app"
+    subprocess.run(
+        ["gcc", "-o", str(app), str(tmp_path / "app.c"), "-Wl,--no-as-needed",
+         str(stubs / "libnope-a.so.1"), str(stubs / "libnope-b.so.1")],
+        check=True,
+    )  # fmt: skip
+    with pytest.raises(Unsatisfiable) as caught:
+        autopatchelf.solve(
+            [str(app)],
+            within=[str(fixture_store.path("glibc-host"))],
+            cache_dir=str(tmp_path / "cache"),
+            system=[],
+        )
+    expl = caught.value.explanation
+    shown = next(iter(expl.missing))
+    other = ({"libnope-a.so.1", "libnope-b.so.1"} - {shown}).pop()
+    assert expl.lines[-1] == f"Also missing from the store: {other}."
+    assert caught.value.hint is not None and "--allow-missing" in caught.value.hint
