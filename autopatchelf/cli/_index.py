@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from autopatchelf._progress import TerminalProgress
+from autopatchelf.cli._options import add_store_options
 from autopatchelf.index import Candidate, IndexStats, StoreIndex
 
 
@@ -21,26 +22,7 @@ def configure_parser(subparsers: Any) -> None:
             "updated incrementally."
         ),
     )
-    parser.add_argument(
-        "--store",
-        metavar="DIR",
-        help="the store directory (default: $NIX_STORE_DIR or /nix/store); any directory "
-        "of <hash>-<name> entries works without Nix",
-    )
-    parser.add_argument(
-        "--within",
-        metavar="PATH",
-        action="append",
-        default=[],
-        help="only the closure of PATH (a store path, result link, profile, "
-        "/run/current-system); repeatable",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="where the index cache lives (default: $AUTOPATCHELF_CACHE_DIR, else "
-        "$XDG_CACHE_HOME/autopatchelf, else ~/.cache/autopatchelf)",
-    )
+    add_store_options(parser)
     parser.add_argument(
         "--nix",
         choices=["auto", "db", "cli", "none"],

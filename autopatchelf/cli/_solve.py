@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from autopatchelf.cli._options import add_store_options
 from autopatchelf.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -15,17 +16,9 @@ if TYPE_CHECKING:
 
 
 def add_solve_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that solves (solve, and later patch/run/check)."""
+    """Options shared by every command that solves (solve, patch, run, check)."""
     group = parser.add_argument_group("solving")
-    group.add_argument("--store", metavar="DIR", help="store directory (default: /nix/store)")
-    group.add_argument(
-        "--within",
-        metavar="PATH",
-        action="append",
-        default=[],
-        help="only consider the closure of PATH (a store path, result link, profile); repeatable",
-    )
-    group.add_argument("--cache-dir", metavar="DIR", help="where the index cache lives")
+    add_store_options(group)
     group.add_argument(
         "--glibc",
         choices=["strict", "compatible"],
