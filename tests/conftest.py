@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fixtures import BuildStats, FixtureStore, build_fixture_store
 from fixtures.policy import fixture_store_unavailable_reason, nix_unavailable_reason, require
+from runhelp import private_cache, warm_index
 
 _built: list[BuildStats] = []
 
@@ -47,6 +49,20 @@ def index(fixture_store: FixtureStore, index_cache: str) -> Iterator[object]:
     within = [str(p) for p in fixture_store.providers()]
     with StoreIndex.open(within=within, cache_dir=index_cache) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def warm(fixture_store: FixtureStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir whose index over the fixture providers is already built."""
+    return warm_index(fixture_store, tmp_path_factory.mktemp("warm-cache"))
+
+
+@pytest.fixture
+def cache(warm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of ``warm`` for one test (its own locks), set as the CLI's cache."""
+    path = private_cache(warm, tmp_path)
+    monkeypatch.setenv("AUTOPATCHELF_CACHE_DIR", str(path))
+    return path
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -35,8 +35,16 @@ def run_through(
 ) -> LoaderRun:
     """Start ``root`` through the solution with ``LD_BIND_NOW=1 LD_DEBUG=libs``."""
     argv = loader_command(solution, root, args, link_dir=link_dir)
+    return _traced(argv, not_libraries=(argv[0], root))
+
+
+def _traced(argv: Sequence[str], *, not_libraries: Sequence[str]) -> LoaderRun:
+    """Run ``argv`` with ``LD_BIND_NOW=1 LD_DEBUG=libs``; split what ld.so initialised into
+    the libraries loaded before the program started and those it dlopen()ed later."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_BIND_NOW": "1", "LD_DEBUG": "libs"}
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+    done = subprocess.run(
+        list(argv), capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     loaded: set[str] = set()
     dlopened: set[str] = set()
     started = False
@@ -46,8 +54,7 @@ def run_through(
         match = _INIT.match(line)
         if match:
             (dlopened if started else loaded).add(os.path.realpath(match.group(1)))
-    for known in (os.path.realpath(argv[0]), os.path.realpath(root)):
-        loaded.discard(known)
+    loaded.difference_update(os.path.realpath(p) for p in not_libraries)
     return LoaderRun(
         done.returncode, done.stdout, done.stderr, frozenset(loaded), frozenset(dlopened)
     )
@@ -84,26 +91,9 @@ _TRYING = re.compile(r"^\s*\d+:\s+trying file=(\S+)\s*$")
 def run_directly(program: str, args: Sequence[str] = ()) -> LoaderRun:
     """Start a patched ``program`` itself (no loader on the command line: the kernel runs
     its PT_INTERP) with ``LD_BIND_NOW=1 LD_DEBUG=libs``."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_BIND_NOW": "1", "LD_DEBUG": "libs"}
-    done = subprocess.run(
-        [program, *args], capture_output=True, text=True, env=env, timeout=60, check=False
-    )
-    loaded: set[str] = set()
-    dlopened: set[str] = set()
-    started = False
-    for line in done.stderr.splitlines():
-        if "transferring control:" in line:
-            started = True
-        match = _INIT.match(line)
-        if match:
-            (dlopened if started else loaded).add(os.path.realpath(match.group(1)))
-    loaded.discard(os.path.realpath(program))
     interpreter = ElfFacts.read(program).interpreter
-    if interpreter is not None:
-        loaded.discard(os.path.realpath(interpreter))
-    return LoaderRun(
-        done.returncode, done.stdout, done.stderr, frozenset(loaded), frozenset(dlopened)
-    )
+    not_libraries = [program] if interpreter is None else [program, interpreter]
+    return _traced([program, *args], not_libraries=not_libraries)
 
 
 def searched_files(stderr: str) -> tuple[str, ...]:

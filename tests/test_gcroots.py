@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fixtures import FixtureStore
 from nixutil import fake_hash, run
-from runhelp import cli, private_cache, warm_index, within_args
+from runhelp import cli, private_cache, within_args
 
 from autopatchelf.actions.gcroots import (
     GcRootError,
@@ -124,11 +124,6 @@ def test_rooted_library_survives_and_unrooted_one_is_collected(
     assert f"store path {lib} does not exist (garbage-collected?)" in stale.stderr
     assert os.path.exists(glibc)  # the fixture glibc is still rooted by the fixtures
     shutil.rmtree(roots)
-
-
-@pytest.fixture(scope="module")
-def warm(fixture_store: FixtureStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return warm_index(fixture_store, tmp_path_factory.mktemp("warm-cache"))
 
 
 def test_run_registers_gc_roots_once(

@@ -15,7 +15,7 @@ import attrs
 import pytest
 from fixtures import FixtureStore
 from nixutil import fake_hash
-from runhelp import cli, private_cache, warm_index, within_args
+from runhelp import cli, within_args
 
 import autopatchelf
 from autopatchelf.actions.locks import lock as lockmod
@@ -268,18 +268,6 @@ def test_lock_cache_dir_follows_index_cache_rules(
 
 
 # -- against the fixture store ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def warm(fixture_store: FixtureStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return warm_index(fixture_store, tmp_path_factory.mktemp("warm-cache"))
-
-
-@pytest.fixture
-def cache(warm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = private_cache(warm, tmp_path)
-    monkeypatch.setenv("AUTOPATCHELF_CACHE_DIR", str(path))
-    return path
 
 
 def solve_options(fx: FixtureStore, **extra: object) -> dict[str, object]:

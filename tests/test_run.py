@@ -20,7 +20,7 @@ import attrs
 import pytest
 from fixtures import SCENARIOS, FixtureStore
 from nixutil import nix_build
-from runhelp import cli, private_cache, warm_index, within_args
+from runhelp import cli, within_args
 
 from autopatchelf.actions import run as runmod
 from autopatchelf.actions.locks.lock import cached_path, read_lock
@@ -33,18 +33,6 @@ TRIXIE_CURL = "curl-trixie"
 
 def sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def warm(fixture_store: FixtureStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return warm_index(fixture_store, tmp_path_factory.mktemp("warm-cache"))
-
-
-@pytest.fixture
-def cache(warm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = private_cache(warm, tmp_path)
-    monkeypatch.setenv("AUTOPATCHELF_CACHE_DIR", str(path))
-    return path
 
 
 def run_app(
