@@ -12,6 +12,7 @@ from autopatchelf.problem.model import Provider
 from autopatchelf.sat.encode import GlibcPolicy, Preferences
 from autopatchelf.solution.model import Delivery, Solution
 from autopatchelf.solution.solve import solve_problem
+from autopatchelf.store.path import parse_store_path
 
 #: The running NixOS system: its closure is preferred when it exists.
 CURRENT_SYSTEM = "/run/current-system"
@@ -49,8 +50,8 @@ def solve(
     """
     policy = GlibcPolicy(glibc) if isinstance(glibc, str) else glibc
     mode = Delivery(delivery) if isinstance(delivery, str) else delivery
-    for file in files:  # fail on a bad root before indexing a whole store
-        ElfFacts.read(os.path.abspath(file))
+    # Read the roots first: a bad one fails before a whole store is indexed.
+    roots = [ElfFacts.read(os.path.abspath(file)) for file in files]
     own_index = index is None
     if index is None:
         index = StoreIndex.open(store, within=list(within), cache_dir=cache_dir)
@@ -68,7 +69,7 @@ def solve(
             system=frozenset(in_use),
         )
         return solve_problem(
-            files,
+            roots,
             source,
             glibc_policy=policy,
             preferences=prefs,
@@ -87,18 +88,15 @@ def _matcher(patterns: list[str]) -> Preferences.Matcher | None:
         return None
 
     def matches(provider: Provider) -> bool:
-        sp = provider.store_path
-        if sp is None:
+        parsed = parse_store_path(provider.store_path) if provider.store_path else None
+        if parsed is None:
             return False
-        base = os.path.basename(sp)
-        name_version = base[33:] if len(base) > 33 else base
-        name = provider.label.split("-", 1)[0]
         for pat in patterns:
-            if pat in (sp, provider.path, name_version, provider.label):
+            if pat in (parsed.path, provider.path, parsed.name_version, parsed.name):
                 return True
-            if pat.startswith("/") and (provider.path.startswith(pat.rstrip("/") + "/")):
+            if pat.startswith("/") and provider.path.startswith(pat.rstrip("/") + "/"):
                 return True
-            if "/" not in pat and (name_version.startswith(pat + "-") or name == pat):
+            if "/" not in pat and parsed.name_version.startswith(pat + "-"):
                 return True
         return False
 
