@@ -20,9 +20,15 @@ def _install(session: nox.Session, *groups: str) -> None:
     session.install("-e", ".", *deps)
 
 
+def _host_setup(session: nox.Session) -> None:
+    """As root on Debian: install the host tools the tests need (tests/prerequisites.py)."""
+    session.run("python", "tests/prerequisites.py", "--setup")
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test-suite (Nix tests run when Nix is usable; CI requires them)."""
+    _host_setup(session)
     _install(session, "test")
     session.run("pytest", *session.posargs, env={"PYTHONHASHSEED": "0"})
 
@@ -67,5 +73,6 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """On a fresh Debian machine: install Nix, build a small real store, show the real thing."""
+    _host_setup(session)
     _install(session, "test")
     session.run("python", "tests/fixtures/demo.py", *session.posargs)

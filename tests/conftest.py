@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fixtures import BuildStats, FixtureStore, build_fixture_store
 from fixtures.policy import fixture_store_unavailable_reason, nix_unavailable_reason, require
+from prerequisites import need
 from runhelp import private_cache, warm_index
 
 _built: list[BuildStats] = []
@@ -23,6 +24,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("nix") is not None:
         require(nix_unavailable_reason())
+    for marker in item.iter_markers("needs"):
+        need(*marker.args)
 
 
 @pytest.fixture(scope="session")

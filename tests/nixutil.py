@@ -14,31 +14,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from fixtures.policy import nix_unavailable_reason, require
+from prerequisites import NIX_BUILD_OPTIONS, REQUIRE_ENV
+from prerequisites import reason as missing_reason
 
-REQUIRE_ENV = "AUTOPATCHELF_REQUIRE_NIX"
+__all__ = ["REQUIRE_ENV"]
+
 HOST_LIB_DIR = "/usr/lib/x86_64-linux-gnu"
 
 
 def nix_missing_reason() -> str | None:
     """Why Nix tests cannot run here, or ``None`` if they can."""
-    for tool in ("nix-build", "nix-store", "nix-instantiate"):
-        if shutil.which(tool) is None:
-            return f"{tool} not found on PATH"
-    if os.geteuid() != 0:
-        return "Nix tests build into /nix/store and need root"
-    if shutil.which("gcc") is None:
-        return "gcc not found (the test derivations compile libraries)"
-    return None
+    return nix_unavailable_reason() or missing_reason(("nix-instantiate", "gcc"))
 
 
 def require_nix() -> None:
     """Skip this test without Nix, or fail when ``AUTOPATCHELF_REQUIRE_NIX=1``."""
-    reason = nix_missing_reason()
-    if reason is None:
-        return
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"Nix required ({REQUIRE_ENV}=1) but unusable: {reason}")
-    pytest.skip(reason)
+    require(nix_missing_reason())
 
 
 def run(args: Sequence[str], **kwargs: object) -> str:
@@ -57,7 +49,7 @@ def nix_build(expr_text: str, tmp_path: Path, attrs: Sequence[str] = ()) -> list
     """
     expr = tmp_path / f"expr-{len(list(tmp_path.glob('expr-*.nix')))}.nix"
     expr.write_text(expr_text)
-    args = ["nix-build", str(expr), "--no-out-link", "--option", "substituters", ""]
+    args = ["nix-build", str(expr), "--no-out-link", *NIX_BUILD_OPTIONS]
     for attr in attrs:
         args += ["-A", attr]
     return [line for line in run(args).splitlines() if line.startswith("/")]

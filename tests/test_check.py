@@ -24,9 +24,10 @@ from pathlib import Path
 
 import attrs
 import pytest
-from elfbuild import GCC, can_compile_32bit, elf_hash, run_gcc
+from elfbuild import elf_hash, run_gcc
 from fixtures import FixtureStore
 from ldcheck import predicted, run_through, static_load_set
+from prerequisites import need
 
 from autopatchelf.actions.checks.check import IndexOptions, SolveOptions, check_paths
 from autopatchelf.actions.checks.check_apps import plan_units
@@ -56,7 +57,7 @@ from autopatchelf.actions.checks.discover import CheckInputError, discover
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index import StoreIndex
 
-needs_gcc = pytest.mark.skipif(GCC is None, reason="gcc is not installed")
+needs_gcc = pytest.mark.needs("gcc")
 
 #: path -> the (kind, subject) problems check must report; [] means OK.
 EXPECTED: dict[str, list[tuple[str, str]]] = {
@@ -211,11 +212,8 @@ def within(fx: FixtureStore, keys: list[str] | None = None) -> tuple[str, ...]:
 
 @pytest.fixture(scope="module")
 def vendor(fixture_store: FixtureStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if GCC is None:
-        pytest.skip("gcc is not installed")
+    need("gcc", "gcc -m32")
     base = tmp_path_factory.mktemp("vendor")
-    if not can_compile_32bit(base):
-        pytest.skip("gcc -m32 cannot link (apt-get install gcc-multilib)")
     return build_vendor_tree(fixture_store, base / "vendor", base / "work")
 
 

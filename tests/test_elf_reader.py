@@ -22,6 +22,7 @@ from elfbuild import (
     strip_section_headers,
     synthesize,
 )
+from prerequisites import need as need_tools
 
 from autopatchelf.elf import (
     DF_1_PIE,
@@ -41,8 +42,8 @@ SYSTEM_LIBS = Path("/usr/lib/x86_64-linux-gnu")
 SYSTEM_LIBS_32 = Path("/usr/lib32")  # libc6-i386, which gcc-multilib installs
 MAX_SAMPLE_BYTES = 8 * 1024 * 1024
 
-needs_readelf = pytest.mark.skipif(READELF is None, reason="readelf (binutils) is not installed")
-needs_gcc = pytest.mark.skipif(GCC is None, reason="gcc is not installed")
+needs_readelf = pytest.mark.needs("readelf")
+needs_gcc = pytest.mark.needs("gcc")
 
 
 # -- what readelf says ----------------------------------------------------------------------
@@ -294,8 +295,7 @@ SAMPLE_32 = system_sample(SYSTEM_LIBS_32, every=1, limit=8)
 
 @pytest.fixture(scope="session")
 def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
-    if GCC is None:
-        pytest.skip("gcc is not installed")
+    need_tools("gcc")
     directory = tmp_path_factory.mktemp("elf-fixtures")
     return compile_fixtures(directory, with_32bit=can_compile_32bit(directory))
 
@@ -311,8 +311,10 @@ def test_system_file_matches_readelf(path: Path) -> None:
 
 
 @needs_readelf
-@pytest.mark.parametrize("path", SAMPLE_32, ids=lambda p: p.name)
-def test_32bit_system_file_matches_readelf(path: Path) -> None:
+@pytest.mark.needs("gcc -m32")  # gcc-multilib brings /usr/lib32
+@pytest.mark.parametrize("path", SAMPLE_32 or [None], ids=lambda p: p.name if p else "none")
+def test_32bit_system_file_matches_readelf(path: Path | None) -> None:
+    assert path is not None, f"gcc -m32 links, yet {SYSTEM_LIBS_32} holds no library"
     facts = read_facts(path)
     assert facts.elf_class is ElfClass.ELF32
     assert_matches_readelf(facts, readelf(path))
@@ -481,9 +483,9 @@ def test_without_section_headers(fixtures: Fixtures, tmp_path: Path) -> None:
 
 @needs_gcc
 @needs_readelf
+@pytest.mark.needs("gcc -m32")
 def test_32bit_compiled_objects(fixtures: Fixtures) -> None:
-    if fixtures.libfoo32 is None or fixtures.app32 is None:
-        pytest.fail("gcc -m32 cannot link: install gcc-multilib (apt-get install gcc-multilib)")
+    assert fixtures.libfoo32 is not None and fixtures.app32 is not None
     library = read_facts(fixtures.libfoo32)
     assert (library.elf_class, library.endian, library.machine) == (
         ElfClass.ELF32,

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from fixtures import FixtureStore
 from nixutil import fake_hash, run
+from prerequisites import NIX_BUILD_OPTIONS
 from runhelp import cli, private_cache, within_args
 
 from autopatchelf.actions.gcroots import (
@@ -63,7 +64,7 @@ def build_fresh_lib(tmp_path: Path) -> tuple[str, Path]:
     expr = tmp_path / "lib.nix"
     expr.write_text(LIB_EXPR.replace("@SALT@", f"{os.getpid()}-{time.time_ns()}"))
     link = tmp_path / "build-result"
-    argv = ["nix-build", str(expr), "--out-link", str(link), "--option", "substituters", ""]
+    argv = ["nix-build", str(expr), "--out-link", str(link), *NIX_BUILD_OPTIONS]
     (path,) = [line for line in run(argv).splitlines() if line.startswith("/nix/store/")]
     return path, link
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from extra_store import build_libfoo
 from fixtures import FixtureStore
+from prerequisites import need
 
 pytestmark = pytest.mark.nix
 
@@ -49,10 +49,7 @@ def test_non_tty_never_prompts(fixture_store: FixtureStore, tmp_path: Path) -> N
 
 
 def test_tmux_user_picks_the_other_provider(fixture_store: FixtureStore, tmp_path: Path) -> None:
-    if shutil.which("tmux") is None:
-        if os.environ.get("AUTOPATCHELF_REQUIRE_NIX") == "1":
-            pytest.fail("tmux is needed to drive a real terminal (CI installs it)")
-        pytest.skip("tmux is not installed")
+    need("tmux")
     args, _, _ = _tied_store(fixture_store, tmp_path)
     app = str(fixture_store.apps["foo-v2"])
     plain = _solve_json([app, *args])

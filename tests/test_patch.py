@@ -22,8 +22,8 @@ import attrs
 import pytest
 from extra_store import build_libfoo
 from fixtures import SCENARIOS, FixtureStore
-from fixtures.policy import require
 from ldcheck import predicted, run_directly, searched_files
+from prerequisites import need
 from runhelp import within_args
 
 from autopatchelf.actions.patching import atomic, elfedit
@@ -126,8 +126,7 @@ def test_a_host_rpath_is_ignored_and_patched_away(
     """DT_RPATH=/usr/lib/x86_64-linux-gnu (as some vendor builds have) names the host's
     libraries: the solver ignores it (it does not exist on NixOS) and says so, and the
     patched file finds only store libraries, even here where that directory exists."""
-    if GCC is None or not os.path.exists("/usr/include/zlib.h"):
-        require("gcc and zlib.h are needed (apt-get install gcc zlib1g-dev)")
+    need("gcc", "zlib.h")
     source = tmp_path / "hello.c"
     source.write_text(
         "#include <stdio.h>\n#include <zlib.h>\n"
@@ -156,8 +155,7 @@ def test_a_program_built_here_runs_patched_pie_or_not(
     fixture_store: FixtureStore, index: StoreIndex, tmp_path: Path, pie: bool
 ) -> None:
     """A host-built program (ET_EXEC without -pie) linked against zlib: Debian's zlib1g."""
-    if GCC is None or not os.path.exists("/usr/include/zlib.h"):
-        require("gcc and zlib.h are needed (apt-get install gcc zlib1g-dev)")
+    need("gcc", "zlib.h")
     source = tmp_path / "hello.c"
     source.write_text(
         "#include <stdio.h>\n#include <zlib.h>\n"
@@ -404,8 +402,7 @@ def test_a_bundled_library_outside_the_given_files_is_not_written(
 def libfoo_so_2(fixture_store: FixtureStore, tmp_path: Path) -> Path:
     """A libfoo built here exporting FOO_1.0 under SONAME libfoo.so.2 (the case a
     substitution handles: the ABI needed, under another name)."""
-    if GCC is None:
-        pytest.skip("gcc is needed to build the substitute library")
+    need("gcc")
     lib_dir = tmp_path / "sublib"
     lib_dir.mkdir()
     script = lib_dir / "foo.map"
