@@ -17,12 +17,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from autopatchelf._api import solve
     from autopatchelf.actions.patching.patch import apply_plan, plan_files
-    from autopatchelf.actions.patching.plan import PatchError, PatchPlan
+    from autopatchelf.actions.patching.plan import PatchPlan
     from autopatchelf.elf.facts import ElfFacts
-    from autopatchelf.errors import AutopatchelfError, ElfError, ExitCode, StoreError
+    from autopatchelf.errors import (
+        AutopatchelfError,
+        ElfError,
+        ExitCode,
+        PatchError,
+        StoreError,
+        Unsatisfiable,
+    )
     from autopatchelf.index import Candidate, StoreIndex
     from autopatchelf.sat.encode import GlibcPolicy
-    from autopatchelf.solution.explain import Explanation, Unsatisfiable
+    from autopatchelf.solution.explain import Explanation
     from autopatchelf.solution.model import (
         Alternative,
         Delivery,
@@ -38,7 +45,7 @@ _EXPORTS = {
     "solve": "autopatchelf._api",
     "plan_files": "autopatchelf.actions.patching.patch",
     "apply_plan": "autopatchelf.actions.patching.patch",
-    "PatchError": "autopatchelf.actions.patching.plan",
+    "PatchError": "autopatchelf.errors",
     "PatchPlan": "autopatchelf.actions.patching.plan",
     "ElfFacts": "autopatchelf.elf.facts",
     "AutopatchelfError": "autopatchelf.errors",
@@ -49,7 +56,7 @@ _EXPORTS = {
     "StoreIndex": "autopatchelf.index",
     "GlibcPolicy": "autopatchelf.sat.encode",
     "Explanation": "autopatchelf.solution.explain",
-    "Unsatisfiable": "autopatchelf.solution.explain",
+    "Unsatisfiable": "autopatchelf.errors",
     "Alternative": "autopatchelf.solution.model",
     "Delivery": "autopatchelf.solution.model",
     "LoadedLibrary": "autopatchelf.solution.model",

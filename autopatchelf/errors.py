@@ -1,13 +1,18 @@
-"""Exceptions raised by the library, and the exit codes the CLI maps them to.
+"""Every exception autopatchelf raises on purpose, and the exit code the CLI maps it to.
 
-Every error the user can cause carries a one-line ``reason`` and, where one helps,
-a ``hint``. The library never prints or exits; :mod:`autopatchelf.cli` turns these
-into a message on stderr and an exit code.
+Every error the user can cause carries a one-line ``reason`` and, where one helps, a
+``hint``. The library never prints or exits; :mod:`autopatchelf.cli` turns these into one
+line on stderr and the class's :attr:`~AutopatchelfError.exit_code` (docs/cli.rst lists
+them). Anything else escaping the library is a bug (exit 70).
 """
 
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autopatchelf.solution.explain import Explanation
 
 
 class ExitCode(enum.IntEnum):
@@ -36,6 +41,9 @@ class AutopatchelfError(Exception):
         return self.reason
 
 
+# -- input -------------------------------------------------------------------------------
+
+
 class ElfError(AutopatchelfError, ValueError):
     """A file is not an ELF object we can read (bad magic, truncated, lying offsets...)."""
 
@@ -46,4 +54,85 @@ class ElfError(AutopatchelfError, ValueError):
 
 
 class StoreError(AutopatchelfError):
-    """The store (or its Nix database) cannot be read as asked."""
+    """The store (or its Nix database, or the index cache) cannot be read as asked."""
+
+
+class RootError(AutopatchelfError):
+    """A root cannot be solved at all (not dynamic, unknown machine, mixed machines)."""
+
+
+class CheckInputError(AutopatchelfError):
+    """A path given to ``check`` does not exist, or holds nothing to check."""
+
+
+class BaselineError(AutopatchelfError):
+    """A ``check`` baseline file cannot be read or written."""
+
+
+class OutputError(AutopatchelfError):
+    """A report, link directory or other output cannot be written where asked."""
+
+
+# -- solving -----------------------------------------------------------------------------
+
+
+class Unsatisfiable(AutopatchelfError):
+    """No choice of providers satisfies every hard constraint.
+
+    :attr:`explanation` carries the minimal conflict and its diagnosis as data
+    (:class:`~autopatchelf.solution.explain.Explanation`); the message is its conclusion.
+    """
+
+    exit_code = ExitCode.UNSATISFIABLE
+
+    def __init__(self, explanation: Explanation) -> None:
+        super().__init__(explanation.conclusion, hint=explanation.hint)
+        self.explanation = explanation
+
+
+class PredictionError(AutopatchelfError):
+    """The replayed load order disagrees with the solver's choice (a bug)."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+# -- locks -------------------------------------------------------------------------------
+
+
+class LockFileError(AutopatchelfError):
+    """A lock file cannot be read (missing, malformed JSON, wrong schema) or written."""
+
+    def __init__(self, path: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"lock {path}: {reason}", hint=hint)
+        self.path = path
+        self.short_reason = reason
+
+
+class LockUsageError(AutopatchelfError):
+    """``--lock``/``--frozen`` asked for in a way that cannot work (several files...)."""
+
+
+class StaleLockError(AutopatchelfError):
+    """``--frozen`` was asked for, but no valid lock exists for the binary."""
+
+    def __init__(self, binary: str, reason: str) -> None:
+        super().__init__(
+            f"{binary}: {reason}",
+            hint="run without --frozen to re-solve and rewrite the lock",
+        )
+        self.binary = binary
+
+
+# -- actions -----------------------------------------------------------------------------
+
+
+class PatchError(AutopatchelfError):
+    """A file cannot (or must not) be patched as asked."""
+
+
+class GcRootError(AutopatchelfError):
+    """A GC root cannot be registered (no Nix, a path outside its store, not realisable)."""
+
+
+class RunError(AutopatchelfError):
+    """A program cannot be started as asked (not a program, a loader missing...)."""

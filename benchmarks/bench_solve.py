@@ -42,7 +42,7 @@ from autopatchelf.elf.facts import (
     VersionNeed,
     VersionRequirement,
 )
-from autopatchelf.solution.explain import Unsatisfiable
+from autopatchelf.errors import Unsatisfiable
 from autopatchelf.solution.greedy import greedy_first_match
 from autopatchelf.solution.solve import solve_problem
 

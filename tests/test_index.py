@@ -23,7 +23,7 @@ from autopatchelf.errors import StoreError
 from autopatchelf.index import Candidate, StoreIndex, default_cache_dir
 from autopatchelf.index.cache import SCHEMA_VERSION, IndexCache
 from autopatchelf.index.parallel import ReaderPool, run_jobs
-from autopatchelf.index.searchpath import expand_search_path, store_basenames_in
+from autopatchelf.index.searchpath import named_dirs, store_basenames_in
 
 sys.path.insert(0, os.path.dirname(__file__))
 import nixutil
@@ -540,15 +540,24 @@ def test_terminal_progress_silent_when_not_a_tty() -> None:
 
 
 def test_expand_search_path() -> None:
-    assert expand_search_path("$ORIGIN/../lib:/abs:rel::${ORIGIN}/x", "/s/p/bin") == (
+    assert named_dirs(None, "$ORIGIN/../lib:/abs:rel::${ORIGIN}/x", "/s/p/bin") == (
         "/s/p/bin/../lib",
         "/abs",
         "/s/p/bin/x",
     )
-    assert expand_search_path("/a/$LIB", "/o") == ("/a/lib64", "/a/lib")
-    assert expand_search_path("/a/$LIB", "/o", elf64=False) == ("/a/lib", "/a/lib32")
-    assert expand_search_path("/a/$PLATFORM:/b/$ORIGINAL:/c", "/o") == ("/c",)
-    assert expand_search_path(None, "/o") == ()
+    assert named_dirs("/a/$LIB", None, "/o") == ("/a/lib64", "/a/lib")
+    assert named_dirs("/a/$LIB", None, "/o", elf64=False) == ("/a/lib", "/a/lib32")
+    # $PLATFORM is AT_PLATFORM (x86-64 glibc 2.26-2.36 may say haswell or xeon_phi); a
+    # '$' that starts no token ld.so knows is kept as written.
+    assert named_dirs("/a/$PLATFORM:/b/$ORIGINAL:/c", None, "/o") == (
+        "/a/x86_64",
+        "/a/haswell",
+        "/a/xeon_phi",
+        "/b/$ORIGINAL",
+        "/c",
+    )
+    assert named_dirs("/rpath", "/runpath", "/o") == ("/runpath",)  # RUNPATH wins
+    assert named_dirs(None, None, "/o") == ()
 
 
 def test_store_basenames_in() -> None:

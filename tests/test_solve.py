@@ -22,7 +22,7 @@ import autopatchelf
 from autopatchelf.actions.linkdir import write_link_dir
 from autopatchelf.index import StoreIndex
 from autopatchelf.problem.from_index import IndexSource
-from autopatchelf.solution.explain import Unsatisfiable
+from autopatchelf.errors import Unsatisfiable
 from autopatchelf.solution.greedy import greedy_first_match
 from autopatchelf.solution.model import Solution
 

@@ -13,7 +13,7 @@ from ldcheck import predicted, run_through
 
 import autopatchelf
 from autopatchelf.actions.linkdir import write_link_dir
-from autopatchelf.solution.explain import Unsatisfiable
+from autopatchelf.errors import Unsatisfiable
 
 pytestmark = pytest.mark.nix
 

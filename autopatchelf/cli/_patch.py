@@ -60,7 +60,7 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions import report
     from autopatchelf.actions.patching.patch import apply_plan, plan_files, render_report
     from autopatchelf.actions.patching.plan import render_plan
-    from autopatchelf.solution.explain import Unsatisfiable
+    from autopatchelf.errors import Unsatisfiable
 
     options = solve_kwargs(args)
     store = options.pop("store")

@@ -100,7 +100,7 @@ def execute(args: argparse.Namespace) -> int:
 def _unsatisfiable(exc: AutopatchelfError) -> int:
     """No solution: the explanation on stderr (stdout is the program's), exit 1."""
     from autopatchelf.actions import report
-    from autopatchelf.solution.explain import Unsatisfiable
+    from autopatchelf.errors import Unsatisfiable
 
     if not isinstance(exc, Unsatisfiable):
         raise exc

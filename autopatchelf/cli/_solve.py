@@ -215,8 +215,8 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions.env import nix_ld_variables, render_env
     from autopatchelf.actions.linkdir import write_link_dir
     from autopatchelf.elf.facts import ElfFacts
-    from autopatchelf.problem.ldso import nix_system
-    from autopatchelf.solution.explain import Unsatisfiable
+    from autopatchelf.errors import Unsatisfiable
+    from autopatchelf.ldso.machines import nix_system
 
     try:
         if args.lock or args.frozen:

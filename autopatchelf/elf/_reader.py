@@ -20,7 +20,10 @@ kilobytes the tables take even in the largest libraries, and a file truncated wh
 is read cannot crash the process with SIGBUS.
 
 Symbol lists are not decoded here: the raw ``.dynsym`` entries are copied into
-:class:`~autopatchelf.elf.facts.DynamicSymbols`, which decodes them on first use.
+:class:`~autopatchelf.elf.symbols.DynamicSymbols`, which decodes them on first use.
+
+The reader returns the fields of :class:`~autopatchelf.elf.facts.ElfFacts` after ``path``,
+in order (:data:`Fields`); ``ElfFacts.read``/``ElfFacts.parse`` build the record.
 """
 
 from __future__ import annotations
@@ -31,24 +34,30 @@ import stat
 import struct
 from typing import Final
 
-from autopatchelf.elf.facts import (
+from autopatchelf.elf.records import (
     DF_1_PIE,
-    SYM32_SIZE,
-    SYM64_SIZE,
+    ELF_MAGIC,
     VER_FLG_BASE,
     VER_FLG_WEAK,
-    DynamicSymbols,
     ElfClass,
-    ElfFacts,
     ElfType,
     Endian,
     VersionDefinition,
     VersionNeed,
     VersionRequirement,
 )
+from autopatchelf.elf.symbols import SYM32_SIZE, SYM64_SIZE, DynamicSymbols
 from autopatchelf.errors import ElfError
 
-__all__ = ["SMALL_FILE_BYTES", "parse_facts", "read_facts"]
+__all__ = ["SMALL_FILE_BYTES", "Fields", "parse_fields", "read_fields"]
+
+#: ElfFacts' fields after ``path``: class, byte order, machine, OS ABI, type, interpreter,
+#: soname, needed, rpath, runpath, flags, flags_1, version needs and definitions, symbols.
+Fields = tuple[
+    ElfClass, Endian, int, int, ElfType, str | None, str | None, tuple[str, ...],
+    str | None, str | None, int, int, tuple[VersionNeed, ...],
+    tuple[VersionDefinition, ...], DynamicSymbols,
+]  # fmt: skip
 
 #: Files up to this size are read whole; larger ones are read in pieces.
 SMALL_FILE_BYTES: Final = 256 * 1024
@@ -56,7 +65,6 @@ SMALL_FILE_BYTES: Final = 256 * 1024
 _HEAD_BYTES: Final = 64 * 1024
 _WINDOW_BYTES: Final = 8 * 1024
 
-_MAGIC: Final = b"\x7fELF"
 _IDENT_SIZE: Final = 16
 _EV_CURRENT: Final = 1
 
@@ -199,8 +207,8 @@ _PHDR_SIZES: Final = {ElfClass.ELF32: 32, ElfClass.ELF64: 56}
 _Load = tuple[int, int, int]
 
 
-def read_facts(path: str | os.PathLike[str]) -> ElfFacts:
-    """Read the :class:`ElfFacts` of the file at ``path``.
+def read_fields(path: str | os.PathLike[str]) -> Fields:
+    """Read the facts of the file at ``path``.
 
     Raises :class:`~autopatchelf.errors.ElfError` (and nothing else) when the file
     cannot be opened or is not an ELF object this reader understands.
@@ -222,12 +230,12 @@ def read_facts(path: str | os.PathLike[str]) -> ElfFacts:
         os.close(fd)
 
 
-def parse_facts(data: bytes, path: str) -> ElfFacts:
+def parse_fields(data: bytes, path: str) -> Fields:
     """The facts of an ELF image already in memory; ``path`` names it in errors."""
     return _parse(_Image(path, data, len(data), None))
 
 
-def _parse(image: _Image) -> ElfFacts:
+def _parse(image: _Image) -> Fields:
     try:
         return image.facts()
     except ElfError:
@@ -310,7 +318,7 @@ class _Image:
 
     # -- the whole record ----------------------------------------------------------------
 
-    def facts(self) -> ElfFacts:
+    def facts(self) -> Fields:
         osabi = self.identify()
         e_type, machine, phoff, shoff, phentsize, phnum, shentsize, shnum = self.header()
         self.sections = self.section_table(shoff, shentsize, shnum)
@@ -330,8 +338,7 @@ class _Image:
         version_needs = self.version_needs(tags)
         version_defs = self.version_defs(tags)
         layout = self.layout
-        return ElfFacts(
-            self.path,
+        return (
             layout.elf_class,
             layout.endian,
             machine,
@@ -354,7 +361,7 @@ class _Image:
     def identify(self) -> int:
         """Check e_ident and choose the layout; returns the OS ABI byte."""
         ident = self.data[:_IDENT_SIZE]
-        if ident[:4] != _MAGIC:
+        if ident[:4] != ELF_MAGIC:
             raise self.error("not an ELF file (bad magic)")
         if len(ident) < _IDENT_SIZE:
             raise self.error("truncated ELF identification")

@@ -23,7 +23,7 @@ from autopatchelf.errors import ElfError
 from autopatchelf.index.records import DirScan, ElfSummary, PathScan
 
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
-SCHEMA_VERSION = 2  # 2: FHS and multiarch lib dirs are standard dirs
+SCHEMA_VERSION = 3  # 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's
 _BUSY_TIMEOUT = 60.0
 
 _SCHEMA = """

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from autopatchelf.elf.facts import ElfClass, ElfFacts, ElfType
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.elf.records import ELF_MAGIC, ElfClass, ElfType
 from autopatchelf.errors import ElfError
 from autopatchelf.index.records import ElfSummary, FileRecord
 
 Reader = Callable[[str], ElfFacts]
 
-ELF_MAGIC = b"\x7fELF"
 NON_ELF = "non_elf"
 BAD_ELF = "bad_elf"
 NOT_LIBRARY = "not_library"

@@ -23,32 +23,14 @@ from autopatchelf.index.readfile import (
     summary_of,
 )
 from autopatchelf.index.records import DirScan, ElfSummary, FileRecord, PathScan, SkipCounts
-from autopatchelf.index.searchpath import (
-    DirectoryPlacer,
-    effective_search_path,
-    expand_search_path,
-    store_basenames_in,
-)
+from autopatchelf.index.searchpath import DirectoryPlacer, named_dirs, store_basenames_in
+from autopatchelf.ldso.machines import standard_lib_dirs
 from autopatchelf.store.store import Store
 
 __all__ = ["EXECUTABLE_DIRS", "STANDARD_DIRS", "Reader", "Scanner", "is_standard_dir"]
 
-#: The lib dirs of a store path that are always indexed (ld.so search candidates): Nix's
-#: ``lib``/``lib64``, and the FHS and multiarch dirs of store paths made from other
-#: distributions' packages (a Debian ``.deb`` unpacked into a store path), which a patched
-#: RUNPATH can name even when nothing in the store names them yet.
-STANDARD_DIRS = (
-    "lib",
-    "lib64",
-    "usr/lib",
-    "usr/lib64",
-    "lib/x86_64-linux-gnu",
-    "usr/lib/x86_64-linux-gnu",
-    "lib/i386-linux-gnu",
-    "usr/lib/i386-linux-gnu",
-    "lib/aarch64-linux-gnu",
-    "usr/lib/aarch64-linux-gnu",
-)
+#: The lib dirs of a store path that are always indexed (ld.so search candidates).
+STANDARD_DIRS = standard_lib_dirs()
 #: Where executables live; their RUNPATHs name further lib dirs (and references).
 EXECUTABLE_DIRS = ("bin", "sbin", "libexec", "usr/bin", "usr/sbin", "usr/libexec")
 #: Executable dirs whose direct subdirectories are searched too (``libexec/git-core``).
@@ -132,8 +114,7 @@ class Scanner:
         origin: str,
         elf64: bool,
     ) -> list[tuple[str, str]]:
-        search = effective_search_path(rpath, runpath)
-        placed = (self._placer.place(d) for d in expand_search_path(search, origin, elf64=elf64))
+        placed = (self._placer.place(d) for d in named_dirs(rpath, runpath, origin, elf64=elf64))
         return [p for p in placed if p is not None]
 
     # -- prefetching -------------------------------------------------------------------

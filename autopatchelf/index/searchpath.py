@@ -1,4 +1,4 @@
-"""RUNPATH/RPATH strings: expanding ``$ORIGIN``-style tokens and placing dirs in a store."""
+"""Which store directories RUNPATH/RPATH strings name (the rules: :mod:`autopatchelf.ldso`)."""
 
 from __future__ import annotations
 
@@ -6,54 +6,31 @@ import os
 import re
 from collections.abc import Iterable
 
+from autopatchelf.elf.records import ElfClass
+from autopatchelf.ldso import search
 from autopatchelf.store.path import is_store_basename
 from autopatchelf.store.store import Store
 
-_TOKEN = re.compile(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
-#: What ld.so may substitute for $LIB: distributions differ, so we accept both spellings.
-_LIB_64 = ("lib64", "lib")
-_LIB_32 = ("lib", "lib32")
 
+def named_dirs(
+    rpath: str | None, runpath: str | None, origin: str, *, elf64: bool = True
+) -> tuple[str, ...]:
+    """Every directory an object's own search path (DT_RUNPATH, else DT_RPATH) may name on
+    any machine of its class, for an object in ``origin``: what the index scans.
 
-def effective_search_path(rpath: str | None, runpath: str | None) -> str | None:
-    """ld.so ignores DT_RPATH when DT_RUNPATH is present."""
-    return runpath if runpath is not None else rpath
-
-
-def expand_search_path(value: str | None, origin: str, *, elf64: bool = True) -> tuple[str, ...]:
-    """The directories a RUNPATH/RPATH string names, in order, for an object in ``origin``.
-
-    ``$ORIGIN`` becomes ``origin``; ``$LIB`` is tried as each usual spelling. Entries
-    that ld.so would resolve against the working directory (empty or relative) and
-    entries with ``$PLATFORM`` are dropped: no store directory can be inferred from them.
+    Tokens expand to every value some glibc uses (``$LIB``: ``lib64`` and ``lib``); the
+    index keeps no machine, so x86's spellings stand for every machine of the class.
+    Elements relative to the working directory are dropped.
     """
-    if not value:
-        return ()
-    result: list[str] = []
-    for element in value.split(":"):
-        for expanded in _expand(element, origin, elf64):
-            if os.path.isabs(expanded) and expanded not in result:
-                result.append(expanded)
-    return tuple(result)
-
-
-def _expand(element: str, origin: str, elf64: bool) -> list[str]:
-    if "$" not in element:
-        return [element]
-    variants = [""]
-    pos = 0
-    for match in _TOKEN.finditer(element):
-        token = match.group(1) or match.group(2)
-        if token == "PLATFORM":
-            return []
-        literal = element[pos : match.start()]
-        choices = (origin,) if token == "ORIGIN" else (_LIB_64 if elf64 else _LIB_32)
-        variants = [v + literal + choice for v in variants for choice in choices]
-        pos = match.end()
-    rest = element[pos:]
-    if "$" in rest:
-        return []  # an unknown token: ld.so would not expand it either
-    return [v + rest for v in variants]
+    elf_class = ElfClass.ELF64 if elf64 else ElfClass.ELF32
+    machine = search.machine_for(None, elf_class)
+    value = runpath if runpath is not None else rpath
+    found: list[str] = []
+    for element in search.split(value):
+        for directory in search.expand(element, origin, machine, every=True):
+            if directory not in found:
+                found.append(directory)
+    return tuple(found)
 
 
 def store_basenames_in(strings: Iterable[str | None]) -> frozenset[str]:

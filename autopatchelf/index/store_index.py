@@ -13,13 +13,10 @@ from autopatchelf.errors import ElfError, StoreError
 from autopatchelf.index.cache import IndexCache
 from autopatchelf.index.candidate import Candidate, IndexStats
 from autopatchelf.index.scan import Reader
-from autopatchelf.index.searchpath import (
-    DirectoryPlacer,
-    effective_search_path,
-    expand_search_path,
-)
+from autopatchelf.index.searchpath import DirectoryPlacer
 from autopatchelf.index.update import UpdateResult, update_cache
 from autopatchelf.index.view import FileInfo, IndexView, load_view
+from autopatchelf.ldso.search import own_entries
 from autopatchelf.store.graph import MappingGraph, ReferenceGraph
 from autopatchelf.store.path import StorePath
 from autopatchelf.store.store import NixMode, Store
@@ -223,12 +220,10 @@ class StoreIndex:
     def search_dirs(self, candidate: Candidate, origin: str | None = None) -> tuple[str, ...]:
         """The store dirs its own RUNPATH (or RPATH) names, in order, ``$ORIGIN`` being
         ``origin`` (default: the first dir it is found in). Dirs outside the store drop."""
-        facts = candidate.facts
-        search = effective_search_path(facts.rpath, facts.runpath)
         if origin is None:
             origin = candidate.dirs[0] if candidate.dirs else os.path.dirname(candidate.path)
-        elf64 = int(facts.elf_class) == 2
-        placed = (self._placer.place(d) for d in expand_search_path(search, origin, elf64=elf64))
+        entries = own_entries(candidate.facts, origin=origin)
+        placed = (self._placer.place(e.directory) for e in entries if e.directory)
         return tuple(dict.fromkeys(p[0] for p in placed if p is not None))
 
     def resolve_needed(self, candidate: Candidate, name: str) -> Candidate | None:

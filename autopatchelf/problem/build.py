@@ -10,57 +10,17 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import AutopatchelfError
-from autopatchelf.problem import ldso
+from autopatchelf.errors import AutopatchelfError, RootError
+from autopatchelf.ldso.glibc import glibc_version, is_glibc_name
+from autopatchelf.ldso.machines import compatible, incompatibility, loader_name
+from autopatchelf.ldso.search import has_slash
+from autopatchelf.problem.foreign import bundled_dirs
 from autopatchelf.problem.model import Exclusion, ExclusionKind, Glibc, Problem, Provider
 from autopatchelf.problem.source import LibrarySource, StoreFile
-
-#: Sonames glibc itself installs (besides the loader, ``ld-linux*``, and ``libnss_*``).
-#: Their providers must all come from the one chosen glibc store path.
-GLIBC_SONAMES = frozenset(
-    {
-        "libc.so.6",
-        "libm.so.6",
-        "libdl.so.2",
-        "libpthread.so.0",
-        "librt.so.1",
-        "libresolv.so.2",
-        "libutil.so.1",
-        "libanl.so.1",
-        "libnsl.so.1",
-        "libBrokenLocale.so.1",
-        "libmvec.so.1",
-        "libc_malloc_debug.so.0",
-        "libthread_db.so.1",
-        "libmemusage.so",
-        "libpcprofile.so",
-    }
-)
-
-_GLIBC_VERSION = re.compile(r"^GLIBC_(\d+(?:\.\d+)*)$")
-
-
-class RootError(AutopatchelfError):
-    """A root cannot be solved at all (not dynamic, unknown machine...)."""
-
-
-def is_glibc_name(name: str) -> bool:
-    return name in GLIBC_SONAMES or name.startswith(("ld-linux", "libnss_"))
-
-
-def glibc_version(facts: ElfFacts) -> tuple[int, ...]:
-    """The highest ``GLIBC_x.y`` version a libc.so.6 defines."""
-    best: tuple[int, ...] = ()
-    for name in facts.defined_versions:
-        match = _GLIBC_VERSION.match(name)
-        if match:
-            best = max(best, tuple(int(p) for p in match.group(1).split(".")))
-    return best
 
 
 def closest_names(name: str, known: Iterable[str], limit: int = 5) -> tuple[str, ...]:
@@ -119,7 +79,7 @@ class _Builder:
                 self._add_candidate(name, found)
 
     def _find_bundled(self, facts: ElfFacts, chain: tuple[ElfFacts, ...], name: str) -> str | None:
-        if "/" in name:
+        if has_slash(name):
             path = name if os.path.isabs(name) else None
             if path and self.source.is_store_path(path):
                 return None  # a store file named by path: the store side handles it
@@ -127,16 +87,8 @@ class _Builder:
                 return path
             self.notes.append(f"{facts.path}: DT_NEEDED {name!r} is a path; it is not searched")
             return None
-        for directory, raw in ldso.search_entries(facts, chain):
-            if "ORIGIN" not in raw:
-                if self.source.is_store_path(directory):
-                    continue  # a store RUNPATH in a foreign file is replaced by our choice
-                if not os.path.isabs(raw) or ldso.is_host_lib_dir(directory):
-                    self._note_once(
-                        f"{facts.path}: RUNPATH entry {raw} is a host or relative directory; "
-                        "ignored"
-                    )
-                    continue
+        dirs = bundled_dirs(facts, chain, is_store_path=self.source.is_store_path, notes=self.notes)
+        for directory in dirs:
             candidate = os.path.join(directory, name)
             if not os.path.isfile(candidate):
                 continue
@@ -144,13 +96,9 @@ class _Builder:
                 other = ElfFacts.read(candidate)
             except AutopatchelfError:
                 continue
-            if ldso.compatible(self.root_facts, other):
+            if compatible(self.root_facts, other):
                 return os.path.realpath(candidate)
         return None
-
-    def _note_once(self, note: str) -> None:
-        if note not in self.notes:
-            self.notes.append(note)
 
     # -- store side -----------------------------------------------------------------
 
@@ -230,7 +178,7 @@ class _Builder:
                 cand.path, cand.facts, cand.store_path, self.source.label(cand.store_path)
             )
             self.providers[cand.path] = provider
-        reason = ldso.incompatibility(self.root_facts, cand.facts)
+        reason = incompatibility(self.root_facts, cand.facts)
         if reason is None:
             return True
         if cand.path not in self.arch_checked:
@@ -239,10 +187,10 @@ class _Builder:
         return False
 
     def _find_in_closure(self, cand: StoreFile, name: str) -> StoreFile | None:
-        if "/" in name:
+        if has_slash(name):
             return self.source.lookup(os.path.dirname(name), os.path.basename(name))
         hit = self.source.resolve_needed(cand, name)
-        if hit is not None and ldso.compatible(self.root_facts, hit.facts):
+        if hit is not None and compatible(self.root_facts, hit.facts):
             return hit
         return None
 
@@ -350,12 +298,12 @@ def build_problem(
         r if isinstance(r, ElfFacts) else ElfFacts.read(os.path.abspath(r)) for r in roots
     ]
     first = root_facts[0]
-    if ldso.loader_name(first) is None:
+    if loader_name(first) is None:
         raise RootError(
             f"{first.path}: machine {first.machine} ({first.elf_class.name}) is not supported"
         )
     for other in root_facts[1:]:
-        reason = ldso.incompatibility(first, other)
+        reason = incompatibility(first, other)
         if reason is not None:
             raise RootError(
                 f"{other.path} cannot share a solve with {first.path}: {reason}",
@@ -404,7 +352,7 @@ def build_problem(
 
 
 def _find_glibcs(builder: _Builder, root: ElfFacts) -> dict[str, Glibc]:
-    loader = ldso.loader_name(root)
+    loader = loader_name(root)
     glibcs: dict[str, Glibc] = {}
     libcs = list(builder.candidates.get("libc.so.6", ()))
     if not libcs and any(f.facts.interpreter for f in builder.foreign):

@@ -1,8 +1,10 @@
-"""Turn a minimal conflict into an explanation a Nix user can act on.
+"""Turn a minimal conflict and its diagnosis into an explanation a Nix user can act on.
 
-The conflict is data (a tuple of facts); :class:`Unsatisfiable` carries it and the
-rendered lines, in the spirit of PubGrub's derivations: first what is *required* (a need
-with a single surviving provider), then why those requirements cannot hold together.
+In the spirit of PubGrub's derivations: first what is *required* (a need with a single
+surviving provider), then why those requirements cannot hold together, then the
+conclusion, rendered from the :class:`~autopatchelf.solution.diagnosis.Diagnosis`. This is
+the only module that writes the explanation's sentences; :attr:`Explanation.summary` is the
+one-line form (``check``'s message).
 """
 
 from __future__ import annotations
@@ -12,52 +14,49 @@ from collections.abc import Sequence
 
 import attrs
 
-from autopatchelf.errors import AutopatchelfError, ExitCode
-from autopatchelf.problem.model import Exclusion, ExclusionKind, Problem
+from autopatchelf.frozen import FrozenMap
+from autopatchelf.problem.model import Exclusion, Problem
 from autopatchelf.sat import facts as F
+from autopatchelf.solution.diagnosis import Diagnosis, ProblemKind, diagnose
 
 
 @attrs.frozen
 class Explanation:
+    """A minimal conflict, what it means, and how to say it."""
+
     facts: tuple[F.Fact, ...]
+    diagnosis: Diagnosis
     lines: tuple[str, ...]
     #: Missing names and the closest names that exist, for hints.
-    missing: dict[str, tuple[str, ...]]
+    missing: FrozenMap[str, tuple[str, ...]]
+    #: The requesting objects as the user named them (for the text only).
+    summary: str = ""
 
     def text(self) -> str:
         return "\n".join(self.lines)
 
+    @property
+    def conclusion(self) -> str:
+        """The "So ..." sentence."""
+        return next((line for line in self.lines if line.startswith("So ")), self.summary)
 
-class Unsatisfiable(AutopatchelfError):
-    """No choice of providers satisfies every hard constraint."""
-
-    exit_code = ExitCode.UNSATISFIABLE
-
-    def __init__(self, explanation: Explanation) -> None:
-        first = explanation.lines[-1] if explanation.lines else "no solution"
-        super().__init__(first, hint=_hint(explanation))
-        self.explanation = explanation
-
-
-def _hint(expl: Explanation) -> str | None:
-    if expl.missing:
-        return "add a package providing it to the store (or --within), or --allow-missing NAME"
-    if expl.lines and expl.lines[-1].startswith("So no single glibc"):
-        return "try --glibc compatible, or add builds of these libraries against one glibc"
-    if any(isinstance(f, F.OneProvider) for f in expl.facts):
-        return "pin a consistent set with --prefer, or add a build that shares the dependency"
-    if any(isinstance(f, F.Excluded) for f in expl.facts):
-        return "add a newer build that provides it to the store (or --within)"
-    return None
+    @property
+    def hint(self) -> str:
+        return self.diagnosis.hint
 
 
 class _Renderer:
-    def __init__(self, problem: Problem, facts: Sequence[F.Fact]) -> None:
+    def __init__(
+        self, problem: Problem, facts: Sequence[F.Fact], names: dict[str, str] | None
+    ) -> None:
         self.p = problem
         self.facts = list(facts)
+        self.names = names or {}
         self.lines: list[str] = []
 
     def who(self, path: str) -> str:
+        if path in self.names:
+            return self.names[path]
         prov = self.p.providers.get(path)
         if prov is None:
             return path
@@ -73,7 +72,7 @@ class _Renderer:
         g = self.p.glibcs.get(store_path)
         return g.label if g is not None else store_path
 
-    def render(self) -> tuple[str, ...]:
+    def render(self, diagnosis: Diagnosis) -> tuple[str, ...]:
         excluded = [f.exclusion for f in self.facts if isinstance(f, F.Excluded)]
         for fact in self.facts:
             if isinstance(fact, F.Needs):
@@ -83,13 +82,14 @@ class _Renderer:
                     f"Because {self.who(fact.requester)} finds {fact.name} bundled at "
                     f"{self.who(fact.provider)} through its own RUNPATH, that copy is loaded."
                 )
+        foreign = {f.path for f in self.p.foreign}
         for fact in self.facts:
             if isinstance(fact, F.ClosureProvides):
                 self.lines.append(
                     f"And because {self.pkg(fact.requester)} loads {fact.name} from its own "
                     f"closure ({self.pkg(fact.provider)}), no other {fact.name} may be loaded."
                 )
-            elif isinstance(fact, F.Excluded) and fact.exclusion.requester not in self._foreign():
+            elif isinstance(fact, F.Excluded) and fact.exclusion.requester not in foreign:
                 e = fact.exclusion
                 self.lines.append(
                     f"And because {self.pkg(e.requester)} needs {e.what} from {e.name}, "
@@ -111,7 +111,7 @@ class _Renderer:
                     f"And because {self.glibc(fact.glibc)} ships no loader for this machine, "
                     "it cannot be the glibc."
                 )
-        self.lines.append(self._conclusion())
+        self.lines.append(conclusion(diagnosis))
         self.lines.extend(f"Closest match: {hint}." for hint in self.p.hints)
         self.lines.extend(self._also_missing())
         return tuple(self.lines)
@@ -121,9 +121,6 @@ class _Renderer:
             if prov.store_path == store_path:
                 return prov.label
         return store_path
-
-    def _foreign(self) -> set[str]:
-        return {f.path for f in self.p.foreign}
 
     def _need(self, fact: F.Needs, excluded: list[Exclusion]) -> None:
         name = fact.name
@@ -166,77 +163,105 @@ class _Renderer:
         others = sorted(n for n in self.p.missing if n in needed and n not in shown)
         return [f"Also missing from the store: {', '.join(others)}."] if others else []
 
-    def _diamond(self, name: str) -> str:
-        wanted: dict[str, list[str]] = {}
-        for fact in self.facts:
-            if isinstance(fact, F.ClosureProvides | F.BundledProvides) and fact.name == name:
-                wanted.setdefault(fact.provider, []).append(self.pkg(fact.requester))
-        if name in self.p.glibc_names and len(wanted) > 1:
-            parts = [
-                f"{' and '.join(who)} use{'s' if len(who) == 1 else ''} "
-                f"{self.glibc(self.p.providers[prov].store_path or prov)}"
-                for prov, who in wanted.items()
-            ]
-            return "So no single glibc fits: " + "; ".join(parts) + "."
-        if len(wanted) > 1:
-            parts = [
-                f"{' and '.join(who)} bring{'s' if len(who) == 1 else ''} {self.pkg(prov)}"
-                for prov, who in wanted.items()
-            ]
+
+def _brings(diagnosis: Diagnosis, verb: str) -> str:
+    return "; ".join(
+        f"{' and '.join(side.brought_by)} {verb}{'s' if len(side.brought_by) == 1 else ''} "
+        f"{side.provider}"
+        for side in diagnosis.sides
+    )
+
+
+def conclusion(d: Diagnosis) -> str:
+    """The "So ..." sentence of a diagnosis."""
+    kind = d.kind
+    if kind is ProblemKind.WRONG_ARCHITECTURE and d.arch is not None:
+        return (
+            f"So it cannot run here: it is built for {d.arch}, and every glibc in the store "
+            f"is for {' or '.join(d.store_arches)} (none for {d.arch})."
+        )
+    if kind in (ProblemKind.MISSING_LIBRARY, ProblemKind.WRONG_ARCHITECTURE):
+        parts = []
+        if d.lacking:
+            parts.append(
+                "the store has it only for another architecture (" + ", ".join(d.lacking) + ")"
+            )
+        if d.closest:
+            parts.append("closest names that exist: " + ", ".join(d.closest))
+        else:
+            parts.append("no similar name exists either")
+        return f"So {d.soname} cannot be loaded; " + "; ".join(parts) + "."
+    if kind is ProblemKind.NO_LOADER:
+        return f"So no glibc in the store ships the loader {d.loader} for this machine."
+    if kind is ProblemKind.GLIBC_CONFLICT:
+        if len(d.sides) > 1:
+            return "So no single glibc fits: " + _brings(d, "use") + "."
+        if not d.sides:
+            return "So no single glibc fits every library the process needs."
+    if kind in (ProblemKind.DIAMOND, ProblemKind.GLIBC_CONFLICT):
+        if len(d.sides) > 1:
             return (
-                f"So two different {name} would be loaded (a diamond: "
-                + "; ".join(parts)
+                f"So two different {d.soname} would be loaded (a diamond: "
+                + _brings(d, "bring")
                 + "), and ld.so loads only one."
             )
         return (
-            f"So two different files would have to provide {name} in one process "
+            f"So two different files would have to provide {d.soname} in one process "
             "(a diamond), and ld.so loads only one."
         )
-
-    def _conclusion(self) -> str:
-        for fact in self.facts:
-            if isinstance(fact, F.NoProvider):
-                parts = []
-                if fact.wrong_arch:
-                    parts.append(
-                        "the store has it only for another architecture ("
-                        + ", ".join(self.pkg(p) for p in fact.wrong_arch)
-                        + ")"
-                    )
-                if fact.closest:
-                    parts.append("closest names that exist: " + ", ".join(fact.closest))
-                else:
-                    parts.append("no similar name exists either")
-                return f"So {fact.name} cannot be loaded; " + "; ".join(parts) + "."
-        if any(isinstance(f, F.OneGlibc) for f in self.facts):
-            return "So no single glibc fits every library the process needs."
-        names = [f.name for f in self.facts if isinstance(f, F.OneProvider)]
-        if names:
-            return self._diamond(names[0])
-        excluded = [
-            f.exclusion
-            for f in self.facts
-            if isinstance(f, F.Excluded) and f.exclusion.kind is not ExclusionKind.ARCH
-        ]
-        if excluded:
-            return self._too_old(excluded)
-        return "So these requirements cannot all hold."
-
-    def _too_old(self, excluded: list[Exclusion]) -> str:
-        """The conclusion when versions rule every candidate out."""
-        name = excluded[0].name
-        wants = sorted({e.what for e in excluded if e.name == name})
-        if name == "libc.so.6" and all(w.startswith("GLIBC_") for w in wants):
-            best = max((g.version for g in self.p.glibcs.values()), default=())
-            newest = "GLIBC_" + ".".join(map(str, best)) if best else "none"
-            return (
-                f"So no glibc in the store is new enough: {', '.join(wants)} is needed, "
-                f"the newest glibc has {newest}."
-            )
-        return f"So no {name} in the store has {', '.join(wants)}: a newer build of it is needed."
+    if kind is ProblemKind.GLIBC_TOO_NEW:
+        newest = f"GLIBC_{d.newest_glibc}" if d.newest_glibc else "none"
+        return (
+            f"So no glibc in the store is new enough: {', '.join(d.wanted)} is needed, "
+            f"the newest glibc has {newest}."
+        )
+    if kind in (ProblemKind.MISSING_VERSION, ProblemKind.MISSING_SYMBOL):
+        return (
+            f"So no {d.soname} in the store has {', '.join(d.wanted)}: "
+            "a newer build of it is needed."
+        )
+    return "So these requirements cannot all hold."
 
 
-def explain(problem: Problem, facts: Sequence[F.Fact]) -> Explanation:
-    lines = _Renderer(problem, facts).render()
-    missing = {f.name: f.closest for f in facts if isinstance(f, F.NoProvider)}
-    return Explanation(tuple(facts), lines, missing)
+def summary(d: Diagnosis) -> str:
+    """One line for the diagnosis: what the requester needs and why it cannot have it."""
+    kind = d.kind
+    if kind is ProblemKind.WRONG_ARCHITECTURE and d.arch is not None:
+        return (
+            f"is built for {d.arch}, but every glibc in the store is for "
+            f"{' or '.join(d.store_arches)}"
+        )
+    if kind is ProblemKind.WRONG_ARCHITECTURE:
+        others = f" ({', '.join(d.lacking)})" if d.lacking else ""
+        return f"needs {d.soname}, which the store has only for other architectures{others}"
+    if kind is ProblemKind.MISSING_LIBRARY:
+        message = f"needs {d.soname}, which no library in the store provides"
+        if d.closest:
+            message += f" (closest: {', '.join(d.closest)})"
+        return message
+    if kind is ProblemKind.GLIBC_TOO_NEW:
+        message = f"needs {d.subject} from {d.soname}, newer than every glibc in the store"
+        if d.newest_glibc:
+            message += f" (newest: {d.newest_glibc})"
+        return message
+    if kind in (ProblemKind.MISSING_SYMBOL, ProblemKind.MISSING_VERSION):
+        what = d.subject.partition(":")[2]
+        if kind is ProblemKind.MISSING_SYMBOL:
+            message = f"needs {what} from {d.soname}, which no candidate exports"
+        else:
+            message = f"needs version {what} of {d.soname}, which no candidate defines"
+        verb = "lacks" if len(d.lacking) == 1 else "lack"
+        return message + f" ({', '.join(d.lacking)} {verb} it)"
+    text = conclusion(d).removeprefix("So ").rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+def explain(
+    problem: Problem, facts: Sequence[F.Fact], *, names: dict[str, str] | None = None
+) -> Explanation:
+    """The explanation of the minimal conflict ``facts``; ``names`` maps a root's path to
+    the name the user gave it (``./curl``), for the text."""
+    diagnosis = diagnose(problem, facts)
+    lines = _Renderer(problem, facts, names).render(diagnosis)
+    missing = FrozenMap((f.name, f.closest) for f in facts if isinstance(f, F.NoProvider))
+    return Explanation(tuple(facts), diagnosis, lines, missing, summary(diagnosis))

@@ -7,7 +7,6 @@ solver's choices are only trusted once the replay agrees with them.
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
@@ -15,7 +14,7 @@ import networkx as nx
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError
-from autopatchelf.problem import ldso
+from autopatchelf.ldso.load import load_order
 from autopatchelf.problem.source import LibrarySource
 from autopatchelf.solution.model import LoadedLibrary
 
@@ -47,12 +46,23 @@ class FileView:
         self._foreign: dict[str, ElfFacts | None] = {}
         self._facts: dict[str, ElfFacts] = {}
         self._names: dict[str, frozenset[str]] = {}
+        self._own: dict[str, bool] = {}
+
+    def is_foreign(self, directory: str) -> bool:
+        """Whether ``directory`` is one of the app's own (``lib/../lib`` spellings too)."""
+        known = self._own.get(directory)
+        if known is None:
+            known = directory in self.foreign_dirs or (
+                os.path.realpath(directory) in self.foreign_dirs
+            )
+            self._own[directory] = known
+        return known
 
     def find(self, directory: str, name: str) -> tuple[str, ElfFacts] | None:
         if directory == LINK_DIR:
             path = self.links.get(name)
             return (path, self.facts(path)) if path is not None else None
-        if directory not in self.foreign_dirs and self.source.is_store_path(directory):
+        if not self.is_foreign(directory) and self.source.is_store_path(directory):
             if name not in self.names_in(directory):
                 return None
             hit = self.source.lookup(directory, name)
@@ -60,7 +70,7 @@ class FileView:
                 return None
             self._facts[hit.path] = hit.facts
             return hit.path, hit.facts
-        if directory not in self.foreign_dirs:
+        if not self.is_foreign(directory):
             return None  # a host directory: it does not exist on NixOS (the build ignored it)
         candidate = os.path.join(directory, name)
         if not os.path.isfile(candidate):
@@ -84,7 +94,7 @@ class FileView:
         return known
 
     def _list(self, directory: str) -> frozenset[str]:
-        if directory not in self.foreign_dirs and self.source.is_store_path(directory):
+        if not self.is_foreign(directory) and self.source.is_store_path(directory):
             return frozenset(self.source.entry_names(directory))
         try:
             return frozenset(os.listdir(directory))
@@ -108,86 +118,32 @@ def replay(
     view: FileView,
     *,
     library_path: Sequence[str] = (),
-    runpath_override: Callable[[ElfFacts], tuple[str, ...] | None] | None = None,
+    runpath_override: Callable[[ElfFacts], Sequence[str] | None] | None = None,
     store_path_of: Callable[[str], str | None] = lambda _path: None,
-    renames: Mapping[str, str] | None = None,
-    renamed: frozenset[str] = frozenset(),
+    renames: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Replay:
-    """Replay ld.so's breadth-first loading of ``root``.
-
-    ``runpath_override`` returns the (patched) RUNPATH of an object, or None to keep its
-    own. The default directories are modelled as the chosen glibc's own directory, as on
-    NixOS; host directories never take part.
-    """
-    loaded: dict[str, str] = {}
-    libraries: list[LoadedLibrary] = []
-    not_found: list[tuple[str, str]] = []
-    default_dirs: tuple[str, ...] = ()
-    if interpreter is not None:
-        interp_facts = view.facts(interpreter)
-        for alias in (os.path.basename(interpreter), interp_facts.soname):
-            if alias:
-                loaded[alias] = interpreter
-        default_dirs = (os.path.dirname(interpreter),)
+    """What ld.so loads for ``root`` (:func:`autopatchelf.ldso.load.load_order`) with
+    this library path and these patched RUNPATHs. The default directories are the chosen
+    glibc's own directory, as on NixOS; host directories never take part (``view``
+    answers only for store directories and the app's own)."""
     # The library path is searched for every name: index which of its dirs hold what, so
     # a search visits only those (the others cannot answer; the order is kept).
     holders: dict[str, list[str]] = {}
     for directory in library_path:
         for entry in view.names_in(directory):
             holders.setdefault(entry, []).append(directory)
-    loaded_files: set[str] = set(loaded.values())
-    queue: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]] = deque([(root, ())])
-    while queue:
-        obj, chain = queue.popleft()
-        for name in obj.needed:
-            wanted = renames.get(name, name) if renames and obj.path in renamed else name
-            if name in loaded or wanted in loaded:
-                continue
-            path_dirs = holders.get(wanted, ())
-            found = _search(obj, chain, wanted, view, path_dirs, runpath_override, default_dirs)
-            if found is None:
-                not_found.append((obj.path, name))
-                continue
-            path, facts = found
-            loaded[name] = path
-            if facts.soname:
-                loaded.setdefault(facts.soname, path)
-            if path in loaded_files:
-                continue
-            loaded_files.add(path)
-            libraries.append(LoadedLibrary(name, path, store_path_of(path), obj.path))
-            queue.append((facts, (obj, *chain)))
-    return Replay(tuple(libraries), tuple(not_found))
-
-
-def _search(
-    obj: ElfFacts,
-    chain: tuple[ElfFacts, ...],
-    name: str,
-    view: FileView,
-    library_path: Sequence[str],
-    runpath_override: Callable[[ElfFacts], tuple[str, ...] | None] | None,
-    default_dirs: tuple[str, ...],
-) -> tuple[str, ElfFacts] | None:
-    if "/" in name:
-        return view.find(os.path.dirname(name), os.path.basename(name))
-    override = runpath_override(obj) if runpath_override is not None else None
-    dirs: list[str] = []
-    if override is None and obj.runpath is None:
-        dirs.extend(ldso.own_search_dirs(obj))
-        dirs.extend(ldso.inherited_rpath(chain))
-    dirs.extend(library_path)
-    if override is not None:
-        dirs.extend(override)
-    elif obj.runpath is not None:
-        dirs.extend(ldso.own_search_dirs(obj))
-    if not obj.nodeflib:
-        dirs.extend(default_dirs)
-    for directory in dirs:
-        hit = view.find(directory, name)
-        if hit is not None and ldso.compatible(obj, hit[1]):
-            return hit
-    return None
+    order = load_order(
+        root,
+        view,
+        interpreter=interpreter,
+        library_path=lambda name: holders.get(name, ()),
+        runpath_override=runpath_override or (lambda _obj: None),
+        renames=renames,
+    )
+    libraries = tuple(
+        LoadedLibrary(m.name, m.path, store_path_of(m.path), m.requested_by) for m in order.mapped
+    )
+    return Replay(libraries, order.not_found)
 
 
 def order_library_path(

@@ -8,14 +8,14 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import AutopatchelfError, ExitCode
-from autopatchelf.problem import ldso
+from autopatchelf.errors import PredictionError, Unsatisfiable
+from autopatchelf.ldso.search import own_entries
 from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.model import Problem
 from autopatchelf.problem.source import LibrarySource
 from autopatchelf.sat.encode import GlibcPolicy, Preferences, encode
 from autopatchelf.sat.optimize import check, optimise
-from autopatchelf.solution.explain import Unsatisfiable, explain
+from autopatchelf.solution.explain import explain
 from autopatchelf.solution.loadorder import (
     LINK_DIR,
     FileView,
@@ -30,12 +30,6 @@ from autopatchelf.solution.model import (
     RootSolution,
     Solution,
 )
-
-
-class PredictionError(AutopatchelfError):
-    """The replayed load order disagrees with the solver's choice (a bug)."""
-
-    exit_code = ExitCode.INTERNAL
 
 
 def solve_problem(
@@ -179,9 +173,7 @@ def _replay_roots(
 def kept_origin_dirs(facts: ElfFacts) -> tuple[str, ...]:
     """The ``$ORIGIN`` entries of an object's own search path, expanded (patching keeps
     them so bundled libraries are still found)."""
-    raw = facts.runpath_dirs if facts.runpath is not None else facts.rpath_dirs
-    expanded = ldso.own_search_dirs(facts)
-    return tuple(d for d, entry in zip(expanded, raw, strict=False) if "ORIGIN" in entry)
+    return tuple(e.directory for e in own_entries(facts) if e.origin_relative and e.directory)
 
 
 def _agrees(libraries: Sequence[LoadedLibrary], choices: Mapping[str, str]) -> bool:

@@ -30,13 +30,12 @@ from autopatchelf.actions.checks.check_model import (
     ProblemKind,
     Role,
 )
-from autopatchelf.actions.checks.check_problems import StoreLookup, arch_name, classify
+from autopatchelf.actions.checks.check_problems import problem_of
 from autopatchelf.actions.checks.discover import Discovery, discover
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import AutopatchelfError, ElfError, StoreError
+from autopatchelf.errors import AutopatchelfError, ElfError, RootError, StoreError, Unsatisfiable
 from autopatchelf.index import StoreIndex
-from autopatchelf.problem.build import RootError
-from autopatchelf.solution.explain import Unsatisfiable
+from autopatchelf.ldso.machines import arch_label
 from autopatchelf.solution.model import Solution
 
 #: At most this many solves per root while setting missing libraries aside to find the
@@ -160,7 +159,6 @@ class UnitSolver:
     def __init__(self, index: StoreIndex, options: SolveOptions) -> None:
         self.index = index
         self.options = options
-        self.lookup = StoreLookup(index)
 
     def unit(self, unit: Unit) -> dict[str, Verdict]:
         """A verdict for every root and member of ``unit`` (by real path)."""
@@ -204,9 +202,6 @@ class UnitSolver:
         first = read[0]
         if not any(facts.needed for facts in read):
             return Verdict(None)  # nothing to resolve
-        arch = self.lookup.arch_problem(first)
-        if arch is not None:
-            return Verdict(None, (attrs.evolve(arch, needed_by=roots[0]),))
         allowed = list(self.options.allow_missing)
         needed = {name for facts in read for name in facts.needed}
         problems: list[CheckProblem] = []
@@ -227,11 +222,11 @@ class UnitSolver:
                     max_alternatives=0,
                 )
             except Unsatisfiable as exc:
-                problem, relax = classify(exc.explanation, first, self.lookup)
+                problem, relax = problem_of(exc.explanation)
             except RootError as exc:
                 problem = CheckProblem(
                     ProblemKind.WRONG_ARCHITECTURE,
-                    arch_name(first),
+                    arch_label(first),
                     exc.reason.removeprefix(f"{first.path}: "),
                     needed_by=roots[0],
                 )

@@ -17,8 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from autopatchelf.actions.checks.check_model import Role
-from autopatchelf.elf.facts import ElfFacts, ElfType
-from autopatchelf.problem import ldso
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.elf.records import ElfType
+from autopatchelf.ldso.machines import compatible
+from autopatchelf.ldso.search import has_slash
+from autopatchelf.problem.foreign import bundled_dirs
 
 
 @attrs.frozen
@@ -88,28 +91,16 @@ def _find_bundled(
     name: str,
     facts: Mapping[str, ElfFacts],
 ) -> str | None:
-    if "/" in name:
+    if has_slash(name):
         return None
-    dirs = list(ldso.own_search_dirs(obj))
-    raw = obj.runpath_dirs if obj.runpath is not None else obj.rpath_dirs
-    if obj.runpath is None:
-        dirs.extend(ldso.inherited_rpath(chain))
-    origin = {d for d, entry in zip(dirs, raw, strict=False) if "ORIGIN" in entry}
-    origin.update(dirs[len(raw) :])
-    own_dir = os.path.dirname(obj.path)
-    for directory in dirs:
-        if directory not in origin and not _inside(directory, own_dir):
-            continue  # a host directory: the resolver ignores it too
-        candidate = os.path.join(directory, name)
-        real = os.path.realpath(candidate)
+    # Only files ``check`` found can be members, so a store directory needs no exclusion:
+    # its files are found only when the user checks that store path itself.
+    for directory in bundled_dirs(obj, chain, is_store_path=lambda _directory: False):
+        real = os.path.realpath(os.path.join(directory, name))
         other = facts.get(real)
-        if other is not None and ldso.compatible(root, other):
+        if other is not None and compatible(root, other):
             return real
     return None
-
-
-def _inside(path: str, directory: str) -> bool:
-    return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def _group(
@@ -128,7 +119,7 @@ def _group(
     for root in roots:
         for member in reach[root]:
             first = owner.setdefault(member, root)
-            if first != root and ldso.compatible(facts[first], facts[root]):
+            if first != root and compatible(facts[first], facts[root]):
                 parent[find(root)] = find(first)
     groups: dict[str, list[str]] = {}
     for root in roots:

@@ -48,6 +48,10 @@ def render(report: CheckReport, fmt: str, *, color: bool = False, quiet: bool = 
     raise ValueError(f"unknown format {fmt!r}")
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def _version() -> str:
     from autopatchelf import __version__
 
@@ -118,7 +122,7 @@ def render_text(report: CheckReport, *, color: bool = False, quiet: bool = False
     kinds = sorted({p.kind for b in report.binaries for p in b.new_problems}, key=_RULES.index)
     if kinds:
         lines.append("what to do:")
-        lines.extend(f"  {kind.value}: {KIND_INFO[kind].help}" for kind in kinds)
+        lines.extend(f"  {kind.value}: {_sentence(KIND_INFO[kind].help)}" for kind in kinds)
         lines.append("")
     if report.stale:
         lines.append(f"baseline: {len(report.stale)} entries no longer seen (fixed?):")
@@ -310,7 +314,7 @@ def sarif_document(report: CheckReport, *, cwd: str | None = None) -> dict[str, 
             "name": KIND_INFO[kind].name,
             "shortDescription": {"text": KIND_INFO[kind].short},
             "fullDescription": {"text": KIND_INFO[kind].full},
-            "help": {"text": KIND_INFO[kind].help},
+            "help": {"text": _sentence(KIND_INFO[kind].help)},
             "defaultConfiguration": {"level": "error"},
             "properties": {"tags": ["nixos", "elf", "dynamic-linking"]},
         }

@@ -116,7 +116,7 @@ class Lock:
         """The lock of ``root`` (one of the solution's roots) in ``solution``."""
         from autopatchelf import __version__
         from autopatchelf.elf.facts import ElfFacts
-        from autopatchelf.problem.ldso import nix_system
+        from autopatchelf.ldso.machines import nix_system
 
         root = os.path.abspath(root)
         root_solution = solution.root(root)

@@ -19,7 +19,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 
-from autopatchelf.actions.patching.plan import PatchError
+from autopatchelf.errors import PatchError
 
 #: Suffix of the temporary files (``.NAME.XXXXXXXX.autopatchelf``).
 TEMP_SUFFIX = ".autopatchelf"

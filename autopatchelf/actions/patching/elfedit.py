@@ -32,10 +32,10 @@ from typing import Any
 import attrs
 import lief
 
-from autopatchelf.actions.patching.plan import ElfState, PatchError
+from autopatchelf.actions.patching.plan import ElfState
 from autopatchelf.elf import parse_facts
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import AutopatchelfError
+from autopatchelf.errors import AutopatchelfError, PatchError
 
 _TAG = lief.ELF.DynamicEntry.TAG
 _PT_LOAD = 1

@@ -26,7 +26,6 @@ from autopatchelf.actions.patching.plan import (
     Change,
     ElfState,
     FileEdit,
-    PatchError,
     PatchPlan,
     check_privileges,
     patched_link_entries,
@@ -34,6 +33,7 @@ from autopatchelf.actions.patching.plan import (
 )
 from autopatchelf.actions.patching.targets import find_targets
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.errors import PatchError
 from autopatchelf.solution.model import Delivery
 
 

@@ -28,17 +28,14 @@ import attrs
 
 from autopatchelf.actions.linkdir import link_entries
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import AutopatchelfError
+from autopatchelf.errors import PatchError
+from autopatchelf.ldso.search import own_entries
 from autopatchelf.solution.model import Delivery, Solution
 from autopatchelf.store.store import nix_store_dir
 
 #: The file capability attribute: privileges like setuid's.
 CAPABILITY_XATTR = "security.capability"
 _SET_ID_BITS = ((stat.S_ISUID, "setuid"), (stat.S_ISGID, "setgid"))
-
-
-class PatchError(AutopatchelfError):
-    """A file cannot (or must not) be patched as asked."""
 
 
 @attrs.frozen
@@ -216,8 +213,7 @@ def _target_state(facts: ElfFacts, solution: Solution, search: tuple[str, ...]) 
         interpreter = solution.interpreter
     rpath, runpath = facts.rpath, facts.runpath
     if facts.needed:  # an object that needs nothing keeps its (unused) search path
-        raw = facts.runpath_dirs if facts.runpath is not None else facts.rpath_dirs
-        entries = [e for e in raw if "ORIGIN" in e]
+        entries = list(dict.fromkeys(e.raw for e in own_entries(facts) if e.origin_relative))
         entries.extend(d for d in search if d not in entries)
         rpath, runpath = None, (":".join(entries) or None)
     return ElfState(

@@ -10,10 +10,11 @@ from collections.abc import Iterator, Sequence
 import attrs
 
 from autopatchelf.actions.patching.atomic import BACKUP_SUFFIX, TEMP_SUFFIX
-from autopatchelf.actions.patching.plan import PatchError, store_holding
-from autopatchelf.elf.facts import ElfFacts, ElfType
-from autopatchelf.errors import AutopatchelfError
-from autopatchelf.problem import ldso
+from autopatchelf.actions.patching.plan import store_holding
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.elf.records import ElfType
+from autopatchelf.errors import AutopatchelfError, PatchError
+from autopatchelf.ldso.machines import incompatibility
 
 _ELF_MAGIC = b"\x7fELF"
 _PROGRAMS = frozenset({ElfType.EXECUTABLE, ElfType.PIE})
@@ -121,7 +122,7 @@ def _compatible(
     reference = ordered[0][1]
     roots = []
     for path, facts in ordered:
-        reason = ldso.incompatibility(reference, facts)
+        reason = incompatibility(reference, facts)
         if reason is None:
             roots.append(path)
         elif path in named:

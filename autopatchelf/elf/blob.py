@@ -1,0 +1,167 @@
+"""The index cache's blob of one file's facts: a marshal dump of plain values.
+
+One table (:data:`_FIELDS`) says how each field of :class:`~autopatchelf.elf.facts.ElfFacts`
+becomes a plain value and back; the symbol tables follow as their own payload
+(:meth:`~autopatchelf.elf.symbols.DynamicSymbols.payload`), left packed until the symbols
+are first used (most never are). Bump :data:`BLOB_FORMAT` whenever the layout changes: old
+blobs are then rejected as corrupt, and the index reads their files again.
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections.abc import Callable
+from typing import Any
+
+from autopatchelf.elf.records import (
+    ElfClass,
+    ElfType,
+    Endian,
+    VersionDefinition,
+    VersionNeed,
+    VersionRequirement,
+)
+from autopatchelf.elf.symbols import DynamicSymbols
+from autopatchelf.errors import ElfError
+
+BLOB_FORMAT = 2
+_MARSHAL_VERSION = 4
+
+
+def _tuple(value: object) -> tuple[object, ...]:
+    if not isinstance(value, tuple):
+        raise TypeError(f"expected a tuple, got {type(value).__name__}")
+    return value
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an int, got {type(value).__name__}")
+    return value
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a bool, got {type(value).__name__}")
+    return value
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a str, got {type(value).__name__}")
+    return value
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _strs(value: object) -> tuple[str, ...]:
+    return tuple(_str(item) for item in _tuple(value))
+
+
+def _bytes(value: object) -> bytes:
+    if not isinstance(value, bytes):
+        raise TypeError(f"expected bytes, got {type(value).__name__}")
+    return value
+
+
+def _same(value: Any) -> object:
+    return value
+
+
+def _needs_out(needs: tuple[VersionNeed, ...]) -> object:
+    return tuple(
+        (need.file, tuple((v.name, v.hash, v.weak, v.index) for v in need.versions))
+        for need in needs
+    )
+
+
+def _needs_in(value: object) -> tuple[VersionNeed, ...]:
+    needs = []
+    for item in _tuple(value):
+        file, versions = _tuple(item)
+        requirements = []
+        for version in _tuple(versions):
+            name, hash_, weak, index = _tuple(version)
+            requirement = VersionRequirement(_str(name), _int(hash_), _bool(weak), _int(index))
+            requirements.append(requirement)
+        needs.append(VersionNeed(_str(file), tuple(requirements)))
+    return tuple(needs)
+
+
+def _defs_out(definitions: tuple[VersionDefinition, ...]) -> object:
+    return tuple((d.name, d.hash, d.index, d.base, d.weak) for d in definitions)
+
+
+def _defs_in(value: object) -> tuple[VersionDefinition, ...]:
+    definitions = []
+    for item in _tuple(value):
+        name, hash_, index, base, weak = _tuple(item)
+        definitions.append(
+            VersionDefinition(_str(name), _int(hash_), _int(index), _bool(base), _bool(weak))
+        )
+    return tuple(definitions)
+
+
+#: Every field of ElfFacts but ``path`` (the blob is about a file, wherever it is) and
+#: ``symbols`` (their own payload): (name, to a plain value, from a plain value).
+_FIELDS: tuple[tuple[str, Callable[[Any], object], Callable[[object], Any]], ...] = (
+    ("elf_class", int, lambda v: ElfClass(_int(v))),
+    ("endian", int, lambda v: Endian(_int(v))),
+    ("machine", _same, _int),
+    ("osabi", _same, _int),
+    ("type", lambda t: t.value, lambda v: ElfType(_str(v))),
+    ("interpreter", _same, _optional_str),
+    ("soname", _same, _optional_str),
+    ("needed", _same, _strs),
+    ("rpath", _same, _optional_str),
+    ("runpath", _same, _optional_str),
+    ("flags", _same, _int),
+    ("flags_1", _same, _int),
+    ("version_needs", _needs_out, _needs_in),
+    ("version_defs", _defs_out, _defs_in),
+)
+
+#: The ElfFacts fields the blob holds (a unit test checks none is forgotten).
+FIELD_NAMES = tuple(name for name, _, _ in _FIELDS)
+
+
+def encode(facts: Any) -> bytes:
+    """The blob of ``facts`` (an :class:`~autopatchelf.elf.facts.ElfFacts`)."""
+    symbols: DynamicSymbols = facts.symbols
+    record = (
+        BLOB_FORMAT,
+        *(out(getattr(facts, name)) for name, out, _ in _FIELDS),
+        symbols.byte_order,
+        symbols.count,
+        symbols.payload(),
+    )
+    return marshal.dumps(record, _MARSHAL_VERSION)  # type: ignore[arg-type]
+
+
+def decode(blob: bytes, path: str) -> dict[str, Any]:
+    """The ElfFacts fields a blob holds, for the file now at ``path`` (``path`` and
+    ``symbols`` included). Raises :class:`ElfError` on a corrupt blob or another format."""
+    try:
+        record = marshal.loads(blob)
+        if not isinstance(record, tuple) or not record or record[0] != BLOB_FORMAT:
+            raise ValueError("unknown blob format")
+        if len(record) != len(_FIELDS) + 4:
+            raise ValueError("wrong number of fields")
+        fields = {
+            name: into(value) for (name, _, into), value in zip(_FIELDS, record[1:], strict=False)
+        }
+        byte_order, count, payload = record[len(_FIELDS) + 1 :]
+        fields["symbols"] = DynamicSymbols.deferred(
+            _str(byte_order),
+            _int(count),
+            _bytes(payload),
+            fields["version_needs"],
+            fields["version_defs"],
+            path,
+        )
+    except (ValueError, TypeError, EOFError) as exc:
+        raise ElfError(path, f"corrupt facts blob ({exc})") from None
+    fields["path"] = path
+    return fields

@@ -1,0 +1,70 @@
+"""An immutable, hashable mapping for frozen records (``dict`` fields are neither)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar, overload
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V]):
+    """A read-only mapping in insertion order; equal to any mapping with the same items,
+    hashable when its values are. Build one from a mapping or ``(key, value)`` pairs."""
+
+    __slots__ = ("_hash", "_items")
+
+    @overload
+    def __init__(self) -> None: ...
+
+    @overload
+    def __init__(self, items: Mapping[K, V]) -> None: ...
+
+    @overload
+    def __init__(self, items: Iterable[tuple[K, V]]) -> None: ...
+
+    def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        self._items: dict[K, V] = dict(items)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._items.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenMap):
+            return self._items == other._items
+        if isinstance(other, Mapping):
+            return self._items == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._items!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMap, (list(self._items.items()),))
+
+    def to_dict(self) -> dict[K, V]:
+        """A new, mutable copy."""
+        return dict(self._items)
+
+
+def frozen_map(items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> FrozenMap[K, V]:
+    """``FrozenMap(items)``, also usable as an attrs converter (a FrozenMap is kept)."""
+    if isinstance(items, FrozenMap):
+        return items
+    return FrozenMap(items)

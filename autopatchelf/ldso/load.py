@@ -1,0 +1,139 @@
+"""What ld.so maps for a program, in order: the breadth-first loading of its needs.
+
+Facts carried over from glibc's ``_dl_map_object_deps``/``_dl_map_object`` behaviour:
+
+* needs are loaded breadth first: the program's DT_NEEDED in order, then the needs of the
+  first of those, and so on; each object's search uses the chain of objects that loaded
+  it (for inherited DT_RPATH, see :func:`~autopatchelf.ldso.search.search_order`);
+* a name already loaded is not searched again: an object answers to the name it was
+  loaded under and to its DT_SONAME (so one copy per soname per process); a file opened
+  again under another name (same file) is the same object;
+* the loader itself is loaded first: it answers to its file name and its soname
+  (``ld-linux-x86-64.so.2``), and its directory is the default search directory of a Nix
+  glibc;
+* a name with a slash is opened as a path; a name found nowhere is an error at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+import attrs
+
+from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.ldso.machines import compatible
+from autopatchelf.ldso.search import has_slash, search_order
+
+
+class Finder(Protocol):
+    """The file system as ld.so sees it (the store, the app's own tree, a link dir)."""
+
+    def find(self, directory: str, name: str) -> tuple[str, ElfFacts] | None:
+        """The real path and facts of what ld.so opens as ``name`` in ``directory``."""
+        ...
+
+    def facts(self, path: str) -> ElfFacts:
+        """The facts of a file already found (the interpreter)."""
+        ...
+
+
+@attrs.frozen
+class Mapped:
+    """One object ld.so maps, in load order."""
+
+    #: The name it is first requested by (a DT_NEEDED string).
+    name: str
+    path: str
+    #: Who asked for it first.
+    requested_by: str
+
+
+@attrs.frozen
+class LoadOrder:
+    mapped: tuple[Mapped, ...]
+    #: (requesting object, name) ld.so would not find at all.
+    not_found: tuple[tuple[str, str], ...]
+
+
+def load_order(
+    root: ElfFacts,
+    finder: Finder,
+    *,
+    interpreter: str | None = None,
+    library_path: Callable[[str], Sequence[str]] = lambda _name: (),
+    runpath_override: Callable[[ElfFacts], Sequence[str] | None] = lambda _obj: None,
+    renames: Mapping[str, Mapping[str, str]] | None = None,
+) -> LoadOrder:
+    """Replay the loading of ``root``'s needs.
+
+    ``library_path(name)``: the library path directories to try for ``name`` (callers may
+    pass only those that hold it; order kept). ``runpath_override(obj)``: the directories
+    of a DT_RUNPATH that replaces ``obj``'s own (a patched one), or None. ``renames``:
+    object path -> {needed name: the name it asks for instead} (a patched DT_NEEDED).
+    Host directories take part only as far as ``finder`` answers for them.
+    """
+    loaded: dict[str, str] = {}
+    mapped: list[Mapped] = []
+    not_found: list[tuple[str, str]] = []
+    default_dirs: tuple[str, ...] = ()
+    if interpreter is not None:
+        interp_facts = finder.facts(interpreter)
+        for alias in (os.path.basename(interpreter), interp_facts.soname):
+            if alias:
+                loaded[alias] = interpreter
+        default_dirs = (os.path.dirname(interpreter),)
+    files: set[str] = set(loaded.values())
+    queue: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]] = deque([(root, ())])
+    while queue:
+        obj, chain = queue.popleft()
+        own_renames = renames.get(obj.path, {}) if renames else {}
+        for name in obj.needed:
+            wanted = own_renames.get(name, name)
+            if name in loaded or wanted in loaded:
+                continue
+            found = _search(
+                obj, chain, wanted, finder, library_path, runpath_override, default_dirs
+            )
+            if found is None:
+                not_found.append((obj.path, name))
+                continue
+            path, facts = found
+            loaded[name] = path
+            if facts.soname:
+                loaded.setdefault(facts.soname, path)
+            if path in files:
+                continue
+            files.add(path)
+            mapped.append(Mapped(name, path, obj.path))
+            queue.append((facts, (obj, *chain)))
+    return LoadOrder(tuple(mapped), tuple(not_found))
+
+
+def _search(
+    obj: ElfFacts,
+    chain: tuple[ElfFacts, ...],
+    name: str,
+    finder: Finder,
+    library_path: Callable[[str], Sequence[str]],
+    runpath_override: Callable[[ElfFacts], Sequence[str] | None],
+    default_dirs: tuple[str, ...],
+) -> tuple[str, ElfFacts] | None:
+    if has_slash(name):
+        return finder.find(os.path.dirname(name), os.path.basename(name))
+    main = chain[-1] if chain else obj
+    dirs = search_order(
+        obj,
+        chain,
+        library_path=library_path(name),
+        runpath=runpath_override(obj),
+        default_dirs=default_dirs,
+        main=main,
+    )
+    for directory in dirs:
+        hit = finder.find(directory, name)
+        if hit is not None and compatible(main, hit[1]):
+            return hit
+    return None

@@ -1,0 +1,419 @@
+"""What a minimal conflict means, computed once, as data: a :class:`Diagnosis`.
+
+The solver's minimal conflict is a set of facts (:mod:`autopatchelf.sat.facts`);
+:func:`diagnose` reads them (and the problem they come from) and says which kind of
+problem it is, what it is about (a stable subject: a soname, a version, ``soname:version``),
+whose need fails, and the facts a reader needs. The text renderer
+(:mod:`autopatchelf.solution.explain`), the hints, the JSON documents and ``check`` all read
+the diagnosis; nothing reads rendered text back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+import attrs
+
+from autopatchelf.ldso.glibc import (
+    highest_glibc_need,
+    is_glibc_name,
+    parse_glibc_version,
+    version_text,
+)
+from autopatchelf.ldso.machines import arch_label, loader_name
+from autopatchelf.problem.model import Exclusion, ExclusionKind, Problem
+from autopatchelf.sat import facts as F
+
+
+class ProblemKind(enum.Enum):
+    """Why a binary would not run on NixOS (or cannot be checked). Stable strings: JSON
+    values, SARIF rule ids and baseline keys."""
+
+    MISSING_LIBRARY = "missing-library"
+    GLIBC_TOO_NEW = "glibc-too-new"
+    MISSING_VERSION = "missing-version"
+    MISSING_SYMBOL = "missing-symbol"
+    DIAMOND = "diamond"
+    GLIBC_CONFLICT = "glibc-conflict"
+    WRONG_ARCHITECTURE = "wrong-architecture"
+    NO_LOADER = "no-loader"
+    #: ``check`` only: each program of an app resolves alone, not together.
+    APP_CONFLICT = "app-conflict"
+    UNSOLVABLE = "unsolvable"
+    #: ``check`` only: a file starting like ELF that cannot be read.
+    UNREADABLE_ELF = "unreadable-elf"
+    #: ``check`` only: an error inside autopatchelf stopped the check of a binary.
+    RESOLVER_ERROR = "resolver-error"
+
+
+@attrs.frozen
+class KindInfo:
+    """What a kind means, for people (docs, ``check``'s advice, SARIF's rule catalogue)."""
+
+    #: A CamelCase name (SARIF ``reportingDescriptor.name``).
+    name: str
+    short: str
+    full: str
+    #: What to do about it: the hint of a solve that fails this way.
+    help: str
+
+
+KIND_INFO: dict[ProblemKind, KindInfo] = {
+    ProblemKind.MISSING_LIBRARY: KindInfo(
+        "MissingLibrary",
+        "A needed library is in no store path",
+        "The binary needs a shared library (DT_NEEDED soname) that no file in the store "
+        "(or the --within closures) provides.",
+        "add a package providing it to the store or --within, bundle it, or accept it "
+        "with --allow-missing NAME if the program never loads it",
+    ),
+    ProblemKind.GLIBC_TOO_NEW: KindInfo(
+        "GlibcTooNew",
+        "Needs a newer glibc than the store has",
+        "The binary requires a GLIBC_x.y symbol version that every glibc in the store "
+        "lacks: it was built against a newer glibc (`version GLIBC_x.y not found`).",
+        "use a build made against an older glibc (manylinux, an older distribution), or "
+        "add a newer glibc to the store or --within",
+    ),
+    ProblemKind.MISSING_VERSION: KindInfo(
+        "MissingVersion",
+        "No candidate defines a needed symbol version",
+        "The binary requires a symbol version (DT_VERNEED) of a library that no "
+        "candidate in the store defines.",
+        "add a newer build that provides it to the store (or --within): the library "
+        "version the binary was built against",
+    ),
+    ProblemKind.MISSING_SYMBOL: KindInfo(
+        "MissingSymbol",
+        "No candidate exports a needed versioned symbol",
+        "The binary imports a versioned symbol that no candidate library exports.",
+        "add a newer build that provides it to the store (or --within): the library "
+        "version the binary was built against",
+    ),
+    ProblemKind.DIAMOND: KindInfo(
+        "Diamond",
+        "Two copies of one library would be loaded",
+        "The only providers of the libraries the binary needs bring different files for "
+        "one soname through their closures; ld.so loads only one (a diamond).",
+        "pin a consistent set with --prefer, or add builds of these libraries that share "
+        "the dependency, or bundle one",
+    ),
+    ProblemKind.GLIBC_CONFLICT: KindInfo(
+        "GlibcConflict",
+        "No single glibc fits every library",
+        "The libraries the binary needs come from closures built against different "
+        "glibcs; a process loads exactly one.",
+        "try --glibc compatible, or add builds of these libraries against one glibc",
+    ),
+    ProblemKind.WRONG_ARCHITECTURE: KindInfo(
+        "WrongArchitecture",
+        "No library in the store is for this architecture",
+        "The binary is for a machine or ELF class (e.g. 32-bit i386) the store has no "
+        "libraries for.",
+        "add libraries for that architecture (e.g. pkgsi686Linux for i386 programs) to the "
+        "store or --within, or use a build for the store's architecture",
+    ),
+    ProblemKind.NO_LOADER: KindInfo(
+        "NoLoader",
+        "The glibc ships no loader for this machine",
+        "Every glibc that could serve the binary lacks the dynamic loader for its machine.",
+        "add a complete glibc for this machine",
+    ),
+    ProblemKind.APP_CONFLICT: KindInfo(
+        "AppConflict",
+        "The programs of one app cannot share one solution",
+        "Each program resolves alone, but the programs that share bundled libraries "
+        "cannot all be served by one choice of providers.",
+        "check the app's bundled libraries; try --glibc compatible",
+    ),
+    ProblemKind.UNSOLVABLE: KindInfo(
+        "Unsolvable",
+        "The needed libraries cannot all be loaded together",
+        "No choice of store providers satisfies every requirement of the binary.",
+        "read the explanation: it names the requirements that conflict",
+    ),
+    ProblemKind.UNREADABLE_ELF: KindInfo(
+        "UnreadableElf",
+        "A malformed or truncated ELF file",
+        "The file starts with the ELF magic but cannot be read as an ELF object.",
+        "re-fetch or rebuild the file; remove it if it is not meant to be shipped",
+    ),
+    ProblemKind.RESOLVER_ERROR: KindInfo(
+        "ResolverError",
+        "The resolver could not check this binary",
+        "An error inside autopatchelf or the store stopped the check of this binary.",
+        "please report it, with the binary if you can share it",
+    ),
+}
+
+
+@attrs.frozen
+class Side:
+    """One side of a diamond or glibc conflict: a provider and who brings it."""
+
+    #: The provider's label (``libdep-1.0``), or for a glibc conflict the glibc's label.
+    provider: str
+    #: Labels of the objects whose closures bring it.
+    brought_by: tuple[str, ...]
+
+
+@attrs.frozen
+class Diagnosis:
+    """What a minimal conflict means (every field is data; see the module docstring)."""
+
+    kind: ProblemKind
+    #: What it is about, stable across store updates: a soname, a version
+    #: (``GLIBC_2.38``), ``soname:version``, ``soname+soname``, an architecture.
+    subject: str
+    #: The foreign object (root or bundled library) whose need fails.
+    requester: str
+    #: The soname it is about, if one (``libfoo.so.1``).
+    soname: str | None = None
+    #: What is needed of it and missing: versions (``FOO_3.0``) or ``symbol@VERSION``.
+    wanted: tuple[str, ...] = ()
+    #: Labels of the candidates that lack it (or, for a wrong architecture, exist only for
+    #: another machine).
+    lacking: tuple[str, ...] = ()
+    #: Names that do exist and look like the missing soname.
+    closest: tuple[str, ...] = ()
+    #: The conflicting sides of a diamond or glibc conflict.
+    sides: tuple[Side, ...] = ()
+    #: The newest glibc version the candidates have (glibc-too-new), ``2.41``.
+    newest_glibc: str | None = None
+    #: The program's architecture and those the store's glibcs are for (wrong-architecture).
+    arch: str | None = None
+    store_arches: tuple[str, ...] = ()
+    #: The glibc without a loader (no-loader) and the loader's name.
+    glibc: str | None = None
+    loader: str | None = None
+
+    @property
+    def relaxable(self) -> str | None:
+        """The soname ``check`` may set aside (``--allow-missing``) to look for further
+        problems: a missing one, never a glibc or a version."""
+        if self.kind in (ProblemKind.MISSING_LIBRARY, ProblemKind.WRONG_ARCHITECTURE):
+            return self.soname
+        return None
+
+    @property
+    def hint(self) -> str:
+        return KIND_INFO[self.kind].help
+
+
+class _Reader:
+    """Reads one minimal conflict against its problem."""
+
+    def __init__(self, problem: Problem, facts: Sequence[F.Fact]) -> None:
+        self.p = problem
+        self.facts = tuple(facts)
+        self.needs = [f for f in facts if isinstance(f, F.Needs)]
+        root = problem.roots[0]
+        self.root = root
+        self.first = self.needs[0].requester if self.needs else root.path
+
+    def label(self, path: str) -> str:
+        provider = self.p.providers.get(path)
+        return provider.label if provider is not None else path
+
+    def requester_of(self, name: str) -> str:
+        return next((n.requester for n in self.needs if n.name == name), self.first)
+
+    def glibc_label(self, store_path: str) -> str:
+        glibc = self.p.glibcs.get(store_path)
+        return glibc.label if glibc is not None else store_path
+
+    def arch_excluded(self, name: str) -> tuple[str, ...]:
+        """Files answering to ``name`` that exist only for another machine."""
+        return tuple(
+            e.provider for e in self.p.exclusions if e.name == name and e.kind is ExclusionKind.ARCH
+        )
+
+    # -- the kinds, in the order they are recognised ------------------------------------
+
+    def diagnose(self) -> Diagnosis:
+        for read in (
+            self.no_glibc_for_machine,
+            self.missing,
+            self.no_loader,
+            self.glibc_conflict,
+            self.diamond,
+            self.excluded,
+            self.need_without_candidates,
+        ):
+            found = read()
+            if found is not None:
+                return found
+        subject = "+".join(sorted({n.name for n in self.needs})) or "-"
+        return Diagnosis(ProblemKind.UNSOLVABLE, subject, self.first)
+
+    def no_glibc_for_machine(self) -> Diagnosis | None:
+        """The store has glibcs, none for this program's machine."""
+        if self.p.glibcs:
+            return None
+        others = self.arch_excluded("libc.so.6")
+        if not others:
+            return None
+        arch = arch_label(self.root.facts)
+        have = sorted({arch_label(self.p.providers[path].facts) for path in others})
+        return Diagnosis(
+            ProblemKind.WRONG_ARCHITECTURE,
+            arch,
+            self.root.path,
+            arch=arch,
+            store_arches=tuple(have),
+            lacking=tuple(sorted({self.label(p) for p in others})),
+        )
+
+    def missing(self) -> Diagnosis | None:
+        for fact in self.facts:
+            if isinstance(fact, F.NoProvider):
+                by = self.requester_of(fact.name)
+                if fact.wrong_arch:
+                    return Diagnosis(
+                        ProblemKind.WRONG_ARCHITECTURE,
+                        fact.name,
+                        by,
+                        soname=fact.name,
+                        lacking=tuple(sorted({self.label(p) for p in fact.wrong_arch})),
+                        closest=fact.closest,
+                    )
+                return Diagnosis(
+                    ProblemKind.MISSING_LIBRARY,
+                    fact.name,
+                    by,
+                    soname=fact.name,
+                    closest=fact.closest,
+                )
+        return None
+
+    def no_loader(self) -> Diagnosis | None:
+        for fact in self.facts:
+            if isinstance(fact, F.NoLoader):
+                loader = loader_name(self.root.facts) or "ld.so"
+                return Diagnosis(
+                    ProblemKind.NO_LOADER,
+                    loader,
+                    self.first,
+                    glibc=self.glibc_label(fact.glibc),
+                    loader=loader,
+                )
+        return None
+
+    def _sides(self, name: str) -> tuple[Side, ...]:
+        wanted: dict[str, list[str]] = {}
+        for fact in self.facts:
+            if isinstance(fact, F.ClosureProvides | F.BundledProvides) and fact.name == name:
+                wanted.setdefault(fact.provider, []).append(self.label(fact.requester))
+        sides = []
+        for provider, who in wanted.items():
+            if is_glibc_name(name):
+                store_path = self.p.providers[provider].store_path
+                shown = self.glibc_label(store_path) if store_path else provider
+            else:
+                shown = self.label(provider)
+            sides.append(Side(shown, tuple(who)))
+        return tuple(sides)
+
+    def glibc_conflict(self) -> Diagnosis | None:
+        glibc_facts = [f for f in self.facts if _is_glibc_conflict(f)]
+        if not glibc_facts:
+            return None
+        names = [f.name for f in glibc_facts if isinstance(f, F.OneProvider)]
+        sides = self._sides(names[0]) if names and not _has(self.facts, F.OneGlibc) else ()
+        subject = "+".join(sorted({n.name for n in self.needs})) or "libc.so.6"
+        return Diagnosis(ProblemKind.GLIBC_CONFLICT, subject, self.first, sides=sides)
+
+    def diamond(self) -> Diagnosis | None:
+        for fact in self.facts:
+            if isinstance(fact, F.OneProvider):
+                return Diagnosis(
+                    ProblemKind.DIAMOND,
+                    fact.name,
+                    self.first,
+                    soname=fact.name,
+                    sides=self._sides(fact.name),
+                )
+        return None
+
+    def excluded(self) -> Diagnosis | None:
+        """A version or symbol no candidate has: the foreign objects' needs first, then
+        those of store libraries in the conflict."""
+        foreign = {f.path for f in self.p.foreign}
+        excluded = [
+            f.exclusion
+            for f in self.facts
+            if isinstance(f, F.Excluded) and f.exclusion.kind is not ExclusionKind.ARCH
+        ]
+        mine = [e for e in excluded if e.requester in foreign]
+        if mine or excluded:
+            return self._exclusion(mine or excluded)
+        return None
+
+    def _exclusion(self, excluded: list[Exclusion]) -> Diagnosis:
+        glibc = [
+            e
+            for e in excluded
+            if e.kind is ExclusionKind.VERSION
+            and is_glibc_name(e.name)
+            and parse_glibc_version(e.what) is not None
+        ]
+        if glibc:
+            first = glibc[0]
+            requester = self.p.providers[first.requester].facts
+            highest = highest_glibc_need(requester, first.name) or first.what
+            best = max((g.version for g in self.p.glibcs.values()), default=())
+            return Diagnosis(
+                ProblemKind.GLIBC_TOO_NEW,
+                highest,
+                first.requester,
+                soname=first.name,
+                wanted=tuple(sorted({e.what for e in glibc if e.name == first.name})),
+                lacking=tuple(sorted({self.label(e.provider) for e in glibc})),
+                newest_glibc=version_text(best) if best else None,
+            )
+        first = excluded[0]
+        same = [e for e in excluded if (e.requester, e.name) == (first.requester, first.name)]
+        kind = (
+            ProblemKind.MISSING_SYMBOL
+            if first.kind is ExclusionKind.SYMBOL
+            else ProblemKind.MISSING_VERSION
+        )
+        return Diagnosis(
+            kind,
+            f"{first.name}:{first.what}",
+            first.requester,
+            soname=first.name,
+            wanted=tuple(sorted({e.what for e in excluded if e.name == first.name})),
+            lacking=tuple(sorted({self.label(e.provider) for e in same})),
+        )
+
+    def need_without_candidates(self) -> Diagnosis | None:
+        for need in self.needs:
+            if self.p.candidates.get(need.name):
+                continue
+            others = self.arch_excluded(need.name)
+            kind = ProblemKind.WRONG_ARCHITECTURE if others else ProblemKind.MISSING_LIBRARY
+            return Diagnosis(
+                kind,
+                need.name,
+                need.requester,
+                soname=need.name,
+                lacking=tuple(sorted({self.label(p) for p in others})),
+            )
+        return None
+
+
+def _has(facts: Sequence[F.Fact], kind: type) -> bool:
+    return any(isinstance(f, kind) for f in facts)
+
+
+def _is_glibc_conflict(fact: F.Fact) -> bool:
+    if isinstance(fact, F.OneGlibc | F.ClosureGlibc | F.NotFromGlibc):
+        return True
+    return isinstance(fact, F.OneProvider) and is_glibc_name(fact.name)
+
+
+def diagnose(problem: Problem, facts: Sequence[F.Fact]) -> Diagnosis:
+    """The diagnosis of the minimal conflict ``facts`` of ``problem``."""
+    return _Reader(problem, facts).diagnose()
