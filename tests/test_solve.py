@@ -20,9 +20,9 @@ from runhelp import within_args
 
 import autopatchelf
 from autopatchelf.actions.linkdir import write_link_dir
+from autopatchelf.errors import Unsatisfiable
 from autopatchelf.index import StoreIndex
 from autopatchelf.problem.from_index import IndexSource
-from autopatchelf.errors import Unsatisfiable
 from autopatchelf.solution.greedy import greedy_first_match
 from autopatchelf.solution.model import Solution
 
