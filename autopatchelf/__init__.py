@@ -28,11 +28,10 @@ if TYPE_CHECKING:
         Unsatisfiable,
     )
     from autopatchelf.index import Candidate, StoreIndex
-    from autopatchelf.sat.encode import GlibcPolicy
+    from autopatchelf.options import Delivery, GlibcPolicy, SolveOptions
     from autopatchelf.solution.explain import Explanation
     from autopatchelf.solution.model import (
         Alternative,
-        Delivery,
         LoadedLibrary,
         RootSolution,
         Solution,
@@ -54,11 +53,12 @@ _EXPORTS = {
     "StoreError": "autopatchelf.errors",
     "Candidate": "autopatchelf.index",
     "StoreIndex": "autopatchelf.index",
-    "GlibcPolicy": "autopatchelf.sat.encode",
+    "GlibcPolicy": "autopatchelf.options",
+    "SolveOptions": "autopatchelf.options",
     "Explanation": "autopatchelf.solution.explain",
     "Unsatisfiable": "autopatchelf.errors",
     "Alternative": "autopatchelf.solution.model",
-    "Delivery": "autopatchelf.solution.model",
+    "Delivery": "autopatchelf.options",
     "LoadedLibrary": "autopatchelf.solution.model",
     "RootSolution": "autopatchelf.solution.model",
     "Solution": "autopatchelf.solution.model",
@@ -79,6 +79,7 @@ __all__ = [
     "PatchPlan",
     "RootSolution",
     "Solution",
+    "SolveOptions",
     "StoreError",
     "StoreIndex",
     "Unsatisfiable",

@@ -1,4 +1,4 @@
-"""Where autopatchelf keeps its caches (the index, the lock cache).
+"""Where autopatchelf keeps its caches (the index, locks, link directories): one rule.
 
 Kept free of heavy imports: ``run`` with a cached lock reads it on every start.
 """
@@ -19,3 +19,8 @@ def default_cache_dir() -> str:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "autopatchelf")
+
+
+def cache_dir(explicit: str | None = None) -> str:
+    """``explicit`` (``--cache-dir``, made absolute), else :func:`default_cache_dir`."""
+    return os.path.abspath(explicit) if explicit else default_cache_dir()

@@ -68,3 +68,8 @@ def frozen_map(items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> FrozenMap[K
     if isinstance(items, FrozenMap):
         return items
     return FrozenMap(items)
+
+
+def string_map(items: Mapping[str, str] | Iterable[tuple[str, str]]) -> FrozenMap[str, str]:
+    """:func:`frozen_map` for str -> str (an attrs converter mypy can check)."""
+    return items if isinstance(items, FrozenMap) else FrozenMap(items)

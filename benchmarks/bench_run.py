@@ -116,7 +116,9 @@ def main() -> int:
 
     import autopatchelf
     from autopatchelf.actions.launch import loader_command
-    from autopatchelf.actions.locks.lock import Lock, cached_path, write_lock
+    from autopatchelf.actions.locks.locations import cached_path
+    from autopatchelf.actions.locks.lock import Lock
+    from autopatchelf.actions.locks.lockfile import write_lock
 
     fx = build_fixture_store()
     app = str(fx.apps[args.app])
@@ -125,7 +127,9 @@ def main() -> int:
     cache = tempfile.mkdtemp(prefix="bench-run-")
     try:
         env = {**os.environ, "AUTOPATCHELF_CACHE_DIR": cache, "PYTHONPATH": str(REPO)}
-        solution = autopatchelf.solve([app], within=within, cache_dir=cache, system=[])
+        solution = autopatchelf.solve(
+            [app], autopatchelf.SolveOptions(within=within, cache_dir=cache, system=[])
+        )
         lock = Lock.from_solution(solution, app)
         write_lock(lock, cached_path(lock.sha256, cache))
         within_args = [a for p in within for a in ("--within", p)]

@@ -29,7 +29,7 @@ from fixtures import FixtureStore
 from ldcheck import predicted, run_through, static_load_set
 from prerequisites import need
 
-from autopatchelf.actions.checks.check import IndexOptions, SolveOptions, check_paths
+from autopatchelf.actions.checks.check import check_paths
 from autopatchelf.actions.checks.check_apps import plan_units
 from autopatchelf.actions.checks.check_baseline import (
     Baseline,
@@ -56,6 +56,7 @@ from autopatchelf.actions.checks.check_report import (
 from autopatchelf.actions.checks.discover import CheckInputError, discover
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index import StoreIndex
+from autopatchelf.options import SolveOptions
 
 needs_gcc = pytest.mark.needs("gcc")
 
@@ -225,7 +226,7 @@ def index(fixture_store: FixtureStore, index_cache: str) -> Iterator[StoreIndex]
 
 @pytest.fixture(scope="module")
 def report(fixture_store: FixtureStore, vendor: Path, index: StoreIndex) -> CheckReport:
-    return check_paths([str(vendor)], index=index, options=SolveOptions(system=()))
+    return check_paths([str(vendor)], SolveOptions(system=()), index=index)
 
 
 def by_path(report: CheckReport) -> dict[str, BinaryCheck]:
@@ -365,9 +366,7 @@ def test_new_glibc_missing_symbol_missing_library_and_diamond_with_a_narrow_stor
     _copy(bundled / "bin" / "app", tree / "app" / "bin" / "app")
     _copy(bundled / "lib" / "libbundled.so.1", tree / "app" / "lib" / "libbundled.so.1")
     report = check_paths(
-        [str(tree)],
-        index_options=IndexOptions(within=within(fx, keys), cache_dir=index_cache),
-        options=SolveOptions(system=()),
+        [str(tree)], SolveOptions(within=within(fx, keys), cache_dir=index_cache, system=())
     )
     found = {b.path: [(p.kind.value, p.subject) for p in b.problems] for b in report.binaries}
     assert found["new-glibc"] == [("glibc-too-new", "GLIBC_2.38")]
@@ -392,8 +391,8 @@ def test_allow_missing_turns_a_missing_library_into_a_warning(
 ) -> None:
     relaxed = check_paths(
         [str(vendor / "bin" / "needs-gone")],
+        SolveOptions(system=(), allow_missing=("libfoo.so.7", "libgone.*")),
         index=index,
-        options=SolveOptions(system=(), allow_missing=("libfoo.so.7", "libgone.*")),
     )
     (binary,) = relaxed.binaries
     assert binary.status is Status.OK
@@ -408,14 +407,8 @@ def test_parallel_jobs_give_the_same_report(
     index_cache: str,
     report: CheckReport,
 ) -> None:
-    options = IndexOptions(within=within(fixture_store), cache_dir=index_cache)
-    parallel = check_paths(
-        [str(vendor)],
-        index=index,
-        index_options=options,
-        jobs=2,
-        options=SolveOptions(system=()),
-    )
+    options = SolveOptions(within=within(fixture_store), cache_dir=index_cache, system=())
+    parallel = check_paths([str(vendor)], options, index=index, jobs=2)
     assert parallel.jobs == 2
     assert report_document(parallel) == report_document(report)
     assert parallel.binaries == report.binaries

@@ -28,7 +28,7 @@ from autopatchelf.actions.gcroots import (
     nix_base32,
     root_link,
 )
-from autopatchelf.actions.locks.lock import read_lock
+from autopatchelf.actions.locks.lockfile import read_lock
 
 LIB_EXPR = r"""
 derivation {

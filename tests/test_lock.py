@@ -18,21 +18,16 @@ from nixutil import fake_hash
 from runhelp import cli, within_args
 
 import autopatchelf
-from autopatchelf.actions.locks import lock as lockmod
-from autopatchelf.actions.locks.lock import (
-    LOCK_SCHEMA,
-    Lock,
-    LockedLibrary,
-    LockFileError,
-    StaleLockError,
-    read_lock,
-    verify,
-    write_lock,
-)
+from autopatchelf import cachedir
+from autopatchelf.actions.locks import hashing, locations
+from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, LOCK_SCHEMA, Lock, LockedLibrary
+from autopatchelf.actions.locks.lockfile import read_lock, write_lock
 from autopatchelf.actions.locks.locking import obtain
 from autopatchelf.actions.locks.storecheck import INVALID, MISSING, invalid_store_paths
+from autopatchelf.actions.locks.verify import verify
 from autopatchelf.cli import main
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.errors import LockFileError, StaleLockError
 from autopatchelf.index import StoreIndex, default_cache_dir
 
 TRUE = shutil.which("true") or "/bin/true"
@@ -73,7 +68,7 @@ def tree(tmp_path: Path) -> Tree:
     loader = f"{glibc}/lib/ld-linux-x86-64.so.2"
     lock = Lock(
         sha256=sha256(binary),
-        elf_digest=lockmod.elf_digest(ElfFacts.read(str(binary))),
+        elf_digest=hashing.elf_digest(ElfFacts.read(str(binary))),
         binary="tool",
         system="x86_64-linux",
         interpreter=loader,
@@ -168,12 +163,12 @@ def test_read_lock_says_what_is_wrong(tmp_path: Path, text: str | None, reason: 
 
 def test_read_lock_checks_field_types(tree: Tree, tmp_path: Path) -> None:
     path = tmp_path / "x.lock"
-    document = lockmod.lock_document(tree.lock)
+    document = LOCK_DOCUMENT.dump(tree.lock)
     document["store_paths"] = "/nix/store/x"
     path.write_text(json.dumps(document))
     with pytest.raises(LockFileError, match="field 'store_paths' of the document is not a list"):
         read_lock(str(path))
-    document = lockmod.lock_document(tree.lock)
+    document = LOCK_DOCUMENT.dump(tree.lock)
     document["libraries"][1]["store_path"] = 3
     path.write_text(json.dumps(document))
     with pytest.raises(LockFileError, match=r"libraries\[2\] is not a string or null"):
@@ -258,20 +253,21 @@ def test_lock_cache_dir_follows_index_cache_rules(
 ) -> None:
     monkeypatch.delenv("AUTOPATCHELF_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert lockmod.cache_base_dir() == default_cache_dir() == str(tmp_path / "xdg/autopatchelf")
-    assert lockmod.cached_path("ab" * 32) == str(
+    assert cachedir.cache_dir() == default_cache_dir() == str(tmp_path / "xdg/autopatchelf")
+    assert locations.cached_path("ab" * 32) == str(
         tmp_path / f"xdg/autopatchelf/locks/{'ab' * 32}.json"
     )
     monkeypatch.setenv("AUTOPATCHELF_CACHE_DIR", str(tmp_path / "explicit"))
-    assert lockmod.cache_base_dir() == default_cache_dir() == str(tmp_path / "explicit")
-    assert lockmod.cache_base_dir(str(tmp_path / "given")) == str(tmp_path / "given")
+    assert cachedir.cache_dir() == default_cache_dir() == str(tmp_path / "explicit")
+    assert cachedir.cache_dir(str(tmp_path / "given")) == str(tmp_path / "given")
 
 
 # -- against the fixture store ----------------------------------------------------------
 
 
-def solve_options(fx: FixtureStore, **extra: object) -> dict[str, object]:
-    return {"within": [str(p) for p in fx.providers()], "system": [], **extra}
+def solve_options(fx: FixtureStore, **extra: object) -> autopatchelf.SolveOptions:
+    options = {"within": [str(p) for p in fx.providers()], "system": [], **extra}
+    return autopatchelf.SolveOptions(**options)  # type: ignore[arg-type]
 
 
 def solve_locked(
@@ -297,7 +293,7 @@ def test_solve_lock_writes_the_lock(
     assert doc["schema"] == "autopatchelf.lock/1"
     assert doc["tool_version"] == autopatchelf.__version__
     assert doc["binary"]["sha256"] == sha256(app)
-    assert doc["binary"]["elf_digest"] == lockmod.elf_digest(ElfFacts.read(app))
+    assert doc["binary"]["elf_digest"] == hashing.elf_digest(ElfFacts.read(app))
     assert doc["binary"]["system"] == "x86_64-linux"
     assert set(doc["store_paths"]) == {str(fx.path("libfoo-2.0")), str(fx.path("glibc-host"))}
     assert in_provider(fx, "libfoo-2.0", doc["choices"]["libfoo.so.1"])
@@ -313,7 +309,7 @@ def test_solve_lock_writes_the_lock(
 def test_lock_gives_back_the_solution(fixture_store: FixtureStore, cache: Path, app: str) -> None:
     fx = fixture_store
     root = str(fx.apps[app])
-    solution = autopatchelf.solve([root], **solve_options(fx))  # type: ignore[arg-type]
+    solution = autopatchelf.solve([root], solve_options(fx))
     lock = Lock.from_solution(solution, root)
     assert lock.to_solution(root) == attrs.evolve(solution, alternatives=())
     assert verify(lock, root) == []
@@ -343,7 +339,7 @@ def test_valid_lock_is_used_without_indexing_or_solving(
 ) -> None:
     fx = fixture_store
     app = str(fx.apps["diamond"])
-    solution = autopatchelf.solve([app], **solve_options(fx))  # type: ignore[arg-type]
+    solution = autopatchelf.solve([app], solve_options(fx))
     lock_path = tmp_path / "diamond.lock"
     write_lock(Lock.from_solution(solution, app), str(lock_path))
     no_index = block_index(monkeypatch)
@@ -352,7 +348,7 @@ def test_valid_lock_is_used_without_indexing_or_solving(
     assert code == 0, err
     assert no_index == []
     assert json.loads(out)["choices"] == solution.choices
-    outcome = obtain(app, lock_file=str(lock_path), solve_options=solve_options(fx))
+    outcome = obtain(app, solve_options(fx), lock_file=str(lock_path))
     assert (outcome.source, outcome.written, outcome.notes) == ("lock", (), ())
     assert no_index == []
 
@@ -443,11 +439,11 @@ def test_resolving_keeps_the_locked_choice(
     """foo-v1 has two right answers: re-solving a stale lock keeps the one it had."""
     fx = fixture_store
     app = str(fx.apps["foo-v1"])
-    solution = autopatchelf.solve([app], **solve_options(fx, prefer=[locked]))  # type: ignore[arg-type]
+    solution = autopatchelf.solve([app], solve_options(fx, prefer=[locked]))
     assert in_provider(fx, locked, solution.choices["libfoo.so.1"])
     lock_path = tmp_path / "foo.lock"
     write_lock(attrs.evolve(Lock.from_solution(solution, app), sha256="0" * 64), str(lock_path))
-    outcome = obtain(app, lock_file=str(lock_path), solve_options=solve_options(fx))
+    outcome = obtain(app, solve_options(fx), lock_file=str(lock_path))
     assert outcome.source == "re-solved"
     assert in_provider(fx, locked, outcome.lock.choices["libfoo.so.1"])
     assert read_lock(str(lock_path)) == outcome.lock

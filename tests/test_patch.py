@@ -32,6 +32,7 @@ from autopatchelf.actions.patching.patch import PatchReport, apply_plan, plan_fi
 from autopatchelf.actions.patching.plan import ElfState, PatchError, PatchPlan, plan_patch
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index import StoreIndex
+from autopatchelf.options import SolveOptions
 from autopatchelf.solution.model import Solution
 
 pytestmark = pytest.mark.nix
@@ -60,9 +61,10 @@ def copy_tree(source: Path, target: Path) -> Path:
     return target
 
 
-def plan(index: StoreIndex, *paths: Path, **options: object) -> PatchPlan:
+def plan(index: StoreIndex, *paths: Path, force: bool = False, **options: object) -> PatchPlan:
     options.setdefault("system", [])
-    return plan_files([str(p) for p in paths], index=index, **options)  # type: ignore[arg-type]
+    solve_options = SolveOptions(**options)  # type: ignore[arg-type]
+    return plan_files([str(p) for p in paths], solve_options, index=index, force=force)
 
 
 def patch(index: StoreIndex, *paths: Path, **options: object) -> tuple[PatchPlan, PatchReport]:
@@ -193,7 +195,8 @@ def test_bundled_app_tree_keeps_its_origin_entries_and_runs(
     assert lib_facts.interpreter is None
     assert (tree / "lib" / "libbundled.so").is_symlink()  # links are never followed
     again = plan_files(
-        [str(tree)], within=[str(p) for p in fx.providers()], cache_dir=index_cache, system=[]
+        [str(tree)],
+        SolveOptions(within=[str(p) for p in fx.providers()], cache_dir=index_cache, system=[]),
     )
     assert not again.changed  # patched: nothing left to do
     solution = again.solution
@@ -422,7 +425,9 @@ def test_substitution_renames_needed_and_verneed_and_the_program_runs(
     import autopatchelf
 
     program = copy_app(fixture_store, "foo-v1", tmp_path / "bin")
-    solved = autopatchelf.solve([str(program)], index=index, system=[], delivery="runpath")
+    solved = autopatchelf.solve(
+        [str(program)], SolveOptions(system=[], delivery="runpath"), index=index
+    )
     sub_dir = str(libfoo_so_2.parent)
     substituted = attrs.evolve(
         solved,
@@ -464,7 +469,7 @@ def test_resolver_substitution_is_patched_into_needed_and_verneed_and_runs(
         "allow_substitution": True,
     }
     program = copy_app(fx, "foo-v2", tmp_path / "bin")
-    solution = autopatchelf.solve([str(program)], delivery="runpath", **options)  # type: ignore[arg-type]
+    solution = autopatchelf.solve([str(program)], SolveOptions(delivery="runpath", **options))  # type: ignore[arg-type]
     assert solution.substitutions == {"libfoo.so.1": "libfoo.so.2"}
     link_dir = None
     if solution.needs_link_dir:  # the prediction kept the old name: links serve both
@@ -492,7 +497,9 @@ def test_renaming_needed_without_verneed_is_what_makes_ld_so_abort(
     import autopatchelf
 
     program = copy_app(fixture_store, "foo-v1", tmp_path / "bin")
-    solved = autopatchelf.solve([str(program)], index=index, system=[], delivery="runpath")
+    solved = autopatchelf.solve(
+        [str(program)], SolveOptions(system=[], delivery="runpath"), index=index
+    )
     before = ElfState.of(ElfFacts.read(str(program)))
     only_needed = attrs.evolve(
         before,

@@ -23,7 +23,8 @@ from nixutil import nix_build
 from runhelp import cli, within_args
 
 from autopatchelf.actions import run as runmod
-from autopatchelf.actions.locks.lock import cached_path, read_lock
+from autopatchelf.actions.locks.locations import cached_path
+from autopatchelf.actions.locks.lockfile import read_lock
 from autopatchelf.cli import main
 from autopatchelf.index import StoreIndex
 from autopatchelf.solution.model import LoadedLibrary, RootSolution, Solution

@@ -42,7 +42,7 @@ def key_of(fx: FixtureStore, path: str) -> str:
 
 def solve(fx: FixtureStore, index: StoreIndex, app: str, **kwargs: object) -> Solution:
     kwargs.setdefault("system", [])
-    return autopatchelf.solve([str(fx.apps[app])], index=index, **kwargs)  # type: ignore[arg-type]
+    return autopatchelf.solve([str(fx.apps[app])], autopatchelf.SolveOptions(**kwargs), index=index)  # type: ignore[arg-type]
 
 
 def assert_loader_agrees(solution: Solution, root: str, scenario: Scenario) -> None:
@@ -189,7 +189,8 @@ def test_trixie_curl_with_only_bookworm_libcurl_names_the_missing_symbol(
     bookworm = [str(fx.path(k)) for k in fx.provider_keys() if k.startswith("bookworm/")]
     with pytest.raises(Unsatisfiable) as caught:
         autopatchelf.solve(
-            [str(fx.apps["curl-trixie"])], within=bookworm, cache_dir=index_cache, system=[]
+            [str(fx.apps["curl-trixie"])],
+            autopatchelf.SolveOptions(within=bookworm, cache_dir=index_cache, system=[]),
         )
     expl = caught.value.explanation
     text = expl.text()
@@ -213,7 +214,8 @@ def test_glibc_too_new_names_the_version_and_the_newest_glibc(
     ]
     with pytest.raises(Unsatisfiable) as caught:
         autopatchelf.solve(
-            [str(fx.apps["new-glibc"])], within=within, cache_dir=index_cache, system=[]
+            [str(fx.apps["new-glibc"])],
+            autopatchelf.SolveOptions(within=within, cache_dir=index_cache, system=[]),
         )
     expl = caught.value.explanation
     assert "glibc-2.36-host lacks GLIBC_2.38" in expl.text()
@@ -230,12 +232,17 @@ def test_missing_soname_lists_closest_and_allow_missing_turns_it_into_a_warning(
     within = [str(fx.path("libfoo-3.0")), str(fx.path("glibc-host"))]
     app = str(fx.apps["foo-v1"])
     with pytest.raises(Unsatisfiable) as caught:
-        autopatchelf.solve([app], within=within, cache_dir=index_cache, system=[])
+        autopatchelf.solve(
+            [app], autopatchelf.SolveOptions(within=within, cache_dir=index_cache, system=[])
+        )
     expl = caught.value.explanation
     assert expl.missing == {"libfoo.so.1": ("libfoo.so.2",)}
     assert "closest names that exist: libfoo.so.2" in expl.text()
     solution = autopatchelf.solve(
-        [app], within=within, cache_dir=index_cache, system=[], allow_missing=["libfoo.so.*"]
+        [app],
+        autopatchelf.SolveOptions(
+            within=within, cache_dir=index_cache, system=[], allow_missing=["libfoo.so.*"]
+        ),
     )
     assert "libfoo.so.1" not in solution.choices
     assert any("libfoo.so.1 is missing" in w for w in solution.warnings)
@@ -265,7 +272,12 @@ def test_system_closure_is_preferred_over_newest(
     fixture_store: FixtureStore, index: StoreIndex
 ) -> None:
     fx = fixture_store
-    solution = solve(fx, index, "curl-bookworm", system=[str(fx.path("bookworm/curl"))])
+    solution = solve(
+        fx,
+        index,
+        "curl-bookworm",
+        system=[str(fx.path("bookworm/curl"))],
+    )
     assert key_of(fx, solution.choices["libcurl.so.4"]) == "bookworm/libcurl4"
     newest = solve(fx, index, "curl-bookworm")
     assert key_of(fx, newest.choices["libcurl.so.4"]) == "trixie/libcurl4t64"

@@ -27,11 +27,16 @@ def test_substitution_uses_a_close_soname_only_when_allowed(
     app = str(fx.apps["foo-v2"])
     cache = str(tmp_path / "cache")
     with pytest.raises(Unsatisfiable) as caught:
-        autopatchelf.solve([app], within=within, cache_dir=cache, system=[])
+        autopatchelf.solve(
+            [app], autopatchelf.SolveOptions(within=within, cache_dir=cache, system=[])
+        )
     assert caught.value.explanation.missing == {"libfoo.so.1": ("libfoo.so.2",)}
 
     solution = autopatchelf.solve(
-        [app], within=within, cache_dir=cache, system=[], allow_substitution=True
+        [app],
+        autopatchelf.SolveOptions(
+            within=within, cache_dir=cache, system=[], allow_substitution=True
+        ),
     )
     assert solution.substitutions == {"libfoo.so.1": "libfoo.so.2"}
     assert solution.choices["libfoo.so.1"] == os.path.join(libfoo4, "lib", "libfoo.so.2")
@@ -51,10 +56,9 @@ def test_substitution_never_breaks_a_version(fixture_store: FixtureStore, tmp_pa
     with pytest.raises(Unsatisfiable) as caught:
         autopatchelf.solve(
             [str(fx.apps["foo-v2"])],
-            within=within,
-            cache_dir=str(tmp_path / "cache"),
-            system=[],
-            allow_substitution=True,
+            autopatchelf.SolveOptions(
+                within=within, cache_dir=str(tmp_path / "cache"), system=[], allow_substitution=True
+            ),
         )
     assert "lacks FOO_" in caught.value.explanation.text()
 
@@ -70,7 +74,8 @@ def test_tied_optima_are_reported_as_alternatives(
     within = [first, second, str(fx.path("glibc-host"))]
     app = str(fx.apps["foo-v2"])
     solution = autopatchelf.solve(
-        [app], within=within, cache_dir=str(tmp_path / "cache"), system=[]
+        [app],
+        autopatchelf.SolveOptions(within=within, cache_dir=str(tmp_path / "cache"), system=[]),
     )
     assert not solution.unique
     (alt,) = solution.alternatives
@@ -78,7 +83,10 @@ def test_tied_optima_are_reported_as_alternatives(
     files = {os.path.join(p, "lib", "libfoo.so.1") for p in (first, second)}
     assert {alt.chosen, *alt.others} == files
     # Ties are broken the same way on every run.
-    again = autopatchelf.solve([app], within=within, cache_dir=str(tmp_path / "cache"), system=[])
+    again = autopatchelf.solve(
+        [app],
+        autopatchelf.SolveOptions(within=within, cache_dir=str(tmp_path / "cache"), system=[]),
+    )
     assert again.choices == solution.choices
     assert run_through(solution, app).returncode == 0
 
@@ -126,9 +134,9 @@ def test_versioned_symbol_found_where_ld_so_binds_it(
     )
     solution = autopatchelf.solve(
         [str(app)],
-        within=[str(fx.path("glibc-host"))],
-        cache_dir=str(tmp_path / "cache"),
-        system=[],
+        autopatchelf.SolveOptions(
+            within=[str(fx.path("glibc-host"))], cache_dir=str(tmp_path / "cache"), system=[]
+        ),
     )
     ran = run_through(solution, str(app))
     assert ran.returncode == 0, ran.stderr[-2000:]
@@ -157,9 +165,11 @@ def test_every_missing_soname_is_listed_at_once(
     with pytest.raises(Unsatisfiable) as caught:
         autopatchelf.solve(
             [str(app)],
-            within=[str(fixture_store.path("glibc-host"))],
-            cache_dir=str(tmp_path / "cache"),
-            system=[],
+            autopatchelf.SolveOptions(
+                within=[str(fixture_store.path("glibc-host"))],
+                cache_dir=str(tmp_path / "cache"),
+                system=[],
+            ),
         )
     expl = caught.value.explanation
     shown = next(iter(expl.missing))

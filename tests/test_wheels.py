@@ -70,7 +70,7 @@ def test_wheel_program_runs_through_its_solution(
 ) -> None:
     member, prints = WHEELS[requirement]
     program = str(wheel_programs / member)
-    solution = autopatchelf.solve([program], index=index, system=[])
+    solution = autopatchelf.solve([program], autopatchelf.SolveOptions(system=[]), index=index)
     chosen = solution.choices
     assert solution.glibc is not None
     # One glibc, and the C++ runtime from a closure that uses it (strict policy).

@@ -8,59 +8,30 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import attrs
-
+from autopatchelf.schema import encode
 from autopatchelf.solution.explain import Explanation
-from autopatchelf.solution.model import Solution
+from autopatchelf.solution.model import SOLUTION_DOCUMENT, SOLUTION_SCHEMA, Solution
 
-SOLUTION_SCHEMA = "autopatchelf.solution/1"
+__all__ = ["SOLUTION_SCHEMA", "UNSATISFIABLE_SCHEMA", "explanation_document", "solution_document"]
+
 UNSATISFIABLE_SCHEMA = "autopatchelf.unsatisfiable/1"
 
 
 def solution_document(solution: Solution) -> dict[str, Any]:
-    return {
-        "schema": SOLUTION_SCHEMA,
-        "glibc": solution.glibc,
-        "glibc_policy": solution.glibc_policy,
-        "interpreter": solution.interpreter,
-        "store_paths": list(solution.store_paths),
-        "library_path": list(solution.library_path),
-        "needs_link_dir": solution.needs_link_dir,
-        "runpath": list(solution.runpath),
-        "choices": dict(solution.choices),
-        "substitutions": dict(solution.substitutions),
-        "delivery": solution.delivery,
-        "roots": [
-            {
-                "root": r.root,
-                "interpreter": r.interpreter,
-                "libraries": [attrs.asdict(lib) for lib in r.libraries],
-            }
-            for r in solution.roots
-        ],
-        "alternatives": [attrs.asdict(a) for a in solution.alternatives],
-        "warnings": list(solution.warnings),
-    }
+    """The ``autopatchelf.solution/1`` document."""
+    return SOLUTION_DOCUMENT.dump(solution)
 
 
 def explanation_document(explanation: Explanation) -> dict[str, Any]:
-    facts = []
-    for fact in explanation.facts:
-        entry: dict[str, Any] = {"kind": type(fact).__name__}
-        entry.update(attrs.asdict(fact, value_serializer=_serialize))
-        facts.append(entry)
+    """The ``autopatchelf.unsatisfiable/1`` document: the explanation's lines, its
+    diagnosis, the minimal conflict's facts (each with its ``kind``) and what is missing."""
     return {
         "schema": UNSATISFIABLE_SCHEMA,
         "explanation": list(explanation.lines),
-        "facts": facts,
-        "missing": {name: list(closest) for name, closest in explanation.missing.items()},
+        "diagnosis": encode(explanation.diagnosis),
+        "facts": [{"kind": type(fact).__name__, **encode(fact)} for fact in explanation.facts],
+        "missing": encode(explanation.missing),
     }
-
-
-def _serialize(_inst: object, _field: object, value: object) -> object:
-    if hasattr(value, "value") and not isinstance(value, int | str):
-        return value.value
-    return value
 
 
 def to_json(document: dict[str, Any]) -> str:
@@ -69,7 +40,7 @@ def to_json(document: dict[str, Any]) -> str:
 
 def solution_text(solution: Solution) -> str:
     lines: list[str] = []
-    lines.append(f"glibc:       {solution.glibc or '-'} ({solution.glibc_policy})")
+    lines.append(f"glibc:       {solution.glibc or '-'} ({solution.glibc_policy.value})")
     lines.append(f"interpreter: {solution.interpreter or '-'}")
     for r in solution.roots:
         lines.append("")

@@ -11,12 +11,8 @@ import os
 import sys
 from typing import Any
 
-from autopatchelf.cli._solve import add_solve_options, solve_kwargs
-from autopatchelf.errors import AutopatchelfError, ExitCode
-
-
-class OutputError(AutopatchelfError):
-    """The report cannot be written where asked."""
+from autopatchelf.cli._options import add_solve_options, solve_options
+from autopatchelf.errors import ExitCode, OutputError
 
 
 def configure_parser(sub: Any) -> None:
@@ -73,31 +69,14 @@ def _jobs(text: str) -> int:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from autopatchelf.actions.checks.check import IndexOptions, SolveOptions, check_paths
+    from autopatchelf.actions.checks.check import check_paths
     from autopatchelf.actions.checks.check_baseline import Baseline, baseline_of, write_baseline
     from autopatchelf.actions.checks.check_report import render, summary_line
 
-    kwargs = solve_kwargs(args)
-    index_options = IndexOptions(
-        store=kwargs["store"], within=tuple(kwargs["within"]), cache_dir=kwargs["cache_dir"]
-    )
-    options = SolveOptions(
-        glibc=kwargs["glibc"],
-        prefer=tuple(kwargs["prefer"]),
-        avoid=tuple(kwargs["avoid"]),
-        system=None if kwargs["system"] is None else tuple(kwargs["system"]),
-        allow_missing=tuple(kwargs["allow_missing"]),
-        allow_substitution=bool(kwargs.get("allow_substitution", False)),
-    )
+    options = solve_options(args)
     baseline = Baseline.read(args.baseline) if args.baseline else None
     # check_paths walks the PATHs before it opens the index: a bad PATH fails fast.
-    report = check_paths(
-        args.paths,
-        index_options=index_options,
-        jobs=args.jobs,
-        options=options,
-        baseline=baseline,
-    )
+    report = check_paths(args.paths, options, jobs=args.jobs, baseline=baseline)
     stream = sys.stdout
     color = args.color == "always" or (
         args.color == "auto"

@@ -1,30 +1,136 @@
-"""Options several commands share (kept apart so ``index`` does not load the solver)."""
+"""The flags of :class:`~autopatchelf.options.SolveOptions`, as one table, and the one place
+that turns parsed arguments into the options every command passes on.
+
+Adding an option: a field on ``SolveOptions`` and an entry in :data:`SOLVE_FLAGS`.
+(Kept free of solver imports so ``index`` and ``run`` with a lock stay fast.)
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+import attrs
+
+from autopatchelf.options import GlibcPolicy, SolveOptions
+
+
+@attrs.frozen
+class Flag:
+    """A command-line flag that sets the ``SolveOptions`` field ``field``."""
+
+    field: str
+    flag: str
+    kwargs: dict[str, Any] = attrs.field(hash=False)
+
+
+#: Where candidates come from (also the ``index`` command's options).
+STORE_FLAGS: tuple[Flag, ...] = (
+    Flag(
+        "store",
+        "--store",
+        {
+            "metavar": "DIR",
+            "help": "the store directory (default: $NIX_STORE_DIR or /nix/store); any "
+            "directory of <hash>-<name> entries works without Nix",
+        },
+    ),
+    Flag(
+        "within",
+        "--within",
+        {
+            "metavar": "PATH",
+            "action": "append",
+            "default": [],
+            "help": "only the closure of PATH (a store path, result link, profile, "
+            "/run/current-system); repeatable",
+        },
+    ),
+    Flag(
+        "cache_dir",
+        "--cache-dir",
+        {
+            "metavar": "DIR",
+            "help": "where the index cache lives (default: $AUTOPATCHELF_CACHE_DIR, else "
+            "$XDG_CACHE_HOME/autopatchelf, else ~/.cache/autopatchelf)",
+        },
+    ),
+)
+
+#: What must hold and what is preferred.
+SOLVE_FLAGS: tuple[Flag, ...] = (
+    Flag(
+        "glibc",
+        "--glibc",
+        {
+            "choices": [p.value for p in GlibcPolicy],
+            "default": GlibcPolicy.STRICT.value,
+            "help": "strict: every chosen closure uses the one glibc (default); compatible: "
+            "closures may use another glibc if the loaded one has every version they need",
+        },
+    ),
+    Flag(
+        "prefer",
+        "--prefer",
+        {"metavar": "NAME_OR_PATH", "action": "append", "default": [], "help": "prefer these"},
+    ),
+    Flag(
+        "avoid",
+        "--avoid",
+        {"metavar": "NAME_OR_PATH", "action": "append", "default": [], "help": "avoid these"},
+    ),
+    Flag(
+        "system",
+        "--system",
+        {
+            "metavar": "PATH",
+            "action": "append",
+            "default": None,
+            "help": "prefer providers already in PATH's closure (default: /run/current-system)",
+        },
+    ),
+    Flag(
+        "allow_missing",
+        "--allow-missing",
+        {
+            "metavar": "PATTERN",
+            "action": "append",
+            "default": [],
+            "help": "a missing soname matching PATTERN (fnmatch) is a warning, not a failure",
+        },
+    ),
+    Flag(
+        "allow_substitution",
+        "--allow-substitution",
+        {
+            "action": "store_true",
+            "help": "let a close soname (libfoo.so.2 for a missing libfoo.so.1) stand in when "
+            "every version and versioned symbol still fits",
+        },
+    ),
+)
+
 
 def add_store_options(parser: argparse.ArgumentParser | Any) -> None:
     """``--store``, ``--within`` and ``--cache-dir``: which libraries are candidates."""
-    parser.add_argument(
-        "--store",
-        metavar="DIR",
-        help="the store directory (default: $NIX_STORE_DIR or /nix/store); any directory "
-        "of <hash>-<name> entries works without Nix",
-    )
-    parser.add_argument(
-        "--within",
-        metavar="PATH",
-        action="append",
-        default=[],
-        help="only the closure of PATH (a store path, result link, profile, "
-        "/run/current-system); repeatable",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="where the index cache lives (default: $AUTOPATCHELF_CACHE_DIR, else "
-        "$XDG_CACHE_HOME/autopatchelf, else ~/.cache/autopatchelf)",
-    )
+    for flag in STORE_FLAGS:
+        parser.add_argument(flag.flag, dest=flag.field, **flag.kwargs)
+
+
+def add_solve_options(parser: argparse.ArgumentParser) -> None:
+    """Every ``SolveOptions`` flag (solve, patch, run, check)."""
+    group = parser.add_argument_group("solving")
+    add_store_options(group)
+    for flag in SOLVE_FLAGS:
+        group.add_argument(flag.flag, dest=flag.field, **flag.kwargs)
+
+
+def solve_options(args: argparse.Namespace, **overrides: Any) -> SolveOptions:
+    """The options the parsed flags say (``overrides`` win: ``delivery=...``)."""
+    values = {
+        flag.field: getattr(args, flag.field)
+        for flag in (*STORE_FLAGS, *SOLVE_FLAGS)
+        if hasattr(args, flag.field)
+    }
+    values.update(overrides)
+    return SolveOptions(**values)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from autopatchelf.cli._solve import (
+from autopatchelf.cli._options import add_solve_options, solve_options
+from autopatchelf.cli._shared import (
     add_interactive_option,
     add_lock_options,
-    add_solve_options,
     ask_about_ties,
-    locked_solution,
+    locked_outcome,
     register_gc_roots,
-    solve_kwargs,
+    with_prefer,
 )
-from autopatchelf.errors import ExitCode
+from autopatchelf.errors import ExitCode, LockUsageError
+from autopatchelf.options import Delivery, SolveOptions
 
 if TYPE_CHECKING:
     from autopatchelf.actions.patching.plan import PatchPlan
@@ -62,23 +64,18 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions.patching.plan import render_plan
     from autopatchelf.errors import Unsatisfiable
 
-    options = solve_kwargs(args)
-    store = options.pop("store")
+    options = solve_options(args, delivery=Delivery.RUNPATH)
 
-    def planned(prefer: list[str]) -> PatchPlan:
+    def planned(prefer: Sequence[str]) -> PatchPlan:
         return plan_files(
-            args.paths,
-            store=store,
-            link_dir=args.link_dir,
-            force=args.force,
-            **{**options, "prefer": prefer},
+            args.paths, with_prefer(options, prefer), link_dir=args.link_dir, force=args.force
         )
 
     try:
         if args.lock or args.frozen:
-            plan = _locked_plan(args, store)
+            plan = _locked_plan(args, options)
         else:
-            plan = planned(list(args.prefer))
+            plan = planned(args.prefer)
             _, pins = ask_about_ties(args, plan.solution, lambda prefer: planned(prefer).solution)
             if pins:
                 plan = planned([*args.prefer, *pins])
@@ -98,9 +95,8 @@ def execute(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _locked_plan(args: argparse.Namespace, store: str | None) -> PatchPlan:
+def _locked_plan(args: argparse.Namespace, options: SolveOptions) -> PatchPlan:
     """``--lock FILE``: one program, its choices taken from (or written to) the lock."""
-    from autopatchelf.actions.locks.lock import LockUsageError
     from autopatchelf.actions.patching.plan import plan_patch
 
     if len(args.paths) != 1 or not os.path.isfile(args.paths[0]):
@@ -108,7 +104,7 @@ def _locked_plan(args: argparse.Namespace, store: str | None) -> PatchPlan:
             "--lock takes one FILE to patch",
             hint="a lock belongs to one binary: patch each program with its own --lock",
         )
-    solution = locked_solution(args, args.paths[0], delivery="runpath")
+    solution = locked_outcome(args, args.paths[0], options).solution
     return plan_patch(
-        solution, args.paths, store_dir=store, link_dir=args.link_dir, force=args.force
+        solution, args.paths, store_dir=options.store, link_dir=args.link_dir, force=args.force
     )

@@ -13,8 +13,10 @@ import os
 import sys
 from typing import Any
 
-from autopatchelf.cli._solve import add_lock_options, add_solve_options
+from autopatchelf.cli._options import add_solve_options, solve_options
+from autopatchelf.cli._shared import add_lock_options, locked_outcome, register_gc_roots
 from autopatchelf.errors import AutopatchelfError, ExitCode
+from autopatchelf.options import Delivery
 
 
 def configure_parser(sub: Any) -> None:
@@ -54,19 +56,16 @@ def configure_parser(sub: Any) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions import run
-    from autopatchelf.actions.locks.lock import cache_base_dir
-    from autopatchelf.cli._solve import locked_outcome, register_gc_roots
+    from autopatchelf.cachedir import cache_dir
 
     program_args = list(args.args)
     if program_args[:1] == ["--"]:
         program_args = program_args[1:]
     try:
+        # What the loader's --library-path and nix-ld need: library-path delivery.
+        options = solve_options(args, delivery=Delivery.LIBRARY_PATH)
         outcome = locked_outcome(
-            args,
-            args.binary,
-            beside=True,
-            cache=not args.no_lock_cache,
-            delivery="library-path",  # what the loader's --library-path and nix-ld need
+            args, args.binary, options, beside=True, cache=not args.no_lock_cache
         )
     except AutopatchelfError as exc:
         return _unsatisfiable(exc)
@@ -75,7 +74,7 @@ def execute(args: argparse.Namespace) -> int:
         register_gc_roots(args, solution)
     link_dir = None
     if solution.needs_link_dir:
-        directory = args.link_dir or run.default_link_dir(solution, cache_base_dir(args.cache_dir))
+        directory = args.link_dir or run.default_link_dir(solution, cache_dir(args.cache_dir))
         link_dir = run.ensure_link_dir(solution, directory)
     if args.nix_ld:
         plan = run.nix_ld_plan(

@@ -15,7 +15,6 @@ plain hard clauses.
 
 from __future__ import annotations
 
-import enum
 import os
 from collections.abc import Callable, Iterable
 
@@ -23,33 +22,10 @@ import attrs
 from pysat.card import CardEnc, EncType
 from pysat.formula import IDPool
 
+from autopatchelf.options import GlibcPolicy
 from autopatchelf.problem.model import Problem, Provider
 from autopatchelf.sat import facts as F
-
-
-class GlibcPolicy(enum.Enum):
-    #: Every chosen store path's closure that contains a glibc contains the chosen one.
-    STRICT = "strict"
-    #: Closures may reference another glibc if the loaded one satisfies every version.
-    COMPATIBLE = "compatible"
-
-
-@attrs.frozen
-class Preferences:
-    """Soft wishes, strongest first: pins, system closure, newest, fewest store paths.
-
-    (Above them all sits the cost of a closest-match substitution, when allowed.)
-    """
-
-    Matcher = Callable[[Provider], bool]
-
-    #: Predicates over providers: preferred (``--prefer``) and avoided (``--avoid``).
-    prefer: Callable[[Provider], bool] | None = None
-    avoid: Callable[[Provider], bool] | None = None
-    #: name -> file chosen by a lock file (kept unless impossible).
-    locked: dict[str, str] = attrs.field(factory=dict)
-    #: Store paths already in use (``/run/current-system`` closure, given roots).
-    system: frozenset[str] = frozenset()
+from autopatchelf.sat.preferences import Preferences
 
 
 @attrs.define

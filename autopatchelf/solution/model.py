@@ -1,20 +1,25 @@
-"""What a successful solve returns."""
+"""What a successful solve returns: :class:`Solution`, also the ``autopatchelf.solution/1``
+document (its fields, in order, are the document's keys: :data:`SOLUTION_DOCUMENT`)."""
 
 from __future__ import annotations
 
-import enum
-
 import attrs
 
+from autopatchelf.frozen import FrozenMap, string_map
+from autopatchelf.options import Delivery, GlibcPolicy
+from autopatchelf.schema import Document
 
-class Delivery(enum.Enum):
-    """How the solution reaches the loader; the prediction depends on it."""
+__all__ = [
+    "SOLUTION_DOCUMENT",
+    "SOLUTION_SCHEMA",
+    "Alternative",
+    "Delivery",
+    "LoadedLibrary",
+    "RootSolution",
+    "Solution",
+]
 
-    #: ``ld.so --library-path`` / ``NIX_LD_LIBRARY_PATH``: searched for every object,
-    #: before each object's own RUNPATH.
-    LIBRARY_PATH = "library-path"
-    #: A patched DT_RUNPATH on the roots (and bundled libraries): serves their own needs.
-    RUNPATH = "runpath"
+SOLUTION_SCHEMA = "autopatchelf.solution/1"
 
 
 @attrs.frozen
@@ -51,16 +56,16 @@ class Alternative:
     others: tuple[str, ...]
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Solution:
-    roots: tuple[RootSolution, ...]
+    """One provider for every library of a set of roots, checked by replaying ld.so."""
+
     #: The glibc store path every root loads, and its loader (the interpreter).
     glibc: str | None
+    glibc_policy: GlibcPolicy = GlibcPolicy.STRICT
     interpreter: str | None
     #: Every store path the solution needs at run time (closures included), sorted.
     store_paths: tuple[str, ...]
-    #: name -> file for every library of the whole set (one provider per soname).
-    choices: dict[str, str]
     #: Directories to hand to the loader, in the order that makes every chosen file win.
     #: Empty when ``needs_link_dir`` (no order works): see :func:`write_link_dir`.
     library_path: tuple[str, ...]
@@ -69,16 +74,18 @@ class Solution:
     #: their own ``$ORIGIN`` entries (which patching keeps). Empty with ``needs_link_dir``
     #: in runpath delivery.
     runpath: tuple[str, ...]
-    warnings: tuple[str, ...]
-    alternatives: tuple[Alternative, ...]
-    glibc_policy: str
-    #: The delivery the prediction was made for (``library-path`` or ``runpath``).
-    delivery: str = Delivery.LIBRARY_PATH.value
+    #: name -> file for every library of the whole set (one provider per soname).
+    choices: FrozenMap[str, str] = attrs.field(converter=string_map)
     #: Closest-match substitutions (``--allow-substitution``): needed name -> the name of
     #: the file chosen instead (``libfoo.so.1`` -> ``libfoo.so.2``). Patching rewrites
     #: DT_NEEDED *and* the matching ``.gnu.version_r`` file name; ``choices`` maps the
     #: needed name to the substitute file.
-    substitutions: dict[str, str] = attrs.field(factory=dict)
+    substitutions: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=string_map)
+    #: The delivery the prediction was made for.
+    delivery: Delivery = Delivery.LIBRARY_PATH
+    roots: tuple[RootSolution, ...]
+    alternatives: tuple[Alternative, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def root(self, path: str) -> RootSolution:
         for r in self.roots:
@@ -90,3 +97,7 @@ class Solution:
     def unique(self) -> bool:
         """True when no other choice has the same cost."""
         return not self.alternatives
+
+
+#: The ``autopatchelf.solution/1`` document (``solve --format json``).
+SOLUTION_DOCUMENT = Document(SOLUTION_SCHEMA, Solution)

@@ -10,11 +10,13 @@ from collections.abc import Mapping, Sequence
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import PredictionError, Unsatisfiable
 from autopatchelf.ldso.search import own_entries
+from autopatchelf.options import Delivery, SolveOptions
 from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.model import Problem
 from autopatchelf.problem.source import LibrarySource
-from autopatchelf.sat.encode import GlibcPolicy, Preferences, encode
+from autopatchelf.sat.encode import encode
 from autopatchelf.sat.optimize import check, optimise
+from autopatchelf.sat.preferences import Preferences
 from autopatchelf.solution.explain import explain
 from autopatchelf.solution.loadorder import (
     LINK_DIR,
@@ -23,36 +25,37 @@ from autopatchelf.solution.loadorder import (
     order_library_path,
     replay,
 )
-from autopatchelf.solution.model import (
-    Alternative,
-    Delivery,
-    LoadedLibrary,
-    RootSolution,
-    Solution,
-)
+from autopatchelf.solution.model import Alternative, LoadedLibrary, RootSolution, Solution
 
 
 def solve_problem(
     files: Sequence[str | ElfFacts],
     source: LibrarySource,
+    options: SolveOptions | None = None,
     *,
-    glibc_policy: GlibcPolicy = GlibcPolicy.STRICT,
-    preferences: Preferences | None = None,
-    allow_missing: Sequence[str] = (),
-    delivery: Delivery = Delivery.LIBRARY_PATH,
-    max_alternatives: int = 8,
-    allow_substitution: bool = False,
+    in_use: frozenset[str] = frozenset(),
+    names: Mapping[str, str] | None = None,
 ) -> Solution:
-    """Choose a provider for every library ``files`` load, or raise :class:`Unsatisfiable`."""
-    problem = build_problem(files, source, allow_substitution=allow_substitution)
+    """Choose a provider for every library ``files`` load, or raise :class:`Unsatisfiable`.
+
+    ``in_use``: store paths whose closures the system already uses (preferred after pins
+    and locks); ``names``: root path -> the name the user gave it, for explanations.
+    (``options.store``/``within``/``cache_dir`` are the source's business, not read here.)
+    """
+    options = options or SolveOptions()
+    delivery = options.delivery
+    problem = build_problem(files, source, allow_substitution=options.allow_substitution)
     allowed = frozenset(
-        n for n in problem.missing if any(fnmatch.fnmatchcase(n, pat) for pat in allow_missing)
+        n
+        for n in problem.missing
+        if any(fnmatch.fnmatchcase(n, pat) for pat in options.allow_missing)
     )
-    enc = encode(problem, glibc_policy, preferences or Preferences(), source.version_of, allowed)
+    prefs = Preferences.of(options, in_use)
+    enc = encode(problem, options.glibc, prefs, source.version_of, allowed)
     conflict = check(enc)
     if conflict is not None:
-        raise Unsatisfiable(explain(problem, conflict.facts))
-    best = optimise(enc, max_alternatives=max_alternatives)
+        raise Unsatisfiable(explain(problem, conflict.facts, names=dict(names or {})))
+    best = optimise(enc, max_alternatives=options.max_alternatives)
     choices = dict(sorted(best.choices))
     substitutions = {
         name: problem.substitutes[(name, path)]
@@ -92,11 +95,11 @@ def solve_problem(
         library_path=library_path or (),
         needs_link_dir=needs_link_dir,
         runpath=runpath or (),
-        delivery=delivery.value,
+        delivery=delivery,
         substitutions=substitutions,
         warnings=tuple(warnings),
         alternatives=_alternatives(best.choices, best.alternatives),
-        glibc_policy=glibc_policy.value,
+        glibc_policy=options.glibc,
     )
 
 

@@ -16,23 +16,17 @@ Nothing is printed: what happened comes back as :attr:`LockOutcome.notes`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from autopatchelf.actions.locks.lock import (
-    Lock,
-    LockFileError,
-    StaleLockError,
-    beside_path,
-    cached_path,
-    describe_problems,
-    file_sha256,
-    read_lock,
-    verify,
-    write_lock,
-)
+from autopatchelf.actions.locks.hashing import file_sha256
+from autopatchelf.actions.locks.locations import beside_path, cached_path
+from autopatchelf.actions.locks.lock import Lock
+from autopatchelf.actions.locks.lockfile import read_lock, write_lock
+from autopatchelf.actions.locks.verify import describe_problems, verify
+from autopatchelf.errors import ElfError, LockFileError, StaleLockError
+from autopatchelf.options import SolveOptions
 
 if TYPE_CHECKING:
     from autopatchelf.solution.model import Solution
@@ -66,36 +60,33 @@ class LockOutcome:
 
 def obtain(
     binary: str,
+    options: SolveOptions | None = None,
     *,
     lock_file: str | None = None,
     frozen: bool = False,
     beside: bool = False,
     cache: bool = False,
-    cache_dir: str | None = None,
-    solve_options: Mapping[str, Any] | None = None,
-    delivery: str | None = None,
 ) -> LockOutcome:
     """A trusted lock for ``binary`` (see the module docstring for the policy).
 
     ``lock_file``: the lock to use and (re)write; without it, ``beside`` looks for the
-    shipped lock and ``cache`` for the cached one (and writes it). ``solve_options`` are
-    passed to :func:`autopatchelf.solve` (``cache_dir`` included: the lock cache lives in
-    the same directory). ``delivery`` (``library-path`` for ``run``, ``runpath`` for
-    ``patch``): a lock made for another delivery is stale, and solving uses it.
+    shipped lock and ``cache`` for the cached one (and writes it). ``options`` are what
+    :func:`autopatchelf.solve` gets (their ``cache_dir`` holds the lock cache too); their
+    ``delivery`` (``library-path`` for ``run``, ``runpath`` for ``patch``) is the one the
+    caller needs: a lock made for another delivery is stale.
 
     Raises ``Unsatisfiable`` when solving finds no answer, :class:`StaleLockError` with
     ``frozen`` when no valid lock exists, :class:`LockFileError` when ``lock_file`` cannot
     be written.
     """
+    options = options or SolveOptions()
     binary = os.path.abspath(binary)
     lock_file = os.path.abspath(lock_file) if lock_file is not None else None
     try:
         sha256 = file_sha256(binary)
     except OSError as exc:
-        from autopatchelf.errors import ElfError
-
         raise ElfError(binary, f"cannot be read: {exc.strerror or exc}") from exc
-    cached = cached_path(sha256, cache_dir) if cache else None
+    cached = cached_path(sha256, options.cache_dir) if cache else None
     candidates = _candidates(binary, lock_file, beside, cached)
     notes: list[str] = []
     stale: tuple[str, Lock] | None = None
@@ -106,7 +97,7 @@ def obtain(
             if os.path.exists(path):  # a missing one is simply not there yet
                 notes.append(f"{exc.reason}; ignoring it")
             continue
-        problems = verify(lock, binary, sha256=sha256, delivery=delivery)
+        problems = verify(lock, binary, sha256=sha256, delivery=options.delivery)
         if not problems:
             return LockOutcome(binary, lock, "lock", path, (), tuple(notes))
         notes.append(f"lock {path} is stale: {describe_problems(problems)}")
@@ -117,17 +108,14 @@ def obtain(
 
     from autopatchelf._api import solve
 
-    options = dict(solve_options or {})
-    if delivery is not None:
-        options["delivery"] = delivery
     if stale is not None:
-        options["locked"] = stale[1].locked_choices(binary)
-    solution = solve([binary], **options)
+        options = attrs.evolve(options, locked=stale[1].locked_choices(binary))
+    solution = solve([binary], options)
     lock = Lock.from_solution(solution, binary)
     written: list[str] = []
     for target in _targets(lock_file, stale, cached):
         try:
-            written.append(write_lock(lock, target))
+            written.append(write_lock(lock, target, make_dirs=target == cached))
         except LockFileError as exc:
             if target == lock_file:
                 raise

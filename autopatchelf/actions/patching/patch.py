@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 
@@ -34,7 +33,8 @@ from autopatchelf.actions.patching.plan import (
 from autopatchelf.actions.patching.targets import find_targets
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import PatchError
-from autopatchelf.solution.model import Delivery
+from autopatchelf.index import StoreIndex
+from autopatchelf.options import Delivery, SolveOptions
 
 
 @attrs.frozen
@@ -71,22 +71,24 @@ class PatchReport:
 
 def plan_files(
     paths: Sequence[str],
+    options: SolveOptions | None = None,
     *,
-    store: str | None = None,
+    index: StoreIndex | None = None,
     link_dir: str | None = None,
     force: bool = False,
-    **solve_options: Any,
 ) -> PatchPlan:
     """Find the ELF files of ``paths`` (files, or app directories searched for programs
     and libraries), solve them as one set with runpath delivery and plan the edits.
 
-    ``solve_options`` go to :func:`autopatchelf.solve`; raises
-    :class:`~autopatchelf.solution.explain.Unsatisfiable` when there is no solution.
+    ``options`` (and ``index``) go to :func:`autopatchelf.solve`, with runpath delivery;
+    raises :class:`~autopatchelf.errors.Unsatisfiable` when there is no solution.
     """
     from autopatchelf._api import solve
 
+    options = attrs.evolve(options or SolveOptions(), delivery=Delivery.RUNPATH)
+    store = options.store
     targets = find_targets(paths, store_dir=store)
-    solution = solve(list(targets.roots), store=store, delivery=Delivery.RUNPATH, **solve_options)
+    solution = solve(list(targets.roots), options, index=index)
     return plan_patch(
         solution, paths, store_dir=store, link_dir=link_dir, force=force, skipped=targets.skipped
     )

@@ -30,7 +30,8 @@ from autopatchelf.actions.linkdir import link_entries
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import PatchError
 from autopatchelf.ldso.search import own_entries
-from autopatchelf.solution.model import Delivery, Solution
+from autopatchelf.options import Delivery
+from autopatchelf.solution.model import Solution
 from autopatchelf.store.store import nix_store_dir
 
 #: The file capability attribute: privileges like setuid's.
@@ -126,10 +127,10 @@ def plan_patch(
     object to change lies outside them or in the store, is setuid/setgid (unless
     ``force``), or when the solution needs a link directory and ``link_dir`` is None.
     """
-    if solution.delivery != Delivery.RUNPATH.value:
+    if solution.delivery is not Delivery.RUNPATH:
         raise PatchError(
-            f"the solution was made for {solution.delivery} delivery, not runpath",
-            hint="solve with delivery='runpath' to patch",
+            f"the solution was made for {solution.delivery.value} delivery, not runpath",
+            hint="solve with SolveOptions(delivery=Delivery.RUNPATH) to patch",
         )
     scope = tuple(os.path.realpath(f) for f in files)
     links: str | None = None

@@ -1,0 +1,20 @@
+"""Where locks live: shipped beside the binary, or cached by the binary's hash."""
+
+from __future__ import annotations
+
+import os
+
+from autopatchelf.cachedir import cache_dir as resolve_cache_dir
+
+#: The name a lock shipped beside ``app`` has: ``app.autopatchelf.lock``.
+LOCK_SUFFIX = ".autopatchelf.lock"
+
+
+def beside_path(binary: str) -> str:
+    """The lock shipped beside ``binary``: ``<binary>.autopatchelf.lock``."""
+    return os.path.abspath(binary) + LOCK_SUFFIX
+
+
+def cached_path(sha256: str, cache_dir: str | None = None) -> str:
+    """The cached lock of the binary whose hash is ``sha256``."""
+    return os.path.join(resolve_cache_dir(cache_dir), "locks", f"{sha256}.json")

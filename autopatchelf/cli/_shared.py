@@ -1,0 +1,127 @@
+"""What several commands share beyond the solve flags: the lock policy's flags and the
+notes it prints, ``--interactive`` tie breaking, ``--gc-root``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from autopatchelf.errors import LockUsageError
+
+if TYPE_CHECKING:
+    from autopatchelf.actions.locks.locking import LockOutcome
+    from autopatchelf.options import SolveOptions
+    from autopatchelf.solution.model import Solution
+
+
+def add_interactive_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--interactive",
+        action="store_true",
+        help="on a terminal, ask which provider to use where several are equally good "
+        "(each answer is pinned and the set solved again); never prompts otherwise",
+    )
+
+
+def ask_about_ties(
+    args: argparse.Namespace,
+    solution: Solution,
+    resolve: Callable[[Sequence[str]], Solution],
+) -> tuple[Solution, list[str]]:
+    """``--interactive``: let the user break ties; returns the solution and the pins.
+    ``resolve(prefer)`` solves again with those ``--prefer`` patterns."""
+    from autopatchelf.cli._interactive import can_prompt, choose
+
+    pins: list[str] = []
+    if not (args.interactive and solution.alternatives and can_prompt()):
+        return solution, pins
+
+    def pinned(extra: Sequence[str]) -> Solution:
+        pins[:] = list(extra)
+        return resolve([*args.prefer, *extra])
+
+    return choose(solution, pinned), pins
+
+
+def add_lock_options(parser: argparse.ArgumentParser) -> None:
+    """``--lock``, ``--frozen`` and ``--gc-root`` (solve, run, patch)."""
+    group = parser.add_argument_group("lock file and GC roots")
+    group.add_argument(
+        "--lock",
+        metavar="FILE",
+        help="use FILE's choices when it is still valid (nothing is solved), else solve "
+        "preferring them and (re)write FILE; convention: BINARY.autopatchelf.lock",
+    )
+    group.add_argument(
+        "--frozen",
+        action="store_true",
+        help="fail (exit 2) instead of re-solving when the lock is missing or stale",
+    )
+    group.add_argument(
+        "--gc-root",
+        metavar="DIR",
+        help="register every chosen store path as an indirect GC root in DIR",
+    )
+
+
+def check_lock_target(path: str | None) -> None:
+    """``--lock FILE`` is an output: its directory must exist (nothing is created)."""
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise LockUsageError(
+            f"--lock {path}: {directory} is not a directory",
+            hint="create it first, or name a lock in an existing directory",
+        )
+
+
+def locked_outcome(
+    args: argparse.Namespace,
+    binary: str,
+    options: SolveOptions,
+    *,
+    beside: bool = False,
+    cache: bool = False,
+) -> LockOutcome:
+    """The lock policy for ``binary`` (``--lock``/``--frozen``; the shipped and cached
+    locks with ``beside``/``cache``; a lock made for another ``options.delivery`` is
+    stale); its notes go to stderr."""
+    from autopatchelf.actions.locks.locking import obtain
+
+    check_lock_target(args.lock)
+    outcome = obtain(
+        binary, options, lock_file=args.lock, frozen=args.frozen, beside=beside, cache=cache
+    )
+    for note in outcome.notes:
+        print(f"autopatchelf: {note}", file=sys.stderr)
+    if outcome.source == "re-solved":
+        print(
+            f"autopatchelf: re-solved; lock rewritten: {', '.join(outcome.written)}",
+            file=sys.stderr,
+        )
+    elif outcome.source == "solved" and args.lock:
+        print(f"autopatchelf: lock written: {args.lock}", file=sys.stderr)
+    return outcome
+
+
+def register_gc_roots(args: argparse.Namespace, solution: Solution) -> None:
+    """``--gc-root DIR``: root ``solution``'s store paths in DIR; a summary on stderr."""
+    from autopatchelf.actions.gcroots import add_gc_roots
+
+    result = add_gc_roots(solution.store_paths, args.gc_root)
+    if result.added:
+        print(
+            f"autopatchelf: {len(result.added)} GC roots added in {result.directory} "
+            f"({len(result.present)} already there)",
+            file=sys.stderr,
+        )
+
+
+def with_prefer(options: SolveOptions, prefer: Sequence[str]) -> SolveOptions:
+    return attrs.evolve(options, prefer=tuple(prefer))

@@ -1,0 +1,102 @@
+"""How to solve: one frozen :class:`SolveOptions`, and the policy enums beside it.
+
+Every layer may import this module (it imports nothing of ours but :mod:`autopatchelf.frozen`).
+The CLI builds one ``SolveOptions`` from its flags (:mod:`autopatchelf.cli._options`);
+:func:`autopatchelf.solve`, :func:`autopatchelf.check_paths`, ``patch``, ``run`` and the lock
+policy all take it as it is. Adding an option means adding a field here and a flag there.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+from autopatchelf.frozen import FrozenMap, string_map
+
+
+class GlibcPolicy(enum.StrEnum):
+    """How strictly the one glibc of a process must match the chosen closures (a string
+    enum: it compares equal to its value, ``"strict"``)."""
+
+    #: Every chosen store path's closure that contains a glibc contains the chosen one.
+    STRICT = "strict"
+    #: Closures may reference another glibc if the loaded one satisfies every version.
+    COMPATIBLE = "compatible"
+
+
+class Delivery(enum.StrEnum):
+    """How the solution reaches the loader; the prediction depends on it."""
+
+    #: ``ld.so --library-path`` / ``NIX_LD_LIBRARY_PATH``: searched for every object,
+    #: before each object's own RUNPATH.
+    LIBRARY_PATH = "library-path"
+    #: A patched DT_RUNPATH on the roots (and bundled libraries): serves their own needs.
+    RUNPATH = "runpath"
+
+
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError(f"expected a sequence of strings, got the string {value!r}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"expected strings, got {item!r}")
+    return items
+
+
+def _optional_strings(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else _strings(value)
+
+
+def _glibc_policy(value: GlibcPolicy | str) -> GlibcPolicy:
+    return GlibcPolicy(value)
+
+
+def _delivery(value: Delivery | str) -> Delivery:
+    return Delivery(value)
+
+
+def _count(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a count (0 or more), got {value!r}")
+    return value
+
+
+@attrs.frozen
+class SolveOptions:
+    """Everything a solve may be told, with the defaults of ``autopatchelf solve``.
+
+    Sequences become tuples, policy strings become enums (``glibc="compatible"``), so
+    ``SolveOptions(within=["/run/current-system"])`` works as written.
+    """
+
+    # -- where candidates come from --------------------------------------------------
+    #: The store directory (default: ``$NIX_STORE_DIR``, else ``/nix/store``).
+    store: str | None = None
+    #: Only the closures of these paths (store paths or links into the store).
+    within: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: Where the index cache (and the lock cache) live.
+    cache_dir: str | None = None
+
+    # -- what must hold ----------------------------------------------------------------
+    glibc: GlibcPolicy = attrs.field(default=GlibcPolicy.STRICT, converter=_glibc_policy)
+    #: fnmatch patterns of sonames that may stay missing (a warning, not a failure).
+    allow_missing: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: A close soname (``libfoo.so.2`` for ``libfoo.so.1``) may stand in, at a high cost.
+    allow_substitution: bool = False
+
+    # -- what is preferred (strongest first) -------------------------------------------
+    #: soname -> file chosen before (a lock): kept unless impossible.
+    locked: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=string_map)
+    #: Store paths, package names or name-versions to prefer / to avoid.
+    prefer: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    avoid: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: Paths whose closures are already in use (None: ``/run/current-system`` if it exists).
+    system: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_strings)
+
+    # -- what the answer is for ------------------------------------------------------
+    delivery: Delivery = attrs.field(default=Delivery.LIBRARY_PATH, converter=_delivery)
+    #: How many other optimal choices to report (ties).
+    max_alternatives: int = attrs.field(default=8, converter=_count)
