@@ -53,8 +53,9 @@ from autopatchelf.actions.checks.check_report import (
     report_document,
     sarif_document,
 )
-from autopatchelf.actions.checks.discover import CheckInputError, discover
+from autopatchelf.actions.checks.discover import discover
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.errors import CheckInputError
 from autopatchelf.index import StoreIndex
 from autopatchelf.options import SolveOptions
 

@@ -21,7 +21,6 @@ from prerequisites import NIX_BUILD_OPTIONS
 from runhelp import cli, private_cache, within_args
 
 from autopatchelf.actions.gcroots import (
-    GcRootError,
     add_gc_roots,
     auto_root,
     is_registered,
@@ -29,6 +28,7 @@ from autopatchelf.actions.gcroots import (
     root_link,
 )
 from autopatchelf.actions.locks.lockfile import read_lock
+from autopatchelf.errors import GcRootError
 
 LIB_EXPR = r"""
 derivation {

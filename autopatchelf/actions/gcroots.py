@@ -17,13 +17,10 @@ from collections.abc import Iterable
 
 import attrs
 
-from autopatchelf.errors import AutopatchelfError
+from autopatchelf.errors import GcRootError
+from autopatchelf.nix.dirs import nix_state_dir, nix_store_dir
 
 _NIX_BASE32 = "0123456789abcdfghijklmnpqrsvwxyz"
-
-
-class GcRootError(AutopatchelfError):
-    """A GC root cannot be registered (no Nix, a path outside its store, not realisable)."""
 
 
 @attrs.frozen
@@ -67,7 +64,7 @@ def nix_base32(data: bytes) -> str:
 
 def auto_root(link: str, state_dir: str | None = None) -> str:
     """Where Nix registers the indirect root ``link``: ``<state>/gcroots/auto/<hash>``."""
-    state = os.path.normpath(state_dir or os.environ.get("NIX_STATE_DIR") or "/nix/var/nix")
+    state = os.path.normpath(state_dir or nix_state_dir())
     name = nix_base32(hashlib.sha1(link.encode("utf-8", "surrogateescape")).digest())
     return os.path.join(state, "gcroots", "auto", name)
 
@@ -110,7 +107,7 @@ def add_gc_roots(
             f"{executable} not found on PATH: cannot register GC roots",
             hint="GC roots need Nix; drop --gc-root on a machine without it",
         )
-    store_dir = os.path.normpath(os.environ.get("NIX_STORE_DIR") or "/nix/store")
+    store_dir = nix_store_dir()
     outside = [p for p in todo if os.path.dirname(p) != store_dir]
     if outside:
         raise GcRootError(

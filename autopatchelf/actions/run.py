@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from autopatchelf.actions.launch import loader_command
-from autopatchelf.errors import AutopatchelfError
+from autopatchelf.errors import RunError
+from autopatchelf.frozen import FrozenMap, string_map
 from autopatchelf.solution.model import Solution
 
 # The nix-ld and link-dir helpers (and what they import: shlex, tempfile) load only when
@@ -32,23 +33,20 @@ class RunPlan:
 
     executable: str
     argv: tuple[str, ...]
-    env: dict[str, str] = attrs.field(hash=False)
+    env: FrozenMap[str, str] = attrs.field(converter=string_map)
     #: ``loader`` or ``nix-ld``.
     mode: str
 
 
-class RunError(AutopatchelfError):
-    """The plan could not be executed (a loader or binary missing, not executable...)."""
-
-    def __init__(self, plan: RunPlan, exc: OSError) -> None:
-        hint = None
-        if plan.mode == "nix-ld":
-            hint = (
-                "--nix-ld needs nix-ld as the binary's interpreter "
-                "(NixOS: programs.nix-ld.enable = true); run without --nix-ld"
-            )
-        super().__init__(f"cannot execute {plan.executable}: {exc.strerror or exc}", hint=hint)
-        self.plan = plan
+def exec_error(plan: RunPlan, exc: OSError) -> RunError:
+    """Why ``execve`` of ``plan`` failed, as the error to raise."""
+    hint = None
+    if plan.mode == "nix-ld":
+        hint = (
+            "--nix-ld needs nix-ld as the binary's interpreter "
+            "(NixOS: programs.nix-ld.enable = true); run without --nix-ld"
+        )
+    return RunError(f"cannot execute {plan.executable}: {exc.strerror or exc}", hint=hint)
 
 
 def loader_plan(

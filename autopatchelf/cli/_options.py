@@ -12,7 +12,12 @@ from typing import Any
 
 import attrs
 
+from autopatchelf.frozen import FrozenMap
 from autopatchelf.options import GlibcPolicy, SolveOptions
+
+
+def _arguments(kwargs: dict[str, Any]) -> FrozenMap[str, Any]:
+    return FrozenMap(kwargs)
 
 
 @attrs.frozen
@@ -21,7 +26,7 @@ class Flag:
 
     field: str
     flag: str
-    kwargs: dict[str, Any] = attrs.field(hash=False)
+    kwargs: FrozenMap[str, Any] = attrs.field(converter=_arguments)
 
 
 #: Where candidates come from (also the ``index`` command's options).

@@ -90,9 +90,9 @@ def execute(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execve(plan.executable, list(plan.argv), plan.env)
+        os.execve(plan.executable, list(plan.argv), dict(plan.env))
     except OSError as exc:
-        raise run.RunError(plan, exc) from exc
+        raise run.exec_error(plan, exc) from exc
     return int(ExitCode.INTERNAL)  # only reached when execve is replaced (tests)
 
 

@@ -68,27 +68,49 @@ _Export = tuple[str | None, bool, int]
 _Import = tuple[str | None, str | None]
 
 
-@attrs.frozen(eq=False)
 class _SymbolColumns:
-    """Exported definitions and non-weak imports, decoded column-wise.
+    """Exported definitions and non-weak imports, decoded column-wise: the private memo
+    of one :class:`DynamicSymbols` (never handed out, so plain containers are fine).
 
     Built with C-level bulk operations (byte translation, ``compress``, ``map``,
     ``dict(zip(...))``) rather than Python code per symbol; the attrs records of
     :attr:`DynamicSymbols.defined`/``undefined`` are only built when asked for.
     """
 
-    export_names: list[str]
-    exports: list[_Export]
-    import_names: list[str]
-    imports: list[_Import]
-    #: (name, version) -> export, for every definition.
-    by_version: dict[tuple[str, str | None], _Export]
-    #: name -> its non-hidden (default-version or unversioned) definition.
-    visible: dict[str, _Export]
-    #: Names with more than one non-hidden definition (ld.so finds them ambiguous).
-    ambiguous: frozenset[str]
-    #: The object's first, oldest version name (version index 2), if it defines one.
-    oldest: str | None
+    __slots__ = (
+        "ambiguous",
+        "by_version",
+        "export_names",
+        "exports",
+        "import_names",
+        "imports",
+        "oldest",
+        "visible",
+    )
+
+    def __init__(
+        self,
+        export_names: list[str],
+        exports: list[_Export],
+        import_names: list[str],
+        imports: list[_Import],
+        by_version: dict[tuple[str, str | None], _Export],
+        visible: dict[str, _Export],
+        ambiguous: frozenset[str],
+        oldest: str | None,
+    ) -> None:
+        self.export_names = export_names
+        self.exports = exports
+        self.import_names = import_names
+        self.imports = imports
+        #: (name, version) -> export, for every definition.
+        self.by_version = by_version
+        #: name -> its non-hidden (default-version or unversioned) definition.
+        self.visible = visible
+        #: Names with more than one non-hidden definition (ld.so finds them ambiguous).
+        self.ambiguous = ambiguous
+        #: The object's first, oldest version name (version index 2), if it defines one.
+        self.oldest = oldest
 
 
 class _Tables:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 from autopatchelf.cachedir import default_cache_dir
 from autopatchelf.errors import ElfError
 from autopatchelf.index.records import DirScan, ElfSummary, PathScan
+from autopatchelf.sqlite import is_busy as _is_busy
 
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
 SCHEMA_VERSION = 3  # 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's
@@ -346,8 +348,40 @@ class IndexCache:
 
     # -- queries used to build the in-memory view -----------------------------------------
 
-    def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        return self._conn.execute(sql, params).fetchall()
+    def view_rows(
+        self, universe: frozenset[str] | None
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+        """What the in-memory view is built from, in one consistent snapshot: the dirs
+        (id, path, standard, present, skip counts), the dirs some RUNPATH names, the
+        entries (dir id, name, file path, owner, soname) and the executables counted;
+        only those of ``universe``'s store paths (basenames; ``None``: all)."""
+        params: tuple[str, ...] = ()
+        where_owner = where_namer = where_base = ""
+        if universe is not None:
+            params = (json.dumps(sorted(universe)),)
+            where_owner = " WHERE d.owner IN (SELECT value FROM json_each(?1))"
+            where_namer = " WHERE namer IN (SELECT value FROM json_each(?1))"
+            where_base = " WHERE basename IN (SELECT value FROM json_each(?1))"
+        conn = self._conn
+        with self.snapshot():
+            dir_rows = conn.execute(
+                "SELECT id, path, standard, present, non_elf, bad_elf, not_library, outside"
+                f" FROM dirs AS d{where_owner}",
+                params,
+            ).fetchall()
+            named_rows = conn.execute(
+                f"SELECT DISTINCT dir FROM named{where_namer}", params
+            ).fetchall()
+            entry_rows = conn.execute(
+                "SELECT e.dir, e.name, f.path, f.owner, f.soname FROM entries AS e"
+                " JOIN files AS f ON f.id = e.file JOIN dirs AS d ON d.id = e.dir"
+                f"{where_owner} ORDER BY f.path, e.dir, e.name",
+                params,
+            ).fetchall()
+            (executables,) = conn.execute(
+                f"SELECT total(executables) FROM paths{where_base}", params
+            ).fetchone()
+        return dir_rows, named_rows, entry_rows, int(executables)
 
     def blobs_by_path(self, paths: Sequence[str]) -> dict[str, bytes]:
         """The facts blobs of the given library files (absent ones are left out)."""
@@ -393,6 +427,3 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _is_busy(exc: sqlite3.DatabaseError) -> bool:
-    message = str(exc)
-    return "locked" in message or "busy" in message

@@ -17,6 +17,7 @@ from autopatchelf.index.searchpath import DirectoryPlacer
 from autopatchelf.index.update import UpdateResult, update_cache
 from autopatchelf.index.view import FileInfo, IndexView, load_view
 from autopatchelf.ldso.search import own_entries
+from autopatchelf.sqlite import is_busy
 from autopatchelf.store.graph import MappingGraph, ReferenceGraph
 from autopatchelf.store.path import StorePath
 from autopatchelf.store.store import NixMode, Store
@@ -301,7 +302,7 @@ def _sorted_paths(store: Store, basenames: Iterable[str]) -> tuple[StorePath, ..
 
 
 def _cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:
-    if "locked" in str(exc) or "busy" in str(exc):
+    if is_busy(exc):
         return StoreError(
             f"index cache {path} is locked: {exc}",
             hint="another autopatchelf run holds it; retry, or pass --cache-dir",
@@ -339,8 +340,7 @@ def _update_and_load(
             view = load_view(cache, update.universe)
             return update, view, time.perf_counter() - started
         except sqlite3.DatabaseError as exc:
-            busy = "locked" in str(exc) or "busy" in str(exc)
-            if busy or attempt == 2:
+            if is_busy(exc) or attempt == 2:
                 raise _cache_error(cache.path, exc) from exc
             try:
                 cache.reset(store.dir)

@@ -15,6 +15,7 @@ import attrs
 from autopatchelf._progress import NullProgress, Progress
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import StoreError
+from autopatchelf.frozen import FrozenMap
 from autopatchelf.index.cache import IndexCache, stamps_differ
 from autopatchelf.index.parallel import Job, ReaderPool, default_workers
 from autopatchelf.index.records import DirScan, PathScan
@@ -32,7 +33,7 @@ class UpdateResult:
     """What one update found and did."""
 
     #: Basename -> stamp of every valid path of the store.
-    valid: dict[str, str] = attrs.field(eq=False)
+    valid: FrozenMap[str, str] = attrs.field(eq=False)
     #: The basenames the index covers, or ``None`` for every valid path.
     universe: frozenset[str] | None
     paths_scanned: int
@@ -71,7 +72,7 @@ def update_cache(
             if pool is not None:
                 pool.close()
     return UpdateResult(
-        valid=updater.valid,
+        valid=FrozenMap(updater.valid),
         universe=updater.universe,
         paths_scanned=updater.paths_scanned,
         dirs_scanned=updater.dirs_scanned,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import attrs
 
+from autopatchelf.frozen import FrozenMap
 from autopatchelf.index.cache import IndexCache
 from autopatchelf.index.records import SkipCounts
 
@@ -31,44 +31,19 @@ class FileInfo:
 
 @attrs.frozen
 class IndexView:
-    files: dict[str, FileInfo] = attrs.field(repr=False)
+    files: FrozenMap[str, FileInfo] = attrs.field(repr=False)
     #: name -> paths of the files answering to it, sorted.
-    by_name: dict[str, tuple[str, ...]] = attrs.field(repr=False)
+    by_name: FrozenMap[str, tuple[str, ...]] = attrs.field(repr=False)
     #: lib dir -> name -> file path.
-    dirs: dict[str, dict[str, str]] = attrs.field(repr=False)
+    dirs: FrozenMap[str, FrozenMap[str, str]] = attrs.field(repr=False)
     skipped: SkipCounts
     executables: int
 
 
 def load_view(cache: IndexCache, universe: frozenset[str] | None) -> IndexView:
     """Read the part of ``cache`` that ``universe`` (basenames; ``None``: all) covers."""
-    params: tuple[str, ...] = ()
-    if universe is None:
-        where_owner, where_namer, where_base = "", "", ""
-        in_universe = None
-    else:
-        members = json.dumps(sorted(universe))
-        where_owner = " WHERE d.owner IN (SELECT value FROM json_each(?1))"
-        where_namer = " WHERE namer IN (SELECT value FROM json_each(?1))"
-        where_base = " WHERE basename IN (SELECT value FROM json_each(?1))"
-        params = (members,)
-        in_universe = universe
-
-    with cache.snapshot():
-        dir_rows = cache.rows(
-            "SELECT id, path, standard, present, non_elf, bad_elf, not_library, outside"
-            f" FROM dirs AS d{where_owner}",
-            params,
-        )
-        named_rows = cache.rows(f"SELECT DISTINCT dir FROM named{where_namer}", params)
-        entry_rows = cache.rows(
-            "SELECT e.dir, e.name, f.path, f.owner, f.soname FROM entries AS e"
-            " JOIN files AS f ON f.id = e.file JOIN dirs AS d ON d.id = e.dir"
-            f"{where_owner} ORDER BY f.path, e.dir, e.name",
-            params,
-        )
-        (executables,) = cache.rows(f"SELECT total(executables) FROM paths{where_base}", params)[0]
-
+    in_universe = universe
+    dir_rows, named_rows, entry_rows, executables = cache.view_rows(universe)
     named = {directory for (directory,) in named_rows}
     active: dict[int, str] = {}
     skipped = SkipCounts()
@@ -99,9 +74,9 @@ def load_view(cache: IndexCache, universe: frozenset[str] | None) -> IndexView:
         for name in info.names:
             by_name.setdefault(name, []).append(path)
     return IndexView(
-        files=files,
-        by_name={name: tuple(sorted(paths)) for name, paths in by_name.items()},
-        dirs=dirs,
+        files=FrozenMap(files),
+        by_name=FrozenMap((name, tuple(sorted(paths))) for name, paths in by_name.items()),
+        dirs=FrozenMap((path, FrozenMap(names)) for path, names in dirs.items()),
         skipped=skipped,
         executables=int(executables),
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError, RootError
+from autopatchelf.frozen import FrozenMap
 from autopatchelf.ldso.glibc import glibc_version, is_glibc_name
 from autopatchelf.ldso.machines import compatible, incompatibility, loader_name
 from autopatchelf.ldso.search import has_slash
@@ -335,19 +336,21 @@ def build_problem(
     return Problem(
         roots=tuple(builder.foreign[: len(root_facts)]),
         foreign=tuple(builder.foreign),
-        providers=dict(sorted(builder.providers.items())),
-        candidates={name: tuple(paths) for name, paths in sorted(builder.candidates.items())},
-        fixed=dict(sorted(builder.fixed.items())),
-        free={path: tuple(names) for path, names in sorted(builder.free.items())},
+        providers=FrozenMap(sorted(builder.providers.items())),
+        candidates=FrozenMap(
+            (name, tuple(paths)) for name, paths in sorted(builder.candidates.items())
+        ),
+        fixed=FrozenMap(sorted(builder.fixed.items())),
+        free=FrozenMap((path, tuple(names)) for path, names in sorted(builder.free.items())),
         exclusions=tuple(builder.exclusions),
-        glibcs=glibcs,
+        glibcs=FrozenMap(glibcs),
         glibc_names=glibc_names,
-        closure_glibcs=closure_glibcs,
-        closures=closures,
-        missing=missing,
+        closure_glibcs=FrozenMap(closure_glibcs),
+        closures=FrozenMap(closures),
+        missing=FrozenMap(missing),
         notes=tuple(builder.notes),
         hints=hints,
-        substitutes=dict(sorted(builder.substitutes.items())),
+        substitutes=FrozenMap(sorted(builder.substitutes.items())),
     )
 
 

@@ -11,6 +11,7 @@ import enum
 import attrs
 
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.frozen import FrozenMap
 
 
 @attrs.frozen
@@ -65,28 +66,28 @@ class Problem:
     #: Every object that will be loaded whatever we choose: roots and bundled libraries.
     foreign: tuple[Provider, ...]
     #: Every store or bundled file that may join the process, by path.
-    providers: dict[str, Provider]
+    providers: FrozenMap[str, Provider]
     #: name -> paths of files that may provide it (deterministic order).
-    candidates: dict[str, tuple[str, ...]]
+    candidates: FrozenMap[str, tuple[str, ...]]
     #: (object path, name) -> the one file that object's own search finds for the name.
-    fixed: dict[tuple[str, str], str]
+    fixed: FrozenMap[tuple[str, str], str]
     #: object path -> names it needs that any chosen provider may satisfy.
-    free: dict[str, tuple[str, ...]]
+    free: FrozenMap[str, tuple[str, ...]]
     #: Candidates a requester cannot use, and why (precomputed version/symbol checks).
     exclusions: tuple[Exclusion, ...]
-    glibcs: dict[str, Glibc]
+    glibcs: FrozenMap[str, Glibc]
     #: Names that belong to glibc: their providers must come from the chosen glibc.
     glibc_names: frozenset[str]
     #: store path -> glibc store paths in its closure.
-    closure_glibcs: dict[str, tuple[str, ...]]
+    closure_glibcs: FrozenMap[str, tuple[str, ...]]
     #: store path -> its closure (store paths).
-    closures: dict[str, frozenset[str]]
+    closures: FrozenMap[str, frozenset[str]]
     #: Names no file in the store provides, with the closest names that exist.
-    missing: dict[str, tuple[str, ...]]
+    missing: FrozenMap[str, tuple[str, ...]]
     #: Human-readable notes gathered while building (ignored RUNPATH entries...).
     notes: tuple[str, ...]
     #: Closest matches for versions no candidate defines, for explanations.
     hints: tuple[str, ...] = ()
     #: (needed name, file) -> the other name that file answers to: a closest-match
     #: substitution, allowed only with ``--allow-substitution`` and at a high cost.
-    substitutes: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    substitutes: FrozenMap[tuple[str, str], str] = attrs.field(factory=FrozenMap)

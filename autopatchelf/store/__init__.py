@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from autopatchelf.nix.dirs import nix_state_dir, nix_store_dir
 from autopatchelf.store.graph import MappingGraph, ReferenceGraph
 from autopatchelf.store.path import StorePath, is_store_basename, parse_store_path
-from autopatchelf.store.store import Backend, NixMode, Store, nix_state_dir, nix_store_dir
+from autopatchelf.store.store import Backend, NixMode, Store
 from autopatchelf.store.version import split_name_version, version_key
 
 __all__ = [

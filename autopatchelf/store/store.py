@@ -21,26 +21,15 @@ from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from autopatchelf.errors import StoreError
+from autopatchelf.nix.cli import NixStoreCommand
+from autopatchelf.nix.db import DB_RELATIVE, NixDatabase
+from autopatchelf.nix.dirs import nix_state_dir, nix_store_dir
 from autopatchelf.store.graph import ReferenceGraph
-from autopatchelf.store.nixcli import NixStoreCommand
-from autopatchelf.store.nixdb import DB_RELATIVE, NixDatabase
 from autopatchelf.store.path import StorePath, is_store_basename, make_store_path
 
 NixMode = Literal["auto", "db", "cli", "none"]
 Backend = Literal["nix-db", "nix-cli", "plain"]
 
-DEFAULT_STORE_DIR = "/nix/store"
-DEFAULT_STATE_DIR = "/nix/var/nix"
-
-
-def nix_store_dir() -> str:
-    """The store Nix is configured for (``NIX_STORE_DIR``, else ``/nix/store``)."""
-    return os.path.normpath(os.environ.get("NIX_STORE_DIR") or DEFAULT_STORE_DIR)
-
-
-def nix_state_dir() -> str:
-    """Nix's state directory (``NIX_STATE_DIR``, else ``/nix/var/nix``)."""
-    return os.path.normpath(os.environ.get("NIX_STATE_DIR") or DEFAULT_STATE_DIR)
 
 
 class Store:

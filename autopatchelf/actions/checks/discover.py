@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import attrs
 
 from autopatchelf.actions.checks.check_model import CheckRoot
-from autopatchelf.errors import AutopatchelfError
-
-ELF_MAGIC = b"\x7fELF"
-
-
-class CheckInputError(AutopatchelfError):
-    """A path given to ``check`` does not exist or cannot be read."""
+from autopatchelf.elf.records import ELF_MAGIC
+from autopatchelf.elf.tree import walk
+from autopatchelf.errors import CheckInputError
 
 
 @attrs.frozen
@@ -60,7 +56,7 @@ def discover(paths: Sequence[str]) -> Discovery:
             )
         if os.path.isdir(absolute):
             roots.append(CheckRoot(os.path.normpath(given), absolute))
-            walked.extend((index, rel, path, link) for rel, path, link in _walk(absolute))
+            walked.extend((index, e.rel, e.path, e.is_link) for e in walk(absolute))
         else:
             roots.append(CheckRoot(os.path.normpath(given), os.path.dirname(absolute)))
             walked.append((index, os.path.basename(absolute), absolute, os.path.islink(absolute)))
@@ -98,12 +94,3 @@ def discover(paths: Sequence[str]) -> Discovery:
     files = tuple(found[key] for key in sorted(found))
     return Discovery(tuple(roots), files, non_elf, unreadable, duplicates)
 
-
-def _walk(top: str) -> Iterator[tuple[str, str, bool]]:
-    """(relative path, absolute path, is a symlink) of every non-directory under ``top``."""
-    for directory, dirnames, filenames in os.walk(top):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = os.path.join(directory, name)
-            rel = os.path.relpath(path, top).replace(os.sep, "/")
-            yield rel, path, os.path.islink(path)

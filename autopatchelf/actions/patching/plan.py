@@ -30,9 +30,9 @@ from autopatchelf.actions.linkdir import link_entries
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import PatchError
 from autopatchelf.ldso.search import own_entries
+from autopatchelf.nix.dirs import nix_store_dir
 from autopatchelf.options import Delivery
 from autopatchelf.solution.model import Solution
-from autopatchelf.store.store import nix_store_dir
 
 #: The file capability attribute: privileges like setuid's.
 CAPABILITY_XATTR = "security.capability"

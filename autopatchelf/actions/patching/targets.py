@@ -12,11 +12,11 @@ import attrs
 from autopatchelf.actions.patching.atomic import BACKUP_SUFFIX, TEMP_SUFFIX
 from autopatchelf.actions.patching.plan import store_holding
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.elf.records import ElfType
+from autopatchelf.elf.records import ELF_MAGIC, ElfType
+from autopatchelf.elf.tree import Unlistable, walk
 from autopatchelf.errors import AutopatchelfError, PatchError
 from autopatchelf.ldso.machines import incompatibility
 
-_ELF_MAGIC = b"\x7fELF"
 _PROGRAMS = frozenset({ElfType.EXECUTABLE, ElfType.PIE})
 _LOADABLE = _PROGRAMS | {ElfType.SHARED}
 
@@ -70,18 +70,13 @@ def find_targets(paths: Sequence[str], *, store_dir: str | None = None) -> Targe
 
 
 def _walk(top: str, skipped: list[tuple[str, str]]) -> Iterator[str]:
-    """Regular files below ``top`` in a stable order; symbolic links are not followed.
-    Unreadable directories are noted in ``skipped``."""
-
-    def unreadable(exc: OSError) -> None:
-        skipped.append((str(exc.filename), f"cannot list it ({exc.strerror})"))
-
-    for directory, subdirs, files in os.walk(top, onerror=unreadable):
-        subdirs.sort()
-        for name in sorted(files):
-            path = os.path.join(directory, name)
-            if not os.path.islink(path) and os.path.isfile(path):
-                yield path
+    """Regular files below ``top`` in a stable order; symbolic links are not followed
+    (a patch never edits through a link). Unlistable directories are noted in ``skipped``."""
+    unlistable: list[Unlistable] = []
+    for entry in walk(top, unlistable):
+        if not entry.is_link and os.path.isfile(entry.path):
+            yield entry.path
+    skipped.extend((u.path, f"cannot list it ({u.reason})") for u in unlistable)
 
 
 def _consider(path: str, found: dict[str, ElfFacts], skipped: list[tuple[str, str]]) -> None:
@@ -92,7 +87,7 @@ def _consider(path: str, found: dict[str, ElfFacts], skipped: list[tuple[str, st
         return
     try:
         with open(path, "rb") as handle:
-            if handle.read(4) != _ELF_MAGIC:
+            if handle.read(len(ELF_MAGIC)) != ELF_MAGIC:
                 return
     except OSError as exc:
         skipped.append((path, f"cannot read it ({exc.strerror})"))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
 
 from autopatchelf.errors import StoreError
+from autopatchelf.sqlite import connect_readonly, is_busy
 
 DB_RELATIVE = os.path.join("db", "db.sqlite")
 
@@ -44,9 +44,8 @@ class NixDatabase:
                 f"Nix database {db_path} does not exist",
                 hint="set NIX_STATE_DIR, or index the directory without Nix",
             )
-        uri = Path(db_path).absolute().as_uri() + "?mode=ro"
         try:
-            self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+            self._conn = connect_readonly(db_path, timeout=timeout)
             self._conn.execute("SELECT count(*) FROM ValidPaths WHERE id < 0").fetchone()
         except sqlite3.Error as exc:
             raise _db_error(db_path, exc) from exc
@@ -65,6 +64,17 @@ class NixDatabase:
         if text.startswith(self._prefix) and "/" not in text[len(self._prefix) :]:
             return text[len(self._prefix) :]
         return None
+
+    def valid_among(self, paths: Iterable[str]) -> set[str]:
+        """Those of ``paths`` (full store paths) that are valid."""
+        wanted = sorted(set(paths))
+        valid: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self._query(f"SELECT path FROM ValidPaths WHERE path IN ({marks})", batch)
+            valid.update(str(path) for (path,) in rows)
+        return valid
 
     def valid_paths(self) -> dict[str, str]:
         """Basename -> registration stamp of every valid path in our store dir."""
@@ -91,7 +101,7 @@ class NixDatabase:
 
 def _db_error(db_path: str, exc: sqlite3.Error) -> StoreError:
     message = str(exc)
-    if "locked" in message or "busy" in message:
+    if is_busy(exc):
         return StoreError(
             f"Nix database {db_path} is locked ({message})",
             hint="retry when the running Nix operation has finished",
