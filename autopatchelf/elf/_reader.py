@@ -34,19 +34,40 @@ import stat
 import struct
 from typing import Final
 
+from autopatchelf.elf import _symtab, _versions
+from autopatchelf.elf._layout import (
+    DT_FLAGS,
+    DT_FLAGS_1,
+    DT_NEEDED,
+    DT_NULL,
+    DT_RPATH,
+    DT_RUNPATH,
+    DT_SONAME,
+    DT_STRSZ,
+    DT_STRTAB,
+    ET_CORE,
+    ET_DYN,
+    ET_EXEC,
+    ET_REL,
+    EV_CURRENT,
+    IDENT_SIZE,
+    LAYOUTS,
+    PHDR_SIZES,
+    PN_XNUM,
+    PT_DYNAMIC,
+    PT_INTERP,
+    PT_LOAD,
+)
 from autopatchelf.elf.records import (
     DF_1_PIE,
     ELF_MAGIC,
-    VER_FLG_BASE,
-    VER_FLG_WEAK,
     ElfClass,
     ElfType,
     Endian,
     VersionDefinition,
     VersionNeed,
-    VersionRequirement,
 )
-from autopatchelf.elf.symbols import SYM32_SIZE, SYM64_SIZE, DynamicSymbols
+from autopatchelf.elf.symbols import DynamicSymbols
 from autopatchelf.errors import ElfError
 
 __all__ = ["SMALL_FILE_BYTES", "Fields", "parse_fields", "read_fields"]
@@ -65,52 +86,6 @@ SMALL_FILE_BYTES: Final = 256 * 1024
 _HEAD_BYTES: Final = 64 * 1024
 _WINDOW_BYTES: Final = 8 * 1024
 
-_IDENT_SIZE: Final = 16
-_EV_CURRENT: Final = 1
-
-# e_type
-_ET_REL, _ET_EXEC, _ET_DYN, _ET_CORE = 1, 2, 3, 4
-# p_type
-_PT_LOAD, _PT_DYNAMIC, _PT_INTERP = 1, 2, 3
-# The real e_phnum lives in section 0's sh_info when e_phnum is PN_XNUM.
-_PN_XNUM: Final = 0xFFFF
-# sh_type of .dynsym
-_SHT_DYNSYM: Final = 11
-
-# Dynamic tags.
-_DT_NULL = 0
-_DT_NEEDED = 1
-_DT_HASH = 4
-_DT_STRTAB = 5
-_DT_SYMTAB = 6
-_DT_STRSZ = 10
-_DT_SYMENT = 11
-_DT_SONAME = 14
-_DT_RPATH = 15
-_DT_RUNPATH = 29
-_DT_FLAGS = 30
-_DT_GNU_HASH = 0x6FFFFEF5
-_DT_VERSYM = 0x6FFFFFF0
-_DT_FLAGS_1 = 0x6FFFFFFB
-_DT_VERDEF = 0x6FFFFFFC
-_DT_VERDEFNUM = 0x6FFFFFFD
-_DT_VERNEED = 0x6FFFFFFE
-_DT_VERNEEDNUM = 0x6FFFFFFF
-
-# Verneed/Vernaux/Verdef/Verdaux have the same layout in ELF32 and ELF64.
-_VERNEED_SIZE: Final = 16
-_VERNAUX_SIZE: Final = 16
-_VERDEF_SIZE: Final = 20
-_VERDAUX_SIZE: Final = 8
-_VERSION_REVISION: Final = 1
-#: Longest run of Vernaux entries decoded with one unpack (longer ones walk the chain).
-_MAX_RUN: Final = 64
-#: Most section header tables read with one unpack (more sections are walked).
-_MAX_SECTION_RUN: Final = 1024
-_GNU_HASH_HEADER: Final = 16
-#: Version indexes are 15 bits: no object can use more version entries than this.
-_MAX_VERSIONS: Final = 0x8000
-
 _OS_REASONS: Final = {
     errno.ENOENT: "no such file",
     errno.EACCES: "permission denied",
@@ -120,88 +95,6 @@ _OS_REASONS: Final = {
     errno.ELOOP: "too many levels of symbolic links",
 }
 
-
-class _Layout:
-    """The struct formats of one ELF class and byte order."""
-
-    __slots__ = (
-        "byte_order",
-        "dyn_word",
-        "ehdr",
-        "elf_class",
-        "endian",
-        "phdr",
-        "phdr_runs",
-        "section_types_runs",
-        "shdr",
-        "sym_size",
-        "u32",
-        "verdaux",
-        "verdef",
-        "vernaux",
-        "vernaux_runs",
-        "verneed",
-        "word_size",
-    )
-
-    def __init__(self, elf_class: ElfClass, endian: Endian) -> None:
-        is64 = elf_class is ElfClass.ELF64
-        order = "<" if endian is Endian.LITTLE else ">"
-        self.elf_class = elf_class
-        self.endian = endian
-        self.byte_order = order
-        word = "Q" if is64 else "I"
-        self.word_size = 8 if is64 else 4
-        self.dyn_word = word
-        # e_type .. e_shstrndx (after e_ident)
-        self.ehdr = struct.Struct(f"{order}HHI{word}{word}{word}IHHHHHH")
-        # Program headers, unpacked to (p_type, p_offset, p_vaddr, p_filesz) only.
-        self.phdr = "I4xQQ8xQ16x" if is64 else "III4xI12x"
-        # Section headers, unpacked to (sh_type, sh_offset, sh_size, sh_info, sh_entsize).
-        self.shdr = struct.Struct(f"{order}4xI16xQQ4xI8xQ" if is64 else f"{order}4xI8xII4xI4xI")
-        self.sym_size = SYM64_SIZE if is64 else SYM32_SIZE
-        self.u32 = struct.Struct(f"{order}I")
-        self.verneed = struct.Struct(f"{order}HHIII")  # version, cnt, file, aux, next
-        self.vernaux = struct.Struct(f"{order}IHHII")  # hash, flags, other, name, next
-        self.verdef = struct.Struct(f"{order}HHHHIII")  # version, flags, ndx, cnt, hash, aux, next
-        self.verdaux = struct.Struct(f"{order}II")  # name, next
-        self.phdr_runs: dict[int, struct.Struct] = {}
-        self.section_types_runs: dict[int, struct.Struct] = {}
-        self.vernaux_runs: dict[int, struct.Struct] = {}
-
-    def program_header_fields(self, data: bytes, position: int, count: int) -> tuple[int, ...]:
-        """(p_type, p_offset, p_vaddr, p_filesz) of ``count`` program headers, flattened."""
-        if count > _MAX_SECTION_RUN:  # rare: no giant struct format for it
-            one = struct.Struct(f"{self.byte_order}{self.phdr}")
-            table = data[position : position + count * one.size]
-            return tuple(field for fields in one.iter_unpack(table) for field in fields)
-        run = self.phdr_runs.get(count)
-        if run is None:
-            run = struct.Struct(f"{self.byte_order}{self.phdr * count}")
-            if len(self.phdr_runs) < _MAX_RUN:
-                self.phdr_runs[count] = run
-        return run.unpack_from(data, position)
-
-    def section_types_run(self, count: int) -> struct.Struct:
-        """The format of the sh_type fields of ``count`` section headers."""
-        run = self.section_types_runs.get(count)
-        if run is None:
-            skip = self.shdr.size - 8
-            run = struct.Struct(f"{self.byte_order}{f'4xI{skip}x' * count}")
-            if len(self.section_types_runs) < _MAX_RUN:
-                self.section_types_runs[count] = run
-        return run
-
-    def vernaux_run(self, count: int) -> struct.Struct:
-        """The format of ``count`` consecutive Vernaux entries (count <= _MAX_RUN)."""
-        run = self.vernaux_runs.get(count)
-        if run is None:
-            run = self.vernaux_runs[count] = struct.Struct(f"{self.byte_order}{'IHHII' * count}")
-        return run
-
-
-_LAYOUTS: Final = {(int(c), int(e)): _Layout(c, e) for c in ElfClass for e in Endian}
-_PHDR_SIZES: Final = {ElfClass.ELF32: 32, ElfClass.ELF64: 56}
 
 #: A PT_LOAD segment's file part: (first vaddr, end vaddr, file offset).
 _Load = tuple[int, int, int]
@@ -222,8 +115,8 @@ def read_fields(path: str | os.PathLike[str]) -> Fields:
         size = _regular_file_size(fd, name)
         if size <= SMALL_FILE_BYTES:
             data = os.read(fd, size)
-            return _parse(_Image(name, data, len(data), None))
-        return _parse(_Image(name, os.pread(fd, _HEAD_BYTES, 0), size, fd))
+            return _parse(Image(name, data, len(data), None))
+        return _parse(Image(name, os.pread(fd, _HEAD_BYTES, 0), size, fd))
     except OSError as exc:
         raise ElfError(name, _os_reason(exc)) from None
     finally:
@@ -232,10 +125,10 @@ def read_fields(path: str | os.PathLike[str]) -> Fields:
 
 def parse_fields(data: bytes, path: str) -> Fields:
     """The facts of an ELF image already in memory; ``path`` names it in errors."""
-    return _parse(_Image(path, data, len(data), None))
+    return _parse(Image(path, data, len(data), None))
 
 
-def _parse(image: _Image) -> Fields:
+def _parse(image: Image) -> Fields:
     try:
         return image.facts()
     except ElfError:
@@ -259,7 +152,7 @@ def _os_reason(exc: OSError) -> str:
     return reason or f"cannot read ({exc.strerror or type(exc).__name__})"
 
 
-class _Image:
+class Image:
     """One ELF image being read: its bytes (all of them, or a window on a large file
     read with ``pread``), its layout and its PT_LOAD segments.
 
@@ -276,7 +169,7 @@ class _Image:
         self.base = 0
         self.size = size
         self.fd = fd
-        self.layout = _LAYOUTS[1, 1]
+        self.layout = LAYOUTS[1, 1]
         self.loads: tuple[_Load, ...] = ()
         #: The section header table's offset and entry count ((0, 0) without one).
         self.sections = (0, 0)
@@ -322,7 +215,7 @@ class _Image:
         osabi = self.identify()
         e_type, machine, phoff, shoff, phentsize, phnum, shentsize, shnum = self.header()
         self.sections = self.section_table(shoff, shentsize, shnum)
-        if phnum == _PN_XNUM:
+        if phnum == PN_XNUM:
             phnum = self.extended_phnum()
         dynamic, interp = self.program_headers(phoff, phentsize, phnum)
         interpreter = self.interpreter(interp)
@@ -333,10 +226,10 @@ class _Image:
             tags, needed_offsets = self.dynamic_entries(dynamic)
             self.strtab = self.string_table(tags)
         string = self.string
-        soname = string(tags[_DT_SONAME], "DT_SONAME") if _DT_SONAME in tags else None
-        flags_1 = tags.get(_DT_FLAGS_1, 0)
-        version_needs = self.version_needs(tags)
-        version_defs = self.version_defs(tags)
+        soname = string(tags[DT_SONAME], "DT_SONAME") if DT_SONAME in tags else None
+        flags_1 = tags.get(DT_FLAGS_1, 0)
+        version_needs = _versions.version_needs(self, tags)
+        version_defs = _versions.version_defs(self, tags)
         layout = self.layout
         return (
             layout.elf_class,
@@ -347,29 +240,29 @@ class _Image:
             interpreter,
             soname,
             tuple([string(offset, "DT_NEEDED") for offset in needed_offsets]),
-            string(tags[_DT_RPATH], "DT_RPATH") if _DT_RPATH in tags else None,
-            string(tags[_DT_RUNPATH], "DT_RUNPATH") if _DT_RUNPATH in tags else None,
-            tags.get(_DT_FLAGS, 0),
+            string(tags[DT_RPATH], "DT_RPATH") if DT_RPATH in tags else None,
+            string(tags[DT_RUNPATH], "DT_RUNPATH") if DT_RUNPATH in tags else None,
+            tags.get(DT_FLAGS, 0),
             flags_1,
             version_needs,
             version_defs,
-            self.dynamic_symbols(tags, version_needs, version_defs),
+            _symtab.dynamic_symbols(self, tags, version_needs, version_defs),
         )
 
     # -- headers -------------------------------------------------------------------------
 
     def identify(self) -> int:
         """Check e_ident and choose the layout; returns the OS ABI byte."""
-        ident = self.data[:_IDENT_SIZE]
+        ident = self.data[:IDENT_SIZE]
         if ident[:4] != ELF_MAGIC:
             raise self.error("not an ELF file (bad magic)")
-        if len(ident) < _IDENT_SIZE:
+        if len(ident) < IDENT_SIZE:
             raise self.error("truncated ELF identification")
         elf_class, data, version, osabi = ident[4], ident[5], ident[6], ident[7]
-        layout = _LAYOUTS.get((elf_class, data))
+        layout = LAYOUTS.get((elf_class, data))
         if layout is None:
             raise self.error(f"unsupported ELF class {elf_class} / data encoding {data}")
-        if version != _EV_CURRENT:
+        if version != EV_CURRENT:
             raise self.error(f"unsupported ELF identification version {version}")
         self.layout = layout
         return osabi
@@ -377,10 +270,10 @@ class _Image:
     def header(self) -> tuple[int, int, int, int, int, int, int, int]:
         """e_type, e_machine, e_phoff, e_shoff, e_phentsize, e_phnum, e_shentsize, e_shnum."""
         header = self.layout.ehdr
-        if _IDENT_SIZE + header.size > self.size:
+        if IDENT_SIZE + header.size > self.size:
             raise self.error("truncated ELF header")
         e_type, machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum, _ = (
-            header.unpack_from(*self.fetch(_IDENT_SIZE, header.size, "ELF header"))
+            header.unpack_from(*self.fetch(IDENT_SIZE, header.size, "ELF header"))
         )
         return e_type, machine, phoff, shoff, phentsize, phnum, shentsize, shnum
 
@@ -422,8 +315,8 @@ class _Image:
         if phnum == 0:
             return None, None
         layout = self.layout
-        if phentsize != _PHDR_SIZES[layout.elf_class]:
-            expected = _PHDR_SIZES[layout.elf_class]
+        if phentsize != PHDR_SIZES[layout.elf_class]:
+            expected = PHDR_SIZES[layout.elf_class]
             raise self.error(f"e_phentsize is {phentsize}, expected {expected}")
         data, position = self.fetch(phoff, phnum * phentsize, "program header table (e_phoff)")
         fields = layout.program_header_fields(data, position, phnum)
@@ -431,17 +324,17 @@ class _Image:
         loads: list[_Load] = []
         file_size = self.size
         for p_type, offset, vaddr, size in zip(types, offsets, vaddrs, sizes, strict=False):
-            if p_type == _PT_LOAD:
+            if p_type == PT_LOAD:
                 if offset + size > file_size:
                     raise self.error("a PT_LOAD segment extends past the end of the file")
                 loads.append((vaddr, vaddr + size, offset))
         self.loads = tuple(loads)
         dynamic = interp = None
-        if _PT_DYNAMIC in types:
-            first = types.index(_PT_DYNAMIC)
+        if PT_DYNAMIC in types:
+            first = types.index(PT_DYNAMIC)
             dynamic = (offsets[first], sizes[first])
-        if _PT_INTERP in types:
-            first = types.index(_PT_INTERP)
+        if PT_INTERP in types:
+            first = types.index(PT_INTERP)
             interp = (offsets[first], sizes[first])
         return dynamic, interp
 
@@ -481,18 +374,18 @@ class _Image:
             f"{layout.byte_order}{2 * count}{layout.dyn_word}", data, position
         )
         tags, values = words[0::2], words[1::2]
-        if _DT_NULL in tags:
-            end = tags.index(_DT_NULL)
+        if DT_NULL in tags:
+            end = tags.index(DT_NULL)
             tags, values = tags[:end], values[:end]
         # zip(strict=False): tags and values have the same length by construction.
-        return dict(zip(tags, values, strict=False)), _values_of(_DT_NEEDED, tags, values)
+        return dict(zip(tags, values, strict=False)), _values_of(DT_NEEDED, tags, values)
 
     def string_table(self, tags: dict[int, int]) -> bytes:
-        if _DT_STRTAB not in tags:
+        if DT_STRTAB not in tags:
             return b""
-        address = tags[_DT_STRTAB]
-        if _DT_STRSZ in tags:
-            size = tags[_DT_STRSZ]
+        address = tags[DT_STRTAB]
+        if DT_STRSZ in tags:
+            size = tags[DT_STRSZ]
             if size == 0:
                 return b""
             return self.read(self.region(address, size, "DT_STRTAB"), size, "DT_STRTAB")
@@ -513,240 +406,8 @@ class _Image:
             raise self.error(f"{what} string offset {offset:#x} is past the string table")
         return strtab[offset:end]
 
-    # -- symbol versioning ---------------------------------------------------------------
-
-    def version_needs(self, tags: dict[int, int]) -> tuple[VersionNeed, ...]:
-        """DT_VERNEED: a chain of Verneed entries, each with a chain of Vernaux entries."""
-        if _DT_VERNEED not in tags:
-            return ()
-        offset, limit = self.locate(tags[_DT_VERNEED], "DT_VERNEED")
-        max_entries = min(tags.get(_DT_VERNEEDNUM, _MAX_VERSIONS), _MAX_VERSIONS)
-        unpack = self.layout.verneed.unpack_from
-        needs: list[VersionNeed] = []
-        total = 0
-        for _ in range(max_entries):
-            if offset + _VERNEED_SIZE > limit:
-                raise self.past_segment("Verneed")
-            revision, count, file, aux, next_offset = unpack(
-                *self.fetch(offset, _VERNEED_SIZE, "Verneed")
-            )
-            if revision != _VERSION_REVISION:
-                raise self.error(f"unsupported Verneed revision {revision}")
-            versions = self.vernaux_chain(offset + aux, count, limit)
-            total += len(versions)
-            if total > _MAX_VERSIONS:
-                raise self.error("more version requirements than version indexes")
-            needs.append(VersionNeed(self.string(file, "Verneed file"), versions))
-            if next_offset == 0:
-                break
-            offset += next_offset
-        return tuple(needs)
-
-    def vernaux_chain(self, offset: int, count: int, limit: int) -> tuple[VersionRequirement, ...]:
-        """The ``count`` Vernaux entries at ``offset`` (the chain ends early at a zero
-        ``vna_next``). Linkers write them back to back: that case is decoded with one
-        unpack; anything else walks the chain entry by entry."""
-        if 0 < count <= _MAX_RUN and offset + count * _VERNAUX_SIZE <= limit:
-            run = self.layout.vernaux_run(count)
-            fields = run.unpack_from(*self.fetch(offset, run.size, "Vernaux"))
-            links = fields[4::5]
-            if links[-1] == 0 and links.count(_VERNAUX_SIZE) == count - 1:
-                return self.requirements(fields)
-        unpack = self.layout.vernaux.unpack_from
-        walked: list[int] = []
-        for _ in range(min(count, _MAX_VERSIONS)):
-            if offset + _VERNAUX_SIZE > limit:
-                raise self.past_segment("Vernaux")
-            entry = unpack(*self.fetch(offset, _VERNAUX_SIZE, "Vernaux"))
-            walked.extend(entry)
-            if entry[4] == 0:
-                break
-            offset += entry[4]
-        return self.requirements(tuple(walked))
-
-    def requirements(self, fields: tuple[int, ...]) -> tuple[VersionRequirement, ...]:
-        """VersionRequirements from flattened (hash, flags, other, name, next) fields."""
-        requirements: list[VersionRequirement] = []
-        for hash_, flags, other, name in zip(
-            fields[0::5], fields[1::5], fields[2::5], fields[3::5], strict=False
-        ):
-            key = (self.string_bytes(name, "Vernaux"), hash_, flags, other)
-            requirement = _REQUIREMENTS.get(key)
-            if requirement is None:
-                requirement = _intern_requirement(key)
-            requirements.append(requirement)
-        return tuple(requirements)
-
-    def version_defs(self, tags: dict[int, int]) -> tuple[VersionDefinition, ...]:
-        """DT_VERDEF: a chain of Verdef entries; each is named by its first Verdaux."""
-        if _DT_VERDEF not in tags:
-            return ()
-        offset, limit = self.locate(tags[_DT_VERDEF], "DT_VERDEF")
-        max_entries = min(tags.get(_DT_VERDEFNUM, _MAX_VERSIONS), _MAX_VERSIONS)
-        unpack_verdef = self.layout.verdef.unpack_from
-        unpack_verdaux = self.layout.verdaux.unpack_from
-        definitions: list[VersionDefinition] = []
-        for _ in range(max_entries):
-            if offset + _VERDEF_SIZE > limit:
-                raise self.past_segment("Verdef")
-            revision, flags, index, _, hash_, aux, next_offset = unpack_verdef(
-                *self.fetch(offset, _VERDEF_SIZE, "Verdef")
-            )
-            if revision != _VERSION_REVISION:
-                raise self.error(f"unsupported Verdef revision {revision}")
-            if offset + aux + _VERDAUX_SIZE > limit:
-                raise self.past_segment("Verdaux")
-            name = unpack_verdaux(*self.fetch(offset + aux, _VERDAUX_SIZE, "Verdaux"))[0]
-            key = (self.string_bytes(name, "Verdaux"), hash_, index, flags)
-            definition = _DEFINITIONS.get(key)
-            if definition is None:
-                definition = _intern_definition(key)
-            definitions.append(definition)
-            if next_offset == 0:
-                break
-            offset += next_offset
-        return tuple(definitions)
-
     def past_segment(self, what: str) -> ElfError:
         return self.error(f"a {what} entry is past the end of its segment")
-
-    # -- dynamic symbols -----------------------------------------------------------------
-
-    def dynamic_symbols(
-        self,
-        tags: dict[int, int],
-        version_needs: tuple[VersionNeed, ...],
-        version_defs: tuple[VersionDefinition, ...],
-    ) -> DynamicSymbols:
-        if _DT_SYMTAB not in tags:
-            return DynamicSymbols.empty(self.path)
-        layout = self.layout
-        entry_size = tags.get(_DT_SYMENT, layout.sym_size)
-        if entry_size != layout.sym_size:
-            raise self.error(f"DT_SYMENT is {entry_size}, expected {layout.sym_size}")
-        symtab, _ = self.locate(tags[_DT_SYMTAB], "DT_SYMTAB")
-        count = self.symbol_count(tags, symtab)
-        size = count * entry_size
-        table = b""
-        if size:
-            table = self.read(self.region(tags[_DT_SYMTAB], size, "DT_SYMTAB"), size, "DT_SYMTAB")
-        versym = b""
-        if _DT_VERSYM in tags and count:
-            offset = self.region(tags[_DT_VERSYM], 2 * count, "DT_VERSYM")
-            versym = self.read(offset, 2 * count, "DT_VERSYM")
-        return DynamicSymbols(
-            layout.byte_order,
-            count,
-            entry_size,
-            table,
-            versym,
-            self.strtab,
-            version_needs,
-            version_defs,
-            self.path,
-        )
-
-    def symbol_count(self, tags: dict[int, int], symtab: int) -> int:
-        """The number of dynamic symbols in the table at file offset ``symtab``.
-
-        DT_HASH's nchain when there is one; else the size of the SHT_DYNSYM section when
-        it describes that same table (cheapest); else the end of DT_GNU_HASH's last
-        chain."""
-        if _DT_HASH in tags:
-            offset = self.region(tags[_DT_HASH], 8, "DT_HASH")
-            return int(self.layout.u32.unpack_from(*self.fetch(offset + 4, 4, "DT_HASH"))[0])
-        count = self.section_symbol_count(symtab)
-        if count is not None:
-            return count
-        if _DT_GNU_HASH in tags:
-            return self.gnu_hash_count(tags[_DT_GNU_HASH])
-        raise self.error("DT_SYMTAB without DT_HASH, DT_GNU_HASH or a .dynsym section")
-
-    def gnu_hash_count(self, address: int) -> int:
-        # Header: nbuckets, symoffset, bloom words, bloom shift; then the bloom filter
-        # (ELF-class words), the buckets (u32) and the chains (u32, one per hashed
-        # symbol, the last of each chain with bit 0 set). Hashed symbols come last.
-        offset, limit = self.locate(address, "DT_GNU_HASH")
-        order = self.layout.byte_order
-        if offset + _GNU_HASH_HEADER > limit:
-            raise self.error("the DT_GNU_HASH header runs past the end of its segment")
-        header = self.fetch(offset, _GNU_HASH_HEADER, "DT_GNU_HASH")
-        nbuckets, symoffset, bloom_words, _ = struct.unpack_from(f"{order}4I", *header)
-        buckets = offset + _GNU_HASH_HEADER + bloom_words * self.layout.word_size
-        chains = buckets + 4 * nbuckets
-        if chains > limit:
-            raise self.error("the DT_GNU_HASH buckets run past the end of their segment")
-        bucket_data = self.fetch(buckets, 4 * nbuckets, "DT_GNU_HASH buckets")
-        last = max(struct.unpack_from(f"{order}{nbuckets}I", *bucket_data), default=0)
-        if last == 0:
-            return int(symoffset)
-        if last < symoffset:
-            raise self.error("a DT_GNU_HASH bucket points below its symbol offset")
-        position = chains + 4 * (last - symoffset)
-        read_u32 = self.layout.u32.unpack_from
-        while True:
-            if position + 4 > limit:
-                raise self.error("a DT_GNU_HASH chain runs past the end of its segment")
-            if read_u32(*self.fetch(position, 4, "DT_GNU_HASH chain"))[0] & 1:
-                return int(last) + 1
-            position += 4
-            last += 1
-
-    def section_symbol_count(self, symtab: int) -> int | None:
-        """sh_size / sh_entsize of the SHT_DYNSYM section at file offset ``symtab``."""
-        shoff, shnum = self.sections
-        if shnum == 0:
-            return None
-        layout = self.layout
-        entry = layout.shdr
-        if shnum > _MAX_SECTION_RUN:  # rare: no giant struct format for it
-            found = tuple(fields[0] for fields in self.section_headers())
-        else:
-            types = layout.section_types_run(shnum)
-            found = types.unpack_from(*self.fetch(shoff, types.size, "section header table"))
-        if _SHT_DYNSYM not in found:
-            return None
-        position = shoff + found.index(_SHT_DYNSYM) * entry.size
-        _, offset, size, _, entsize = entry.unpack_from(
-            *self.fetch(position, entry.size, "section header")
-        )
-        if offset != symtab or entsize != layout.sym_size:
-            return None
-        return int(size // entsize)
-
-
-#: Interned VersionRequirements: the same few (name, hash, flags, index) entries recur in
-#: thousands of files, and a dict lookup is much cheaper than building a record.
-_REQUIREMENTS: dict[tuple[bytes, int, int, int], VersionRequirement] = {}
-#: Interned VersionDefinitions (name, hash, index, flags), for the same reason.
-_DEFINITIONS: dict[tuple[bytes, int, int, int], VersionDefinition] = {}
-_MAX_INTERNED: Final = 1 << 14
-
-
-def _intern_requirement(key: tuple[bytes, int, int, int]) -> VersionRequirement:
-    name, hash_, flags, other = key
-    requirement = VersionRequirement(
-        name.decode("utf-8", "surrogateescape"), hash_, bool(flags & VER_FLG_WEAK), other
-    )
-    if len(_REQUIREMENTS) >= _MAX_INTERNED:
-        _REQUIREMENTS.clear()
-    _REQUIREMENTS[key] = requirement
-    return requirement
-
-
-def _intern_definition(key: tuple[bytes, int, int, int]) -> VersionDefinition:
-    name, hash_, index, flags = key
-    definition = VersionDefinition(
-        name=name.decode("utf-8", "surrogateescape"),
-        hash=hash_,
-        index=index,
-        base=bool(flags & VER_FLG_BASE),
-        weak=bool(flags & VER_FLG_WEAK),
-    )
-    if len(_DEFINITIONS) >= _MAX_INTERNED:
-        _DEFINITIONS.clear()
-    _DEFINITIONS[key] = definition
-    return definition
 
 
 def _values_of(tag: int, tags: tuple[int, ...], values: tuple[int, ...]) -> tuple[int, ...]:
@@ -761,16 +422,16 @@ def _values_of(tag: int, tags: tuple[int, ...], values: tuple[int, ...]) -> tupl
 
 
 def _elf_type(e_type: int, flags_1: int, interpreter: str | None, soname: str | None) -> ElfType:
-    if e_type == _ET_DYN:
+    if e_type == ET_DYN:
         # Old linkers did not set DF_1_PIE: an interpreter and no soname also marks a PIE
         # (libc.so.6 has an interpreter too, but it has a soname).
         if flags_1 & DF_1_PIE or (interpreter is not None and soname is None):
             return ElfType.PIE
         return ElfType.SHARED
-    if e_type == _ET_EXEC:
+    if e_type == ET_EXEC:
         return ElfType.EXECUTABLE
-    if e_type == _ET_REL:
+    if e_type == ET_REL:
         return ElfType.RELOCATABLE
-    if e_type == _ET_CORE:
+    if e_type == ET_CORE:
         return ElfType.CORE
     return ElfType.OTHER

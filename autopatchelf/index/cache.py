@@ -425,5 +425,3 @@ def _connect(path: str) -> sqlite3.Connection:
     except sqlite3.DatabaseError:
         pass  # a corrupt file: _prepare notices and rebuilds it
     return conn
-
-

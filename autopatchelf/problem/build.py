@@ -21,7 +21,7 @@ from autopatchelf.ldso.machines import compatible, incompatibility, loader_name
 from autopatchelf.ldso.search import has_slash
 from autopatchelf.problem.foreign import bundled_dirs
 from autopatchelf.problem.model import Exclusion, ExclusionKind, Glibc, Problem, Provider
-from autopatchelf.problem.source import LibrarySource, StoreFile
+from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource, StoreFile
 
 
 def closest_names(name: str, known: Iterable[str], limit: int = 5) -> tuple[str, ...]:
@@ -37,8 +37,11 @@ def closest_names(name: str, known: Iterable[str], limit: int = 5) -> tuple[str,
 
 
 class _Builder:
-    def __init__(self, source: LibrarySource, roots: Sequence[ElfFacts]) -> None:
+    def __init__(
+        self, source: LibrarySource, roots: Sequence[ElfFacts], files: ForeignFiles
+    ) -> None:
         self.source = source
+        self.files = files
         self.root_facts = roots[0]
         self.providers: dict[str, Provider] = {}
         self.candidates: dict[str, list[str]] = {}
@@ -72,8 +75,9 @@ class _Builder:
                     continue
                 self.fixed[(obj.path, name)] = found
                 if found not in self.providers:
-                    facts = ElfFacts.read(found)
-                    bundled = Provider(found, facts, None, _relative_label(found, base))
+                    read = self.files.facts(found)
+                    assert read is not None  # _find_bundled read it
+                    bundled = Provider(found, read, None, _relative_label(found, base))
                     self.providers[found] = bundled
                     self.foreign.append(bundled)
                     queue.append((bundled, (obj.facts, *chain)))
@@ -84,21 +88,16 @@ class _Builder:
             path = name if os.path.isabs(name) else None
             if path and self.source.is_store_path(path):
                 return None  # a store file named by path: the store side handles it
-            if path and os.path.isfile(path):
+            if path and self.files.facts(path) is not None:
                 return path
             self.notes.append(f"{facts.path}: DT_NEEDED {name!r} is a path; it is not searched")
             return None
         dirs = bundled_dirs(facts, chain, is_store_path=self.source.is_store_path, notes=self.notes)
         for directory in dirs:
             candidate = os.path.join(directory, name)
-            if not os.path.isfile(candidate):
-                continue
-            try:
-                other = ElfFacts.read(candidate)
-            except AutopatchelfError:
-                continue
-            if compatible(self.root_facts, other):
-                return os.path.realpath(candidate)
+            other = self.files.facts(candidate)
+            if other is not None and compatible(self.root_facts, other):
+                return self.files.real(candidate)
         return None
 
     # -- store side -----------------------------------------------------------------
@@ -289,10 +288,14 @@ def _relative_label(path: str, base: str) -> str:
 
 
 def build_problem(
-    roots: Sequence[str | ElfFacts], source: LibrarySource, *, allow_substitution: bool = False
+    roots: Sequence[str | ElfFacts],
+    source: LibrarySource,
+    *,
+    allow_substitution: bool = False,
+    files: ForeignFiles | None = None,
 ) -> Problem:
     """Read the roots (paths, or facts already read) and gather every candidate and fact
-    the encoding needs."""
+    the encoding needs; ``files`` is where bundled libraries are looked for (the disk)."""
     if not roots:
         raise RootError("no file to solve", hint="name at least one ELF file")
     root_facts = [
@@ -310,7 +313,7 @@ def build_problem(
                 f"{other.path} cannot share a solve with {first.path}: {reason}",
                 hint="solve files of different architectures separately",
             )
-    builder = _Builder(source, root_facts)
+    builder = _Builder(source, root_facts, files or DiskFiles())
     builder.add_foreign(root_facts)
     builder.explore_store(allow_substitution=allow_substitution)
     builder.check_versions()

@@ -1,14 +1,18 @@
-"""What the resolver asks of a library source (the store index, normally).
+"""What the resolver reads: a library source (the store index, normally) and the app's own
+files (the disk, normally).
 
-Kept as a protocol so the resolver knows nothing of SQLite, Nix or caches.
+Kept as protocols so the resolver knows nothing of SQLite, Nix, caches or the file
+system: the unit tests give it both in memory.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Protocol
 
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.errors import AutopatchelfError
 
 
 class StoreFile(Protocol):
@@ -62,3 +66,48 @@ class LibrarySource(Protocol):
     def label(self, store_path: str) -> str:
         """A short human name for a store path (``curl-8.14.1``)."""
         ...
+
+
+class ForeignFiles(Protocol):
+    """The app's own files (roots and the libraries they bundle), as ld.so finds them."""
+
+    def facts(self, path: str) -> ElfFacts | None:
+        """The ELF object at ``path`` (symlinks followed), or None when there is none
+        (absent, not a regular file, not a readable ELF object)."""
+        ...
+
+    def real(self, path: str) -> str:
+        """``path`` with symlinks resolved (what ld.so ends up opening)."""
+        ...
+
+    def names(self, directory: str) -> frozenset[str]:
+        """Every entry name in ``directory`` (empty when it cannot be listed)."""
+        ...
+
+
+class DiskFiles:
+    """:class:`ForeignFiles` on the real file system (memoised: the tree is read once)."""
+
+    def __init__(self) -> None:
+        self._facts: dict[str, ElfFacts | None] = {}
+
+    def facts(self, path: str) -> ElfFacts | None:
+        real = os.path.realpath(path)
+        if real not in self._facts:
+            found: ElfFacts | None = None
+            if os.path.isfile(real):
+                try:
+                    found = ElfFacts.read(real)
+                except AutopatchelfError:
+                    found = None
+            self._facts[real] = found
+        return self._facts[real]
+
+    def real(self, path: str) -> str:
+        return os.path.realpath(path)
+
+    def names(self, directory: str) -> frozenset[str]:
+        try:
+            return frozenset(os.listdir(directory))
+        except OSError:
+            return frozenset()

@@ -13,9 +13,9 @@ import attrs
 import networkx as nx
 
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import AutopatchelfError
+from autopatchelf.errors import ElfError
 from autopatchelf.ldso.load import load_order
-from autopatchelf.problem.source import LibrarySource
+from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.solution.model import LoadedLibrary
 
 #: A pseudo directory standing for "a directory of links holding exactly the chosen files".
@@ -37,8 +37,10 @@ class FileView:
         source: LibrarySource,
         links: Mapping[str, str] | None = None,
         foreign_dirs: frozenset[str] = frozenset(),
+        files: ForeignFiles | None = None,
     ) -> None:
         self.source = source
+        self.files = files or DiskFiles()
         self.links = dict(links or {})
         #: Directories of the app itself (bundled libraries), read from disk even when
         #: the app tree lies inside the store.
@@ -53,7 +55,7 @@ class FileView:
         known = self._own.get(directory)
         if known is None:
             known = directory in self.foreign_dirs or (
-                os.path.realpath(directory) in self.foreign_dirs
+                self.files.real(directory) in self.foreign_dirs
             )
             self._own[directory] = known
         return known
@@ -73,16 +75,12 @@ class FileView:
         if not self.is_foreign(directory):
             return None  # a host directory: it does not exist on NixOS (the build ignored it)
         candidate = os.path.join(directory, name)
-        if not os.path.isfile(candidate):
+        facts = self.files.facts(candidate)
+        if facts is None:
             return None
-        real = os.path.realpath(candidate)
-        if real not in self._foreign:
-            try:
-                self._foreign[real] = ElfFacts.read(real)
-            except AutopatchelfError:
-                self._foreign[real] = None
-        facts = self._foreign[real]
-        return (real, facts) if facts is not None else None
+        real = self.files.real(candidate)
+        self._foreign[real] = facts
+        return real, facts
 
     def names_in(self, directory: str) -> frozenset[str]:
         """Every name ld.so could open in ``directory``."""
@@ -96,10 +94,7 @@ class FileView:
     def _list(self, directory: str) -> frozenset[str]:
         if not self.is_foreign(directory) and self.source.is_store_path(directory):
             return frozenset(self.source.entry_names(directory))
-        try:
-            return frozenset(os.listdir(directory))
-        except OSError:
-            return frozenset()
+        return self.files.names(directory)
 
     def facts(self, path: str) -> ElfFacts:
         known = self._facts.get(path) or self._foreign.get(path)
@@ -107,7 +102,9 @@ class FileView:
             hit = self.source.lookup(os.path.dirname(path), os.path.basename(path))
             known = hit.facts if hit is not None and hit.path == path else None
         if known is None:
-            known = ElfFacts.read(path)
+            known = self.files.facts(path)
+            if known is None:
+                raise ElfError(path, "cannot be read as ld.so would load it")
             self._facts[path] = known
         return known
 

@@ -13,7 +13,7 @@ from autopatchelf.ldso.search import own_entries
 from autopatchelf.options import Delivery, SolveOptions
 from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.model import Problem
-from autopatchelf.problem.source import LibrarySource
+from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.sat.encode import encode
 from autopatchelf.sat.optimize import check, optimise
 from autopatchelf.sat.preferences import Preferences
@@ -29,22 +29,27 @@ from autopatchelf.solution.model import Alternative, LoadedLibrary, RootSolution
 
 
 def solve_problem(
-    files: Sequence[str | ElfFacts],
+    roots: Sequence[str | ElfFacts],
     source: LibrarySource,
     options: SolveOptions | None = None,
     *,
     in_use: frozenset[str] = frozenset(),
     names: Mapping[str, str] | None = None,
+    files: ForeignFiles | None = None,
 ) -> Solution:
-    """Choose a provider for every library ``files`` load, or raise :class:`Unsatisfiable`.
+    """Choose a provider for every library ``roots`` load, or raise :class:`Unsatisfiable`.
 
     ``in_use``: store paths whose closures the system already uses (preferred after pins
-    and locks); ``names``: root path -> the name the user gave it, for explanations.
+    and locks); ``names``: root path -> the name the user gave it, for explanations;
+    ``files``: the app's own files (default: the disk).
     (``options.store``/``within``/``cache_dir`` are the source's business, not read here.)
     """
     options = options or SolveOptions()
     delivery = options.delivery
-    problem = build_problem(files, source, allow_substitution=options.allow_substitution)
+    disk = files or DiskFiles()
+    problem = build_problem(
+        roots, source, allow_substitution=options.allow_substitution, files=disk
+    )
     allowed = frozenset(
         n
         for n in problem.missing
@@ -69,25 +74,27 @@ def solve_problem(
         for name in sorted(allowed)
     )
     view = FileView(
-        source, foreign_dirs=frozenset(os.path.dirname(p.path) for p in problem.foreign)
+        source,
+        foreign_dirs=frozenset(os.path.dirname(p.path) for p in problem.foreign),
+        files=disk,
     )
     first_use = _first_use(problem, choices)
     library_path = order_library_path(choices, view, first_use)
     runpath = _root_runpath(problem, choices, view, first_use, substitutions)
     search = library_path if delivery is Delivery.LIBRARY_PATH else runpath
-    roots, needs_link_dir = _replay_roots(
+    replayed, needs_link_dir = _replay_roots(
         problem, choices, interpreter, view, search, allowed, delivery, substitutions
     )
     store_paths: set[str] = set()
-    for r in roots:
+    for r in replayed:
         for lib in r.libraries:
             if lib.store_path is not None:
                 store_paths.update(problem.closures.get(lib.store_path, {lib.store_path}))
     if best.glibc is not None:
         store_paths.update(problem.closures.get(best.glibc, {best.glibc}))
-    warnings.extend(_unversioned_warnings(problem, roots, view, interpreter))
+    warnings.extend(_unversioned_warnings(problem, replayed, view, interpreter))
     return Solution(
-        roots=roots,
+        roots=replayed,
         glibc=best.glibc,
         interpreter=interpreter,
         store_paths=tuple(sorted(store_paths)),

@@ -31,7 +31,6 @@ NixMode = Literal["auto", "db", "cli", "none"]
 Backend = Literal["nix-db", "nix-cli", "plain"]
 
 
-
 class Store:
     """A store directory and how to learn which of its paths are valid and related."""
 

@@ -93,4 +93,3 @@ def discover(paths: Sequence[str]) -> Discovery:
             found[(root, rel)] = FoundFile(root, rel, path, os.path.realpath(path))
     files = tuple(found[key] for key in sorted(found))
     return Discovery(tuple(roots), files, non_elf, unreadable, duplicates)
-

@@ -19,7 +19,6 @@ MISSING = "does not exist (garbage-collected?)"
 INVALID = "exists but is not a valid Nix store path (half-deleted or never registered)"
 
 
-
 def invalid_store_paths(paths: Iterable[str]) -> dict[str, str]:
     """path -> reason, for each of ``paths`` that cannot be trusted; sorted by path."""
     wanted = sorted(set(paths))
