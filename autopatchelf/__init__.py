@@ -1,9 +1,20 @@
 """autopatchelf: make foreign ELF binaries run on NixOS.
 
-Pipeline: ELF facts (:mod:`autopatchelf.elf`) -> store and index
-(:mod:`autopatchelf.store`, :mod:`autopatchelf.index`) -> problem
+The API other Nix tools use::
+
+    import autopatchelf
+
+    options = autopatchelf.SolveOptions(within=("/run/current-system",))
+    try:
+        solution = autopatchelf.solve(["./curl"], options)
+    except autopatchelf.Unsatisfiable as exc:
+        print(exc.explanation.text())          # or exc.explanation.diagnosis, as data
+
+Pipeline: ELF facts (:mod:`autopatchelf.elf`) -> glibc's loader rules (:mod:`autopatchelf.ldso`)
+-> store and index (:mod:`autopatchelf.store`, :mod:`autopatchelf.index`) -> problem
 (:mod:`autopatchelf.problem`) -> SAT encoding (:mod:`autopatchelf.sat`) -> solution or
-explanation (:mod:`autopatchelf.solution`) -> actions (:mod:`autopatchelf.actions`).
+diagnosis (:mod:`autopatchelf.solution`) -> actions (:mod:`autopatchelf.actions`: env, run,
+patch, locks, GC roots, check reports).
 
 The public names are imported on first use, so ``python -m autopatchelf run`` with a
 valid lock never loads the SAT stack or the index.
@@ -16,77 +27,146 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autopatchelf._api import solve
-    from autopatchelf.actions.patching.patch import apply_plan, plan_files
-    from autopatchelf.actions.patching.plan import PatchPlan
+    from autopatchelf.actions.checks.check import check_paths
+    from autopatchelf.actions.checks.check_baseline import Baseline
+    from autopatchelf.actions.checks.check_model import BinaryCheck, CheckProblem, CheckReport
+    from autopatchelf.actions.locks.lock import Lock
+    from autopatchelf.actions.locks.lockfile import read_lock, write_lock
+    from autopatchelf.actions.locks.locking import LockOutcome, obtain
+    from autopatchelf.actions.locks.verify import verify as verify_lock
+    from autopatchelf.actions.patching.patch import PatchReport, apply_plan, plan_files
+    from autopatchelf.actions.patching.plan import PatchPlan, plan_patch
     from autopatchelf.elf.facts import ElfFacts
     from autopatchelf.errors import (
         AutopatchelfError,
+        BaselineError,
+        CheckInputError,
         ElfError,
         ExitCode,
+        GcRootError,
+        LockFileError,
+        LockUsageError,
+        OutputError,
         PatchError,
+        PredictionError,
+        RootError,
+        RunError,
+        StaleLockError,
         StoreError,
         Unsatisfiable,
     )
     from autopatchelf.index import Candidate, StoreIndex
     from autopatchelf.options import Delivery, GlibcPolicy, SolveOptions
+    from autopatchelf.solution.diagnosis import Diagnosis, ProblemKind
     from autopatchelf.solution.explain import Explanation
-    from autopatchelf.solution.model import (
-        Alternative,
-        LoadedLibrary,
-        RootSolution,
-        Solution,
-    )
+    from autopatchelf.solution.model import Alternative, LoadedLibrary, RootSolution, Solution
 
     __version__: str
 
 #: public name -> the module that defines it.
 _EXPORTS = {
     "solve": "autopatchelf._api",
+    "check_paths": "autopatchelf.actions.checks.check",
+    "Baseline": "autopatchelf.actions.checks.check_baseline",
+    "BinaryCheck": "autopatchelf.actions.checks.check_model",
+    "CheckProblem": "autopatchelf.actions.checks.check_model",
+    "CheckReport": "autopatchelf.actions.checks.check_model",
+    "Lock": "autopatchelf.actions.locks.lock",
+    "read_lock": "autopatchelf.actions.locks.lockfile",
+    "write_lock": "autopatchelf.actions.locks.lockfile",
+    "LockOutcome": "autopatchelf.actions.locks.locking",
+    "obtain": "autopatchelf.actions.locks.locking",
     "plan_files": "autopatchelf.actions.patching.patch",
     "apply_plan": "autopatchelf.actions.patching.patch",
-    "PatchError": "autopatchelf.errors",
+    "PatchReport": "autopatchelf.actions.patching.patch",
     "PatchPlan": "autopatchelf.actions.patching.plan",
+    "plan_patch": "autopatchelf.actions.patching.plan",
     "ElfFacts": "autopatchelf.elf.facts",
-    "AutopatchelfError": "autopatchelf.errors",
-    "ElfError": "autopatchelf.errors",
-    "ExitCode": "autopatchelf.errors",
-    "StoreError": "autopatchelf.errors",
     "Candidate": "autopatchelf.index",
     "StoreIndex": "autopatchelf.index",
+    "Delivery": "autopatchelf.options",
     "GlibcPolicy": "autopatchelf.options",
     "SolveOptions": "autopatchelf.options",
+    "Diagnosis": "autopatchelf.solution.diagnosis",
+    "ProblemKind": "autopatchelf.solution.diagnosis",
     "Explanation": "autopatchelf.solution.explain",
-    "Unsatisfiable": "autopatchelf.errors",
     "Alternative": "autopatchelf.solution.model",
-    "Delivery": "autopatchelf.options",
     "LoadedLibrary": "autopatchelf.solution.model",
     "RootSolution": "autopatchelf.solution.model",
     "Solution": "autopatchelf.solution.model",
+    **{
+        name: "autopatchelf.errors"
+        for name in (
+            "AutopatchelfError",
+            "BaselineError",
+            "CheckInputError",
+            "ElfError",
+            "ExitCode",
+            "GcRootError",
+            "LockFileError",
+            "LockUsageError",
+            "OutputError",
+            "PatchError",
+            "PredictionError",
+            "RootError",
+            "RunError",
+            "StaleLockError",
+            "StoreError",
+            "Unsatisfiable",
+        )
+    },
 }
+#: Exported under another name than the one they have where they are defined.
+_RENAMED = {"verify_lock": ("autopatchelf.actions.locks.verify", "verify")}
 
 __all__ = [
     "Alternative",
     "AutopatchelfError",
+    "Baseline",
+    "BaselineError",
+    "BinaryCheck",
     "Candidate",
+    "CheckInputError",
+    "CheckProblem",
+    "CheckReport",
     "Delivery",
+    "Diagnosis",
     "ElfError",
     "ElfFacts",
     "ExitCode",
     "Explanation",
+    "GcRootError",
     "GlibcPolicy",
     "LoadedLibrary",
+    "Lock",
+    "LockFileError",
+    "LockOutcome",
+    "LockUsageError",
+    "OutputError",
     "PatchError",
     "PatchPlan",
+    "PatchReport",
+    "PredictionError",
+    "ProblemKind",
+    "RootError",
     "RootSolution",
+    "RunError",
     "Solution",
     "SolveOptions",
+    "StaleLockError",
     "StoreError",
     "StoreIndex",
     "Unsatisfiable",
     "__version__",
     "apply_plan",
+    "check_paths",
+    "obtain",
     "plan_files",
+    "plan_patch",
+    "read_lock",
     "solve",
+    "verify_lock",
+    "write_lock",
 ]
 
 
@@ -100,6 +180,9 @@ def __getattr__(name: str) -> Any:
             value = "0.0.0+unknown"
     elif name in _EXPORTS:
         value = getattr(import_module(_EXPORTS[name]), name)
+    elif name in _RENAMED:
+        module, attribute = _RENAMED[name]
+        value = getattr(import_module(module), attribute)
     else:
         raise AttributeError(f"module 'autopatchelf' has no attribute {name!r}")
     globals()[name] = value

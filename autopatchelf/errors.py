@@ -2,7 +2,7 @@
 
 Every error the user can cause carries a one-line ``reason`` and, where one helps, a
 ``hint``. The library never prints or exits; :mod:`autopatchelf.cli` turns these into one
-line on stderr and the class's :attr:`~AutopatchelfError.exit_code` (docs/cli.rst lists
+line on stderr and the class's ``exit_code`` (docs/cli.rst lists
 them). Anything else escaping the library is a bug (exit 70).
 """
 
@@ -79,7 +79,7 @@ class OutputError(AutopatchelfError):
 class Unsatisfiable(AutopatchelfError):
     """No choice of providers satisfies every hard constraint.
 
-    :attr:`explanation` carries the minimal conflict and its diagnosis as data
+    ``explanation`` carries the minimal conflict and its diagnosis as data
     (:class:`~autopatchelf.solution.explain.Explanation`); the message is its conclusion.
     """
 

@@ -42,15 +42,19 @@ class FrozenMap(Mapping[K, V]):
 
     # Fast paths (the Mapping mixins go through __getitem__ and exceptions).
     def get(self, key: K, default: Any = None) -> Any:
+        """The value of ``key``, else ``default``."""
         return self._items.get(key, default)
 
     def keys(self) -> KeysView[K]:
+        """The keys, in insertion order."""
         return self._items.keys()
 
     def values(self) -> ValuesView[V]:
+        """The values, in insertion order."""
         return self._items.values()
 
     def items(self) -> ItemsView[K, V]:
+        """The ``(key, value)`` pairs, in insertion order."""
         return self._items.items()
 
     def __hash__(self) -> int:

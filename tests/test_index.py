@@ -17,13 +17,13 @@ from typing import Any
 import attrs
 import pytest
 
-from autopatchelf._progress import TerminalProgress
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import StoreError
 from autopatchelf.index import Candidate, StoreIndex, default_cache_dir
 from autopatchelf.index.cache import SCHEMA_VERSION, IndexCache
 from autopatchelf.index.parallel import ReaderPool, run_jobs
 from autopatchelf.index.searchpath import named_dirs, store_basenames_in
+from autopatchelf.progress import TerminalProgress
 
 sys.path.insert(0, os.path.dirname(__file__))
 import nixutil

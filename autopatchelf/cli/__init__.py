@@ -2,7 +2,7 @@
 
 Each command lives in its own module with ``configure_parser(subparsers)`` and
 ``execute(args) -> int``. This module is the one place that turns library exceptions
-into a one-line message on stderr and an exit code (see :class:`ExitCode`).
+into a one-line message on stderr and an exit code (see :class:`~autopatchelf.errors.ExitCode`).
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Any
 
-from autopatchelf._progress import TerminalProgress
 from autopatchelf.cli._options import add_store_options
 from autopatchelf.index import Candidate, IndexStats, StoreIndex
+from autopatchelf.progress import TerminalProgress
 
 
 def configure_parser(subparsers: Any) -> None:

@@ -11,10 +11,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from autopatchelf.elf.facts import ElfFacts
+from autopatchelf import Alternative, ElfFacts, Solution
 from autopatchelf.errors import AutopatchelfError
-from autopatchelf.solution.model import Alternative, Solution
-from autopatchelf.store.path import StorePath, parse_store_path
+from autopatchelf.store import StorePath, parse_store_path
 
 
 def can_prompt() -> bool:

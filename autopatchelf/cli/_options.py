@@ -1,7 +1,7 @@
 """The flags of :class:`~autopatchelf.options.SolveOptions`, as one table, and the one place
 that turns parsed arguments into the options every command passes on.
 
-Adding an option: a field on ``SolveOptions`` and an entry in :data:`SOLVE_FLAGS`.
+Adding an option: a field on ``SolveOptions`` and an entry in ``SOLVE_FLAGS``.
 (Kept free of solver imports so ``index`` and ``run`` with a lock stay fast.)
 """
 

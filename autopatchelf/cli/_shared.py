@@ -14,9 +14,9 @@ import attrs
 from autopatchelf.errors import LockUsageError
 
 if TYPE_CHECKING:
+    from autopatchelf import Solution
     from autopatchelf.actions.locks.locking import LockOutcome
     from autopatchelf.options import SolveOptions
-    from autopatchelf.solution.model import Solution
 
 
 def add_interactive_option(parser: argparse.ArgumentParser) -> None:

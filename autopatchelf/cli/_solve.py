@@ -50,13 +50,12 @@ def configure_parser(sub: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from autopatchelf._api import solve
+    from autopatchelf import ElfFacts, solve
     from autopatchelf.actions import report
     from autopatchelf.actions.env import nix_ld_variables, render_env
     from autopatchelf.actions.linkdir import write_link_dir
-    from autopatchelf.elf.facts import ElfFacts
     from autopatchelf.errors import Unsatisfiable
-    from autopatchelf.ldso.machines import nix_system
+    from autopatchelf.ldso import nix_system
 
     options = solve_options(args)
     try:

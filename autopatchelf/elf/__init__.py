@@ -1,7 +1,8 @@
 """ELF facts: what one file needs (sonames, versions, symbols) and provides.
 
-:class:`ElfFacts` (``ElfFacts.read(path)``) is read by the fast reader; facts round-trip
-through the index cache with :meth:`ElfFacts.to_blob` / :meth:`ElfFacts.from_blob`.
+:class:`autopatchelf.ElfFacts` (``ElfFacts.read(path)``) is read by the fast reader; facts
+round-trip through the index cache with :meth:`autopatchelf.ElfFacts.to_blob` /
+:meth:`autopatchelf.ElfFacts.from_blob`.
 Modules: :mod:`~autopatchelf.elf.records` (the values), :mod:`~autopatchelf.elf.symbols`
 (the lazily decoded symbol table), :mod:`~autopatchelf.elf.facts` (the record of one file),
 :mod:`~autopatchelf.elf.blob` (its cache form), :mod:`~autopatchelf.elf.tree` (finding ELF

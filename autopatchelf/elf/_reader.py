@@ -22,7 +22,7 @@ is read cannot crash the process with SIGBUS.
 Symbol lists are not decoded here: the raw ``.dynsym`` entries are copied into
 :class:`~autopatchelf.elf.symbols.DynamicSymbols`, which decodes them on first use.
 
-The reader returns the fields of :class:`~autopatchelf.elf.facts.ElfFacts` after ``path``,
+The reader returns the fields of :class:`autopatchelf.ElfFacts` after ``path``,
 in order (:data:`Fields`); ``ElfFacts.read``/``ElfFacts.parse`` build the record.
 """
 
@@ -157,7 +157,7 @@ class Image:
     read with ``pread``), its layout and its PT_LOAD segments.
 
     Every read goes through :meth:`fetch` or :meth:`read`, which check it against the
-    file size; every reason for rejecting the file is an :class:`ElfError`.
+    file size; every reason for rejecting the file is an :class:`~autopatchelf.errors.ElfError`.
     """
 
     __slots__ = ("base", "data", "fd", "layout", "loads", "path", "sections", "size", "strtab")

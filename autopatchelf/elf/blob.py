@@ -1,9 +1,9 @@
 """The index cache's blob of one file's facts: a marshal dump of plain values.
 
-One table (:data:`_FIELDS`) says how each field of :class:`~autopatchelf.elf.facts.ElfFacts`
+One table (``_FIELDS``) says how each field of :class:`~autopatchelf.elf.facts.ElfFacts`
 becomes a plain value and back; the symbol tables follow as their own payload
 (:meth:`~autopatchelf.elf.symbols.DynamicSymbols.payload`), left packed until the symbols
-are first used (most never are). Bump :data:`BLOB_FORMAT` whenever the layout changes: old
+are first used (most never are). Bump ``BLOB_FORMAT`` whenever the layout changes: old
 blobs are then rejected as corrupt, and the index reads their files again.
 """
 
@@ -142,7 +142,8 @@ def encode(facts: Any) -> bytes:
 
 def decode(blob: bytes, path: str) -> dict[str, Any]:
     """The ElfFacts fields a blob holds, for the file now at ``path`` (``path`` and
-    ``symbols`` included). Raises :class:`ElfError` on a corrupt blob or another format."""
+    ``symbols`` included). Raises :class:`~autopatchelf.errors.ElfError` on a corrupt
+    blob or one of another format."""
     try:
         record = marshal.loads(blob)
         if not isinstance(record, tuple) or not record or record[0] != BLOB_FORMAT:

@@ -1,7 +1,7 @@
 """Everything autopatchelf knows about one ELF file: :class:`ElfFacts`.
 
-Read with :meth:`ElfFacts.read` (the fast reader of :mod:`autopatchelf.elf._reader`), or
-decoded from the index cache's blob (:meth:`ElfFacts.from_blob`) without touching the
+Read with :meth:`autopatchelf.ElfFacts.read` (the fast reader of ``autopatchelf.elf._reader``), or
+decoded from the index cache's blob (:meth:`autopatchelf.ElfFacts.from_blob`) without touching the
 file again. What ld.so makes of these facts (search paths, machines, glibc) is
 :mod:`autopatchelf.ldso`'s business.
 """
@@ -29,9 +29,9 @@ from autopatchelf.elf.symbols import DynamicSymbols
 class ElfFacts:
     """Everything autopatchelf needs to know about one ELF file.
 
-    Read with :meth:`ElfFacts.read`; every field is decoded eagerly except the symbol
-    lists, which :class:`DynamicSymbols` decodes on first use (most libraries in a store
-    are never asked for their symbols).
+    Read with :meth:`autopatchelf.ElfFacts.read`; every field is decoded eagerly except
+    the symbol lists, which :class:`~autopatchelf.elf.symbols.DynamicSymbols` decodes on
+    first use (most libraries in a store are never asked for their symbols).
     """
 
     path: str
@@ -77,9 +77,9 @@ class ElfFacts:
     def from_blob(cls, data: bytes, path: str) -> ElfFacts:
         """The facts :meth:`to_blob` saved, for the file now at ``path``.
 
-        Raises :class:`ElfError` on a corrupt blob, or one from another format version.
-        The symbol tables stay packed until the symbols are first used (a corrupt symbol
-        payload raises :class:`ElfError` then).
+        Raises :class:`~autopatchelf.errors.ElfError` on a corrupt blob, or one from
+        another format version. The symbol tables stay packed until the symbols are first
+        used (a corrupt symbol payload raises :class:`~autopatchelf.errors.ElfError` then).
         """
         return cls(**blob.decode(data, path))
 
@@ -108,10 +108,10 @@ class ElfFacts:
 
 
 def read_facts(path: str | os.PathLike[str]) -> ElfFacts:
-    """:meth:`ElfFacts.read`."""
+    """:meth:`autopatchelf.ElfFacts.read`."""
     return ElfFacts.read(path)
 
 
 def parse_facts(data: bytes, path: str) -> ElfFacts:
-    """:meth:`ElfFacts.parse`."""
+    """:meth:`autopatchelf.ElfFacts.parse`."""
     return ElfFacts.parse(data, path)

@@ -70,12 +70,12 @@ class DynamicSymbols:
 
     Reading an ELF file only copies the raw ``.dynsym`` entries, the ``.gnu.version``
     array and the dynamic string table: three memory copies, no per-symbol Python work.
-    :meth:`exports`, :attr:`defined` and :attr:`undefined` decode them on first use and
+    :meth:`exports`, ``defined`` and ``undefined`` decode them on first use and
     cache the result. Errors found while decoding (a name offset past the string table,
     a version index nobody declares) raise :class:`~autopatchelf.errors.ElfError`.
 
     The cache blob keeps the entries packed to the 8 bytes decoding needs
-    (:meth:`packed`), compressed when large, and :meth:`ElfFacts.from_blob` leaves them
+    (:meth:`packed`), compressed when large, and :meth:`autopatchelf.ElfFacts.from_blob` leaves them
     so until they are used. Equality compares the packed form, so a table read from a
     file equals its round trip through the blob.
     """

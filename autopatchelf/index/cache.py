@@ -3,7 +3,7 @@
 Store paths are immutable, so what a scan found in one stays true until the path is
 garbage-collected (or re-made, which changes its stamp). The cache holds, per store path:
 its lib dirs and their entries, the facts of every library file (as
-:meth:`ElfFacts.to_blob` blobs), the dirs its RUNPATHs name and the store paths they
+:meth:`autopatchelf.ElfFacts.to_blob` blobs), the dirs its RUNPATHs name and the store paths they
 mention. Updates are incremental and transactional (WAL, ``BEGIN IMMEDIATE``); writers
 also take an ``flock`` so that concurrent runs scan a new path once, not twice.
 """

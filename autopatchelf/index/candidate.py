@@ -44,7 +44,7 @@ class Candidate:
 
 @attrs.frozen
 class IndexStats:
-    """Counts and timings of one :meth:`StoreIndex.open`."""
+    """Counts and timings of one :meth:`autopatchelf.StoreIndex.open`."""
 
     store_dir: str
     #: ``nix-db``, ``nix-cli`` or ``plain``.

@@ -1,6 +1,6 @@
 """Reading many files on several processes: the cold index's hot loop.
 
-Only the default reader (:meth:`ElfFacts.read`) runs in workers; the scanner falls back
+Only the default reader (:meth:`autopatchelf.ElfFacts.read`) runs in workers; the scanner falls back
 to reading in-process for a custom reader or a small batch.
 """
 

@@ -7,7 +7,6 @@ import sqlite3
 import time
 from collections.abc import Iterable
 
-from autopatchelf._progress import Progress
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError, StoreError
 from autopatchelf.index.cache import IndexCache
@@ -17,6 +16,7 @@ from autopatchelf.index.searchpath import DirectoryPlacer
 from autopatchelf.index.update import UpdateResult, update_cache
 from autopatchelf.index.view import FileInfo, IndexView, load_view
 from autopatchelf.ldso.search import own_entries
+from autopatchelf.progress import Progress
 from autopatchelf.sqlite import is_busy
 from autopatchelf.store.graph import MappingGraph, ReferenceGraph
 from autopatchelf.store.path import StorePath
@@ -71,12 +71,14 @@ class StoreIndex:
         workers: int | None = None,
         nix: NixMode = "auto",
     ) -> StoreIndex:
-        """Index ``store`` (a :class:`Store`, a directory, or ``None`` for Nix's store).
+        """Index ``store`` (a :class:`~autopatchelf.store.store.Store`, a directory, or
+        ``None`` for Nix's store).
 
         ``within`` narrows the candidates to the closure of those paths (store paths or
         symlinks into the store: ``result``, ``/run/current-system``, a profile).
-        ``cache_dir`` overrides where the cache lives (see :func:`default_cache_dir`).
-        ``reader`` replaces :meth:`ElfFacts.read` (tests count calls through it); with
+        ``cache_dir`` overrides where the cache lives (see
+        :func:`~autopatchelf.cachedir.default_cache_dir`). ``reader`` replaces
+        :meth:`autopatchelf.ElfFacts.read` (tests count calls through it); with
         the default reader, a cold scan reads on ``workers`` processes (default: one per
         CPU, at most 8; ``1`` reads in-process). ``nix`` picks the store backend.
         """

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from autopatchelf._progress import NullProgress, Progress
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import StoreError
 from autopatchelf.frozen import FrozenMap
@@ -20,6 +19,7 @@ from autopatchelf.index.cache import IndexCache, stamps_differ
 from autopatchelf.index.parallel import Job, ReaderPool, default_workers
 from autopatchelf.index.records import DirScan, PathScan
 from autopatchelf.index.scan import Reader, Scanner, is_standard_dir
+from autopatchelf.progress import NullProgress, Progress
 from autopatchelf.store.graph import MappingGraph, ReferenceGraph
 from autopatchelf.store.store import Store
 
@@ -57,8 +57,9 @@ def update_cache(
 ) -> UpdateResult:
     """Make ``cache`` cover the closure of ``roots`` (or the whole store) as it is now.
 
-    ``reader`` replaces :meth:`ElfFacts.read` (and then reads in-process); otherwise new
-    files are read by up to ``workers`` processes (default: one per CPU, at most 8).
+    ``reader`` replaces :meth:`autopatchelf.ElfFacts.read` (and then reads in-process);
+    otherwise new files are read by up to ``workers`` processes (default: one per CPU, at
+    most 8).
     """
     started = time.perf_counter()
     updater = _Updater(cache, store, roots, reader or _read, progress or NullProgress())

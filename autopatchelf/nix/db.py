@@ -1,7 +1,8 @@
 """Nix's own database, opened read-only: valid paths, references and closures.
 
 We never write to it: the connection uses ``mode=ro``, and waits (``timeout``) when Nix
-holds a write lock. A locked, unreadable or foreign file becomes a :class:`StoreError`.
+holds a write lock. A locked, unreadable or foreign file becomes a
+:class:`~autopatchelf.errors.StoreError`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Turn roots and a library source into a :class:`Problem`.
+"""Turn roots and a library source into a :class:`~autopatchelf.problem.model.Problem`.
 
 Walks what ld.so would walk: the roots' DT_NEEDED, bundled libraries reached through
 their own ``$ORIGIN`` RUNPATH/RPATH, and for every store candidate the files its own

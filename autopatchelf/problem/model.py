@@ -62,6 +62,9 @@ class Glibc:
 
 @attrs.frozen
 class Problem:
+    """Everything the encoding needs about one solve: who is loaded whatever we choose,
+    who may provide each name, and the closures, glibcs and exclusions that constrain it."""
+
     roots: tuple[Provider, ...]
     #: Every object that will be loaded whatever we choose: roots and bundled libraries.
     foreign: tuple[Provider, ...]

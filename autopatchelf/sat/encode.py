@@ -1,6 +1,7 @@
-"""Encode a :class:`Problem` as CNF with selector-guarded hard facts, plus soft costs.
+"""Encode a :class:`~autopatchelf.problem.model.Problem` as CNF with selector-guarded hard
+facts, plus soft costs.
 
-Variables (all taken from one :class:`IDPool` before any cardinality encoding):
+Variables (all taken from one ``IDPool`` before any cardinality encoding):
 
 * ``L(name)``: some loaded object needs ``name``;
 * ``X(name, file)``: ``file`` provides ``name`` in the process;
@@ -30,6 +31,9 @@ from autopatchelf.sat.preferences import Preferences
 
 @attrs.define
 class Encoding:
+    """The CNF of one problem: hard clauses, the selectors guarding its facts, the soft
+    clauses of the costs, and the decision variables by what they mean."""
+
     pool: IDPool
     hard: list[list[int]]
     #: selector literal -> the fact it guards (insertion order is deterministic).
@@ -301,6 +305,8 @@ def encode(
     version_of: Callable[[str], tuple[object, ...]],
     allow_missing: frozenset[str] = frozenset(),
 ) -> Encoding:
+    """``problem`` as CNF under ``policy``, with ``prefs`` as soft costs (``version_of``
+    orders store paths newest first); missing names in ``allow_missing`` are allowed."""
     enc = _Encoder(problem, policy, allow_missing)
     enc.encode()
     soft = enc.soft(prefs, version_of)

@@ -1,4 +1,5 @@
-"""Find the optimal model of an :class:`Encoding`, or a minimal set of conflicting facts.
+"""Find the optimal model of an :class:`~autopatchelf.sat.encode.Encoding`, or a minimal
+set of conflicting facts.
 
 Satisfiability is checked first with every selector as an assumption (Glucose 4); an UNSAT
 core is shrunk by deletion until every fact in it is needed. A satisfiable encoding is

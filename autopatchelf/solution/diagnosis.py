@@ -1,7 +1,7 @@
-"""What a minimal conflict means, computed once, as data: a :class:`Diagnosis`.
+"""What a minimal conflict means, computed once, as data: a :class:`~autopatchelf.Diagnosis`.
 
 The solver's minimal conflict is a set of facts (:mod:`autopatchelf.sat.facts`);
-:func:`diagnose` reads them (and the problem they come from) and says which kind of
+``diagnose`` reads them (and the problem they come from) and says which kind of
 problem it is, what it is about (a stable subject: a soname, a version, ``soname:version``),
 whose need fails, and the facts a reader needs. The text renderer
 (:mod:`autopatchelf.solution.explain`), the hints, the JSON documents and ``check`` all read

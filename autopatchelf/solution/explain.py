@@ -2,7 +2,7 @@
 
 In the spirit of PubGrub's derivations: first what is *required* (a need with a single
 surviving provider), then why those requirements cannot hold together, then the
-conclusion, rendered from the :class:`~autopatchelf.solution.diagnosis.Diagnosis`. This is
+conclusion, rendered from the :class:`~autopatchelf.Diagnosis`. This is
 the only module that writes the explanation's sentences; :attr:`Explanation.summary` is the
 one-line form (``check``'s message).
 """

@@ -67,7 +67,8 @@ class Solution:
     #: Every store path the solution needs at run time (closures included), sorted.
     store_paths: tuple[str, ...]
     #: Directories to hand to the loader, in the order that makes every chosen file win.
-    #: Empty when ``needs_link_dir`` (no order works): see :func:`write_link_dir`.
+    #: Empty when ``needs_link_dir`` (no order works): see
+    #: :func:`~autopatchelf.actions.linkdir.write_link_dir`.
     library_path: tuple[str, ...]
     needs_link_dir: bool
     #: Directories for a patched DT_RUNPATH of the roots and bundled libraries, after

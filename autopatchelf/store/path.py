@@ -22,7 +22,7 @@ class StorePath:
 
     ``name``/``version`` follow Nix's split (the version starts after the first ``-``
     not followed by a letter, so output suffixes such as ``-lib`` stay in the version).
-    ``version_key`` sorts like Nix's version comparison; use :attr:`sort_key` to order
+    ``version_key`` sorts like Nix's version comparison; use ``sort_key`` to order
     store paths by name, then version (oldest first), then hash.
     """
 

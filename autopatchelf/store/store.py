@@ -145,7 +145,7 @@ class Store:
         return None
 
     def realpath(self, path: str) -> str:
-        """``os.path.realpath``, but spelled under :attr:`dir` when it lands in the store
+        """``os.path.realpath``, but spelled under ``dir`` when it lands in the store
         (the store dir itself may be a symlink, e.g. ``/nix -> /mnt/nix``)."""
         real = os.path.realpath(path)
         if self.real_dir != self.dir and real.startswith(self.real_dir + "/"):

@@ -87,7 +87,7 @@ class CheckRoot:
 class BinaryCheck:
     """The verdict on one ELF file."""
 
-    #: Index into :attr:`CheckReport.roots`.
+    #: Index into ``CheckReport.roots``.
     root: int
     #: Relative to the root's base, with ``/`` separators.
     path: str

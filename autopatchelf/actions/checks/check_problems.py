@@ -1,7 +1,7 @@
 """A resolver failure as ``check`` reports it: one :class:`CheckProblem` per diagnosis.
 
 The kind, subject and requester come from the explanation's
-:class:`~autopatchelf.solution.diagnosis.Diagnosis`; the message is its one-line summary and
+:class:`~autopatchelf.Diagnosis`; the message is its one-line summary and
 the details are the explanation's lines. Nothing here reads text back.
 """
 
