@@ -7,6 +7,7 @@ from typing import Any, TypeVar, overload
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 class FrozenMap(Mapping[K, V]):
@@ -41,6 +42,12 @@ class FrozenMap(Mapping[K, V]):
         return key in self._items
 
     # Fast paths (the Mapping mixins go through __getitem__ and exceptions).
+    @overload
+    def get(self, key: K) -> V | None: ...
+
+    @overload
+    def get(self, key: K, default: V | T) -> V | T: ...
+
     def get(self, key: K, default: Any = None) -> Any:
         """The value of ``key``, else ``default``."""
         return self._items.get(key, default)

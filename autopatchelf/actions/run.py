@@ -102,14 +102,7 @@ def default_link_dir(solution: Solution, cache_base: str) -> str:
 
 def ensure_link_dir(solution: Solution, directory: str) -> str:
     """``directory`` holding exactly the chosen files' links: kept when already right,
-    else (re)made with :func:`~autopatchelf.actions.linkdir.write_link_dir`."""
-    from autopatchelf.actions.linkdir import link_entries, write_link_dir
+    else (re)made (:func:`~autopatchelf.actions.linkdir.ensure_links`)."""
+    from autopatchelf.actions.linkdir import ensure_links, link_entries
 
-    wanted = link_entries(solution)
-    try:
-        present = {entry.name: os.readlink(entry.path) for entry in os.scandir(directory)}
-    except OSError:  # missing, or holding something that is not a link
-        present = None
-    if present != wanted:
-        write_link_dir(solution, directory)
-    return directory
+    return ensure_links(link_entries(solution), directory)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError, StoreError
@@ -197,7 +197,7 @@ class StoreIndex:
         found = self._load((info.path,))
         return found[0] if found else None
 
-    def _dir_entries(self, directory: str) -> dict[str, str]:
+    def _dir_entries(self, directory: str) -> Mapping[str, str]:
         entries = self._view.dirs.get(directory)
         if entries is None:
             placed = self._placer.place(directory)

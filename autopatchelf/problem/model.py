@@ -7,6 +7,8 @@ the SAT encoding. Everything here is plain data in a deterministic order.
 from __future__ import annotations
 
 import enum
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 
 import attrs
 
@@ -94,3 +96,22 @@ class Problem:
     #: (needed name, file) -> the other name that file answers to: a closest-match
     #: substitution, allowed only with ``--allow-substitution`` and at a high cost.
     substitutes: FrozenMap[tuple[str, str], str] = attrs.field(factory=FrozenMap)
+
+    def needs_in_load_order(
+        self, start: Iterable[str], provider_of: Callable[[str, str], str | None]
+    ) -> Iterator[tuple[str, str]]:
+        """``(object, name)`` for every need, breadth first from ``start`` (object paths)
+        as ld.so walks them, each object once: ``provider_of(object, name)`` says which
+        file serves the need (None: nothing; the walk does not go on there)."""
+        queue = deque(start)
+        visited: set[str] = set()
+        while queue:
+            path = queue.popleft()
+            if path in visited:
+                continue
+            visited.add(path)
+            for name in self.providers[path].facts.needed:
+                yield path, name
+                chosen = provider_of(path, name)
+                if chosen is not None:
+                    queue.append(chosen)

@@ -8,7 +8,6 @@ benchmarks count how often that is wrong.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 
 from autopatchelf.elf.facts import ElfFacts
@@ -26,31 +25,29 @@ def greedy_first_match(files: Sequence[str | ElfFacts], source: LibrarySource) -
         if e.kind is ExclusionKind.VERSION
     }
     chosen: dict[str, str] = {}
-    queue = deque(p.path for p in problem.foreign)
-    seen: set[str] = set()
-    while queue:
-        obj = queue.popleft()
-        if obj in seen:
-            continue
-        seen.add(obj)
-        for name in problem.providers[obj].facts.needed:
-            if name in chosen:
-                continue
-            fixed = problem.fixed.get((obj, name))
-            if fixed is not None:
-                chosen[name] = fixed
-                queue.append(fixed)
-                continue
-            options = [
+
+    def pick(obj: str, name: str) -> str | None:
+        """The first acceptable answer for ``name``, never revisited."""
+        if name in chosen:
+            return chosen[name]
+        fixed = problem.fixed.get((obj, name))
+        options = (
+            [fixed]
+            if fixed is not None
+            else [
                 path
                 for path in problem.candidates.get(name, ())
                 if (obj, name, path) not in blocked
             ]
-            if not options:
-                continue
-            options.sort(key=lambda path: _newest_first(problem.providers[path].store_path, source))
-            chosen[name] = options[0]
-            queue.append(options[0])
+        )
+        if not options:
+            return None
+        options.sort(key=lambda path: _newest_first(problem.providers[path].store_path, source))
+        chosen[name] = options[0]
+        return options[0]
+
+    for _need in problem.needs_in_load_order((p.path for p in problem.foreign), pick):
+        pass
     return chosen
 
 

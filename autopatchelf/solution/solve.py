@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections import deque
 from collections.abc import Mapping, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
@@ -112,22 +111,11 @@ def solve_problem(
 
 def _first_use(problem: Problem, choices: Mapping[str, str]) -> list[str]:
     """Names in the breadth-first order ld.so first asks for them."""
-    order: list[str] = []
-    seen: set[str] = set()
-    queue = deque(r.path for r in problem.roots)
-    visited: set[str] = set()
-    while queue:
-        path = queue.popleft()
-        if path in visited:
-            continue
-        visited.add(path)
-        for name in problem.providers[path].facts.needed:
-            if name not in seen:
-                seen.add(name)
-                order.append(name)
-            chosen = choices.get(name)
-            if chosen is not None:
-                queue.append(chosen)
+    walked = problem.needs_in_load_order(
+        (r.path for r in problem.roots), lambda _obj, name: choices.get(name)
+    )
+    order = list(dict.fromkeys(name for _obj, name in walked))
+    seen = set(order)
     order.extend(sorted(n for n in choices if n not in seen))
     return order
 

@@ -16,7 +16,8 @@ level (the ELF reader and the solution model load only when a lock is made or ex
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -110,20 +111,11 @@ class Lock:
             elf_digest=elf_digest(facts),
             system=nix_system(facts),
             interpreter=root_solution.interpreter,
-            glibc=solution.glibc,
-            glibc_policy=solution.glibc_policy,
-            delivery=solution.delivery,
-            library_path=tuple(rel(d) for d in solution.library_path),
-            needs_link_dir=solution.needs_link_dir,
-            runpath=tuple(rel(d) for d in solution.runpath),
-            store_paths=store_paths,
-            choices={name: rel(path) for name, path in sorted(solution.choices.items())},
             libraries=tuple(
                 LockedLibrary(lib.name, rel(lib.path), lib.store_path, rel(lib.requested_by))
                 for lib in root_solution.libraries
             ),
-            substitutions=dict(sorted(solution.substitutions.items())),
-            warnings=solution.warnings,
+            **_carried(solution, rel),
         )
 
     def expand(self, path: str, binary: str) -> str:
@@ -156,19 +148,27 @@ class Lock:
             for lib in self.libraries
         )
         return Solution(
-            glibc=self.glibc,
-            glibc_policy=self.glibc_policy,
             interpreter=self.interpreter,
-            store_paths=self.store_paths,
-            library_path=tuple(real(d) for d in self.library_path),
-            needs_link_dir=self.needs_link_dir,
-            runpath=tuple(real(d) for d in self.runpath),
-            choices={name: real(path) for name, path in self.choices.items()},
-            substitutions=self.substitutions,
-            delivery=self.delivery,
             roots=(RootSolution(root=root, interpreter=self.interpreter, libraries=libraries),),
-            warnings=self.warnings,
+            **_carried(self, real),
         )
+
+
+def _carried(source: Solution | Lock, path: Callable[[str], str]) -> dict[str, Any]:
+    """The fields a lock and a solution share, with every file or directory passed through
+    ``path`` (relative to the binary's tree one way, real the other)."""
+    return {
+        "glibc": source.glibc,
+        "glibc_policy": source.glibc_policy,
+        "delivery": source.delivery,
+        "store_paths": tuple(sorted(source.store_paths)),
+        "library_path": tuple(map(path, source.library_path)),
+        "needs_link_dir": source.needs_link_dir,
+        "runpath": tuple(map(path, source.runpath)),
+        "choices": {name: path(file) for name, file in sorted(source.choices.items())},
+        "substitutions": dict(sorted(source.substitutions.items())),
+        "warnings": source.warnings,
+    }
 
 
 class _Relativizer:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from autopatchelf.actions.linkdir import write_link_dir
+from autopatchelf.actions.linkdir import ensure_links
 from autopatchelf.actions.patching import atomic
 from autopatchelf.actions.patching.elfedit import Layout, rewrite
 from autopatchelf.actions.patching.plan import (
@@ -162,15 +162,7 @@ def _ensure_link_dir(plan: PatchPlan) -> str | None:
     """Make the plan's link directory, unless it already holds exactly the right links."""
     if plan.link_dir is None:
         return None
-    wanted = patched_link_entries(plan.solution)
-    if os.path.isdir(plan.link_dir) and not os.path.islink(plan.link_dir):
-        have = {}
-        for name in os.listdir(plan.link_dir):
-            entry = os.path.join(plan.link_dir, name)
-            have[name] = os.readlink(entry) if os.path.islink(entry) else None
-        if have == wanted:
-            return plan.link_dir
-    return write_link_dir(attrs.evolve(plan.solution, choices=wanted), plan.link_dir)
+    return ensure_links(patched_link_entries(plan.solution), plan.link_dir)
 
 
 def render_report(report: PatchReport) -> str:
