@@ -5,7 +5,8 @@ types say how each value is written and read (``str``, ``int``, ``bool``, ``None
 enums by value, ``tuple[X, ...]`` as lists, :class:`~autopatchelf.frozen.FrozenMap` with
 string keys as objects, nested attrs classes as objects, ``X | None``). A field with
 metadata ``{"json": False}`` is not part of the document (derived, or in-memory only); one
-with ``{"group": ("binary", "name")}`` is written as ``"binary": {"name": ...}``, beside the
+with ``{"key": "explanation"}`` is written under that key; one with
+``{"group": ("binary", "name")}`` is written as ``"binary": {"name": ...}``, beside the
 other fields of its group, where the group's first field is.
 
 :class:`Document` adds the versioned envelope (``"schema": "autopatchelf.lock/1"``): the
@@ -37,6 +38,7 @@ MAX_BYTES = 64 * 1024 * 1024
 
 _SKIP = "json"
 _GROUP = "group"
+_KEY = "key"
 
 
 class SchemaError(ValueError):
@@ -57,7 +59,7 @@ def encode(value: Any) -> Any:
             item = encode(getattr(value, field.name))
             group = field.metadata.get(_GROUP)
             if group is None:
-                out[field.name] = item
+                out[field.metadata.get(_KEY, field.name)] = item
             else:
                 out.setdefault(group[0], {})[group[1]] = item
         return out
@@ -87,7 +89,8 @@ def _record(cls: type, data: object, where: str, depth: int) -> object:
         if not field.metadata.get(_SKIP, True) or not field.init:
             continue
         holder: object = data
-        key, place = field.name, f"field {field.name!r} of {where}"
+        key = field.metadata.get(_KEY, field.name)
+        place = f"field {key!r} of {where}"
         group = field.metadata.get(_GROUP)
         if group is not None:
             if group[0] not in data:
@@ -164,9 +167,13 @@ def _value(kind: Any, data: object, where: str, depth: int, name: str = "") -> o
             raise SchemaError(f"{where} is not a JSON object")
         item = args[1] if len(args) == 2 else Any
         return FrozenMap(
-            (key, data[key] if item is Any else _value(item, data[key], f"{where}[{key!r}]", depth))
+            (
+                key,
+                data[key]
+                if item is Any
+                else _value(item, data[key], f"{name or where}[{key!r}]", depth + 1),
+            )
             for key in data
-            if isinstance(key, str)
         )
     raise TypeError(f"unsupported field type {kind!r}")  # pragma: no cover - schema bug
 

@@ -33,11 +33,11 @@ from autopatchelf.actions.checks.check import check_paths
 from autopatchelf.actions.checks.check_apps import plan_units
 from autopatchelf.actions.checks.check_baseline import (
     Baseline,
-    BaselineError,
     apply_baseline,
     baseline_of,
     render_baseline,
 )
+from autopatchelf.actions.checks.check_document import CHECK_SCHEMA
 from autopatchelf.actions.checks.check_model import (
     BinaryCheck,
     CheckReport,
@@ -46,7 +46,6 @@ from autopatchelf.actions.checks.check_model import (
     Status,
 )
 from autopatchelf.actions.checks.check_report import (
-    CHECK_SCHEMA,
     render_json,
     render_junit,
     render_text,
@@ -55,7 +54,7 @@ from autopatchelf.actions.checks.check_report import (
 )
 from autopatchelf.actions.checks.discover import discover
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import CheckInputError
+from autopatchelf.errors import BaselineError, CheckInputError
 from autopatchelf.index import StoreIndex
 from autopatchelf.options import SolveOptions
 

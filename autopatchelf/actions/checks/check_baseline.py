@@ -15,19 +15,26 @@ kind and its subject (a soname, a version...). Never line numbers or store hashe
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 
 import attrs
 
 from autopatchelf.actions.checks.check_model import BaselineKey, CheckReport, problem_key
-from autopatchelf.errors import AutopatchelfError
+from autopatchelf.errors import BaselineError
+from autopatchelf.schema import Document, SchemaError, parse_json
 
 BASELINE_SCHEMA = "autopatchelf.check-baseline/1"
 
 
-class BaselineError(AutopatchelfError):
-    """A baseline file cannot be read or written."""
+@attrs.frozen
+class BaselineFile:
+    """The baseline document's body: the known problems, sorted."""
+
+    problems: tuple[BaselineKey, ...]
+
+
+#: The ``autopatchelf.check-baseline/1`` document.
+BASELINE_DOCUMENT = Document(BASELINE_SCHEMA, BaselineFile)
 
 
 @attrs.frozen
@@ -40,31 +47,30 @@ class Baseline:
     def read(cls, path: str) -> Baseline:
         try:
             with open(path, encoding="utf-8") as stream:
-                document = json.load(stream)
+                text = stream.read()
         except FileNotFoundError as exc:
             raise BaselineError(
                 f"baseline {path} does not exist",
                 hint="create it with --write-baseline FILE",
             ) from exc
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise BaselineError(f"baseline {path} cannot be read: {exc}") from exc
-        if not isinstance(document, dict) or document.get("schema") != BASELINE_SCHEMA:
+        try:
+            data = parse_json(text)
+        except SchemaError as exc:
+            raise BaselineError(f"baseline {path} cannot be read: it {exc}") from None
+        if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA:
             raise BaselineError(
                 f"baseline {path} is not an {BASELINE_SCHEMA} document",
                 hint="write it again with --write-baseline FILE",
             )
-        entries = document.get("problems")
-        keys: set[BaselineKey] = set()
-        if not isinstance(entries, list):
-            raise BaselineError(f"baseline {path}: 'problems' is not a list")
-        for entry in entries:
-            try:
-                keys.add(BaselineKey(str(entry["path"]), str(entry["kind"]), str(entry["subject"])))
-            except (TypeError, KeyError) as exc:
-                raise BaselineError(
-                    f"baseline {path}: an entry lacks path, kind or subject: {entry!r}"
-                ) from exc
-        return cls(frozenset(keys), path)
+        try:
+            document = BASELINE_DOCUMENT.load(data)
+        except SchemaError as exc:
+            raise BaselineError(
+                f"baseline {path}: {exc}", hint="write it again with --write-baseline FILE"
+            ) from None
+        return cls(frozenset(document.problems), path)
 
 
 def baseline_of(report: CheckReport) -> Baseline:
@@ -73,9 +79,8 @@ def baseline_of(report: CheckReport) -> Baseline:
 
 
 def render_baseline(baseline: Baseline) -> str:
-    entries = [attrs.asdict(k) for k in sorted(baseline.keys, key=attrs.astuple)]
-    document = {"schema": BASELINE_SCHEMA, "problems": entries}
-    return json.dumps(document, indent=2) + "\n"
+    entries = tuple(sorted(baseline.keys, key=attrs.astuple))
+    return BASELINE_DOCUMENT.dumps(BaselineFile(entries))
 
 
 def write_baseline(baseline: Baseline, path: str) -> None:

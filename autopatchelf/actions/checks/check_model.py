@@ -64,7 +64,7 @@ class CheckProblem:
     #: One line for humans.
     message: str
     #: The resolver's explanation, line by line (empty for unreadable files).
-    details: tuple[str, ...] = ()
+    details: tuple[str, ...] = attrs.field(default=(), metadata={"key": "explanation"})
     #: The file whose need fails (relative to its root) when that is not the binary
     #: itself (a bundled library of the app), else ``None``.
     needed_by: str | None = None

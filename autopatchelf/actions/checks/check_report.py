@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from autopatchelf.actions.checks.check_document import CHECK_DOCUMENT, CheckDocument
 from autopatchelf.actions.checks.check_model import (
     KIND_INFO,
     BinaryCheck,
@@ -30,7 +31,6 @@ from autopatchelf.actions.checks.check_model import (
 )
 from autopatchelf.store.path import parse_store_path
 
-CHECK_SCHEMA = "autopatchelf.check/1"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/autopatchelf/autopatchelf"
 FORMATS = ("text", "json", "junit", "sarif")
@@ -162,59 +162,7 @@ def _text_problem(problem: CheckProblem, paint: Callable[[str, str], str]) -> li
 
 def report_document(report: CheckReport) -> dict[str, Any]:
     """The ``autopatchelf.check/1`` document (see docs: every field is listed there)."""
-    return {
-        "schema": CHECK_SCHEMA,
-        "tool": {"name": "autopatchelf", "version": _version()},
-        "passed": report.passed,
-        "store": report.store_dir,
-        "roots": [{"path": r.given, "base": r.base} for r in report.roots],
-        "summary": {
-            "files": len(report.binaries),
-            "apps": report.apps,
-            "ok": report.count(Status.OK),
-            "failed": report.count(Status.FAILED),
-            "known": report.count(Status.KNOWN),
-            "skipped": report.count(Status.SKIPPED),
-            "problems": sum(len(b.problems) for b in report.binaries),
-            "new_problems": sum(len(b.new_problems) for b in report.binaries),
-            "non_elf": report.non_elf,
-            "unreadable": report.unreadable,
-            "duplicates": report.duplicates,
-        },
-        "binaries": [_binary_document(report, b) for b in report.binaries],
-        "baseline": None
-        if report.baseline is None
-        else {
-            "file": report.baseline,
-            "stale": [{"path": k.path, "kind": k.kind, "subject": k.subject} for k in report.stale],
-        },
-    }
-
-
-def _binary_document(report: CheckReport, binary: BinaryCheck) -> dict[str, Any]:
-    return {
-        "root": report.roots[binary.root].given,
-        "path": binary.path,
-        "role": binary.role.value,
-        "status": binary.status.value,
-        "app": binary.app,
-        "glibc": binary.glibc,
-        "interpreter": binary.interpreter,
-        "store_paths": list(binary.store_paths),
-        "warnings": list(binary.warnings),
-        "note": binary.note,
-        "problems": [
-            {
-                "kind": p.kind.value,
-                "subject": p.subject,
-                "message": p.message,
-                "needed_by": p.needed_by,
-                "known": p.known,
-                "explanation": list(p.details),
-            }
-            for p in binary.problems
-        ],
-    }
+    return CHECK_DOCUMENT.dump(CheckDocument.of(report))
 
 
 def render_json(report: CheckReport) -> str:
