@@ -6,12 +6,14 @@ import os
 import tempfile
 from collections.abc import Mapping
 
+from autopatchelf.solution.loadorder import link_entries as entries_for
 from autopatchelf.solution.model import Solution
 
 
 def link_entries(solution: Solution) -> dict[str, str]:
-    """name -> file for every library the link directory must hold."""
-    return dict(sorted(solution.choices.items()))
+    """name -> file for every link the solution's link directory must hold
+    (:func:`autopatchelf.solution.loadorder.link_entries`)."""
+    return entries_for(solution.choices, solution.substitutions, solution.delivery)
 
 
 def write_link_dir(solution: Solution, directory: str) -> str:

@@ -43,6 +43,12 @@ def configure_parser(sub: Any) -> None:
         "--quiet", "-q", action="store_true", help="text format: list only binaries with problems"
     )
     group.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="text format: the resolver's whole explanation under each problem",
+    )
+    group.add_argument(
         "--color",
         choices=["auto", "always", "never"],
         default="auto",
@@ -84,7 +90,7 @@ def execute(args: argparse.Namespace) -> int:
         and stream.isatty()
         and "NO_COLOR" not in os.environ
     )
-    text = render(report, args.format, color=color, quiet=args.quiet)
+    text = render(report, args.format, color=color, quiet=args.quiet, verbose=args.verbose)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as out:

@@ -19,7 +19,8 @@ from autopatchelf.frozen import FrozenMap
 from autopatchelf.ldso.glibc import glibc_version, is_glibc_name
 from autopatchelf.ldso.machines import compatible, incompatibility, loader_name
 from autopatchelf.ldso.search import has_slash
-from autopatchelf.problem.foreign import bundled_dirs
+from autopatchelf.options import GlibcPolicy
+from autopatchelf.problem.foreign import bundled_dirs, main_rpath_dirs
 from autopatchelf.problem.model import Exclusion, ExclusionKind, Glibc, Problem, Provider
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource, StoreFile
 
@@ -54,34 +55,69 @@ class _Builder:
         self.substitutes: dict[tuple[str, str], str] = {}
         self._seen_names: set[str] = set()
         self._seen_files: set[str] = set()
+        #: Store files foreign objects name by path: explored with the store side.
+        self._named_store_files: list[StoreFile] = []
+        #: The directory foreign files are labelled relative to (the first root's).
+        self._base = os.path.dirname(roots[0].path)
 
     # -- foreign side ---------------------------------------------------------------
 
     def add_foreign(self, roots: Sequence[ElfFacts]) -> None:
         queue: deque[tuple[Provider, tuple[ElfFacts, ...]]] = deque()
-        base = os.path.dirname(roots[0].path)
+        self._base = os.path.dirname(roots[0].path)
         for facts in roots:
-            provider = Provider(facts.path, facts, None, _relative_label(facts.path, base))
+            provider = Provider(facts.path, facts, None, _relative_label(facts.path, self._base))
             self.providers[facts.path] = provider
             self.foreign.append(provider)
             queue.append((provider, ()))
+        self._walk_foreign(queue, always=True)
+
+    def _walk_foreign(
+        self, queue: deque[tuple[Provider, tuple[ElfFacts, ...]]], *, always: bool
+    ) -> list[str]:
+        """Find what each foreign object bundles, breadth first; returns the names left to
+        the store. ``always``: the objects are loaded whatever the choice (the roots and
+        what they bundle), else only with the store library that reaches them."""
+        free: list[str] = []
         while queue:
             obj, chain = queue.popleft()
             self.free.setdefault(obj.path, [])
             for name in obj.facts.needed:
+                if self._store_file_by_path(obj, name):
+                    continue
                 found = self._find_bundled(obj.facts, chain, name)
                 if found is None:
                     self.free[obj.path].append(name)
+                    free.append(name)
                     continue
                 self.fixed[(obj.path, name)] = found
                 if found not in self.providers:
-                    read = self.files.facts(found)
-                    assert read is not None  # _find_bundled read it
-                    bundled = Provider(found, read, None, _relative_label(found, base))
-                    self.providers[found] = bundled
-                    self.foreign.append(bundled)
+                    bundled = self._bundled_provider(found)
+                    if always:
+                        self.foreign.append(bundled)
                     queue.append((bundled, (obj.facts, *chain)))
                 self._add_candidate(name, found)
+        return free
+
+    def _bundled_provider(self, path: str) -> Provider:
+        read = self.files.facts(path)
+        assert read is not None  # found by reading it
+        provider = Provider(path, read, None, _relative_label(path, self._base))
+        self.providers[path] = provider
+        return provider
+
+    def _store_file_by_path(self, obj: Provider, name: str) -> bool:
+        """A DT_NEEDED naming a store file by its absolute path: ld.so opens that very file,
+        so it is the provider (fixed), its closure explored like any candidate's."""
+        if not (has_slash(name) and os.path.isabs(name) and self.source.is_store_path(name)):
+            return False
+        hit = self.source.lookup(os.path.dirname(name), os.path.basename(name))
+        if hit is None or not self.admit(name, hit):
+            return False  # missing (or for another machine): reported as such
+        self.fixed[(obj.path, name)] = hit.path
+        self._add_candidate(name, hit.path)
+        self._named_store_files.append(hit)
+        return True
 
     def _find_bundled(self, facts: ElfFacts, chain: tuple[ElfFacts, ...], name: str) -> str | None:
         if has_slash(name):
@@ -107,7 +143,7 @@ class _Builder:
         names: deque[str] = deque()
         for needed in self.free.values():
             names.extend(needed)
-        self._explore(names, deque())
+        self._explore(names, deque(self._named_store_files))
         if allow_substitution:
             self._explore(deque(), deque(self._substitute()))
 
@@ -159,6 +195,8 @@ class _Builder:
                 self.free[cand.path] = []
                 for dep in cand.facts.needed:
                     found = self._find_in_closure(cand, dep)
+                    if found is None and self._bundled_for_store(cand, dep, names):
+                        continue
                     if found is None:
                         self.free[cand.path].append(dep)
                         names.append(dep)
@@ -170,6 +208,28 @@ class _Builder:
                         seen_files.add(found.path)
                         files.append(found)
                     names.append(dep)
+
+    def _bundled_for_store(self, cand: StoreFile, name: str, names: deque[str]) -> bool:
+        """A store library without DT_RUNPATH that its own search leaves without ``name``
+        gets the program's bundled copy when the program's DT_RPATH leads to one (ld.so
+        searches the executable's RPATH for every such object). That copy is then loaded
+        with the library; what it needs joins the names to find."""
+        if cand.facts.runpath is not None or has_slash(name):
+            return False
+        main = self.root_facts
+        for directory in main_rpath_dirs(main, is_store_path=self.source.is_store_path):
+            path = os.path.join(directory, name)
+            facts = self.files.facts(path)
+            if facts is None or not compatible(main, facts):
+                continue
+            found = self.files.real(path)
+            self.fixed[(cand.path, name)] = found
+            self._add_candidate(name, found)
+            if found not in self.providers:
+                bundled = self._bundled_provider(found)
+                names.extend(self._walk_foreign(deque([(bundled, (main,))]), always=False))
+            return True
+        return False
 
     def admit(self, name: str, cand: StoreFile) -> bool:
         """Register a store file as a provider unless it cannot join the process."""
@@ -201,8 +261,11 @@ class _Builder:
 
     # -- checks -----------------------------------------------------------------------
 
-    def check_versions(self) -> None:
-        """Record every (requester, candidate) pair a version or symbol rules out."""
+    def check_versions(self, *, any_glibc: bool = False) -> None:
+        """Record every (requester, candidate) pair a version or symbol rules out.
+
+        ``any_glibc`` (the compatible policy): a store library's glibc names may be served
+        by any glibc, not only its closure's, so every candidate is checked for them."""
         for req_path in sorted(self.free):
             requester = self.providers[req_path]
             versions: dict[str, list[str]] = {}
@@ -217,6 +280,8 @@ class _Builder:
             for name in requester.facts.needed:
                 fixed = self.fixed.get((req_path, name))
                 options = [fixed] if fixed else list(self.candidates.get(name, ()))
+                if fixed and any_glibc and is_glibc_name(name):
+                    options.extend(c for c in self.candidates.get(name, ()) if c != fixed)
                 for option in options:
                     excl = self._check_pair(
                         requester,
@@ -293,6 +358,7 @@ def build_problem(
     *,
     allow_substitution: bool = False,
     files: ForeignFiles | None = None,
+    glibc_policy: GlibcPolicy = GlibcPolicy.STRICT,
 ) -> Problem:
     """Read the roots (paths, or facts already read) and gather every candidate and fact
     the encoding needs; ``files`` is where bundled libraries are looked for (the disk)."""
@@ -316,7 +382,7 @@ def build_problem(
     builder = _Builder(source, root_facts, files or DiskFiles())
     builder.add_foreign(root_facts)
     builder.explore_store(allow_substitution=allow_substitution)
-    builder.check_versions()
+    builder.check_versions(any_glibc=glibc_policy is GlibcPolicy.COMPATIBLE)
 
     glibcs = _find_glibcs(builder, first)
     store_paths = sorted(

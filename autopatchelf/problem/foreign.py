@@ -13,7 +13,7 @@ apps with the same rule, so both agree on what an app bundles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.ldso import search
@@ -28,7 +28,23 @@ def bundled_dirs(
 ) -> Iterator[str]:
     """The directories, in ld.so's order, where ``facts`` (loaded by ``chain``) may find
     a bundled library. Ignored entries are described in ``notes`` (once each)."""
-    for entry in search.object_entries(facts, chain):
+    return _followed(search.object_entries(facts, chain), facts, is_store_path, notes)
+
+
+def main_rpath_dirs(main: ElfFacts, *, is_store_path: Callable[[str], bool]) -> Iterator[str]:
+    """The program's own DT_RPATH directories that lead into its tree: ld.so searches
+    them for every object without a DT_RUNPATH, store libraries included (after their
+    own DT_RPATH, before the library path)."""
+    return _followed(search.rpath_entries(main), main, is_store_path, None)
+
+
+def _followed(
+    entries: Iterable[search.Entry],
+    facts: ElfFacts,
+    is_store_path: Callable[[str], bool],
+    notes: list[str] | None,
+) -> Iterator[str]:
+    for entry in entries:
         if entry.origin_relative:
             if entry.directory is not None:
                 yield entry.directory
@@ -37,8 +53,9 @@ def bundled_dirs(
             continue  # replaced by the solver's choice
         if entry.directory is None or search.is_host_lib_dir(entry.directory):
             if notes is not None:
+                tag = entry.tag.value.removeprefix("DT_")
                 note = (
-                    f"{facts.path}: RUNPATH entry {entry.raw} is a host or relative directory; "
+                    f"{facts.path}: {tag} entry {entry.raw} is a host or relative directory; "
                     "ignored"
                 )
                 if note not in notes:

@@ -3,6 +3,7 @@ newest, fewest store paths (:class:`Preferences`, read by the encoding's cost le
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -10,7 +11,8 @@ import attrs
 from autopatchelf.frozen import FrozenMap
 from autopatchelf.options import SolveOptions
 from autopatchelf.problem.model import Provider
-from autopatchelf.store.path import parse_store_path
+from autopatchelf.store.path import is_store_basename, parse_store_path
+from autopatchelf.store.version import split_name_version
 
 Matcher = Callable[[Provider], bool]
 
@@ -43,22 +45,37 @@ class Preferences:
 
 def matcher(patterns: Sequence[str]) -> Matcher | None:
     """A predicate matching providers by store path (or a path inside one), package name
-    (``openssl``, as Nix parses it) or name-version (``openssl-3.0.13``, or a prefix of
-    the version: ``openssl-3``)."""
+    (``openssl``, as Nix parses it: not ``openssl-fips``) or name-version
+    (``openssl-3.0.13``, or a version prefix ending at a component: ``openssl-3`` matches
+    ``openssl-3.0.13``, not ``openssl-30.1``)."""
     if not patterns:
         return None
+    wanted = [(pat, split_name_version(pat)) for pat in patterns]
 
     def matches(provider: Provider) -> bool:
         parsed = parse_store_path(provider.store_path) if provider.store_path else None
         if parsed is None:
             return False
-        for pat in patterns:
-            if pat in (parsed.path, provider.path, parsed.name_version, parsed.name):
-                return True
-            if pat.startswith("/") and provider.path.startswith(pat.rstrip("/") + "/"):
-                return True
-            if "/" not in pat and parsed.name_version.startswith(pat + "-"):
+        for pat, (name, version) in wanted:
+            if pat.startswith("/"):
+                if pat in (parsed.path, provider.path):
+                    return True
+                if is_store_basename(os.path.basename(pat.rstrip("/"))) and (
+                    provider.path.startswith(pat.rstrip("/") + "/")
+                ):
+                    return True
+                continue
+            if name != parsed.name:
+                continue
+            if version is None or _version_prefix(version, parsed.version):
                 return True
         return False
 
     return matches
+
+
+def _version_prefix(prefix: str, version: str | None) -> bool:
+    """Whether ``version`` is ``prefix`` or continues it at a component boundary."""
+    if version is None:
+        return False
+    return version == prefix or (version.startswith(prefix) and version[len(prefix)] in ".-")

@@ -10,7 +10,7 @@ the diagnosis; nothing reads rendered text back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -55,6 +55,9 @@ class Diagnosis:
     #: Labels of the candidates that lack it (or, for a wrong architecture, exist only for
     #: another machine).
     lacking: tuple[str, ...] = ()
+    #: What each candidate lacks (``libfoo-1.0 lacks FOO_2.0``), when they lack different
+    #: things (else empty: ``lacking`` says it).
+    shortfalls: tuple[str, ...] = ()
     #: Names that do exist and look like the missing soname.
     closest: tuple[str, ...] = ()
     #: The conflicting sides of a diamond or glibc conflict.
@@ -254,18 +257,22 @@ class _Reader:
             )
         first = excluded[0]
         same = [e for e in excluded if (e.requester, e.name) == (first.requester, first.name)]
-        kind = (
-            ProblemKind.MISSING_SYMBOL
-            if first.kind is ExclusionKind.SYMBOL
-            else ProblemKind.MISSING_VERSION
-        )
+        symbols = [e for e in same if e.kind is ExclusionKind.SYMBOL]
+        if symbols:
+            # A candidate with the version still lacks a symbol: that is the deeper need,
+            # and every other candidate (lacking the version) lacks the symbol too.
+            first, kind, lacking = symbols[0], ProblemKind.MISSING_SYMBOL, same
+        else:
+            kind = ProblemKind.MISSING_VERSION
+            lacking = [e for e in same if e.what == first.what]
         return Diagnosis(
             kind,
             f"{first.name}:{first.what}",
             first.requester,
             soname=first.name,
             wanted=tuple(sorted({e.what for e in excluded if e.name == first.name})),
-            lacking=tuple(sorted({self.label(e.provider) for e in same})),
+            lacking=tuple(sorted({self.label(e.provider) for e in lacking})),
+            shortfalls=_shortfalls(same, self.label),
         )
 
     def need_without_candidates(self) -> Diagnosis | None:
@@ -282,6 +289,13 @@ class _Reader:
                 lacking=tuple(sorted({self.label(p) for p in others})),
             )
         return None
+
+
+def _shortfalls(excluded: list[Exclusion], label: Callable[[str], str]) -> tuple[str, ...]:
+    """``label lacks what`` for each candidate, when they do not all lack the same thing."""
+    if len({e.what for e in excluded}) < 2:
+        return ()
+    return tuple(sorted({f"{label(e.provider)} lacks {e.what}" for e in excluded}))
 
 
 def _has(facts: Sequence[F.Fact], kind: type) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import attrs
 
 from autopatchelf.frozen import FrozenMap
+from autopatchelf.ldso.search import has_slash
 from autopatchelf.problem.model import Exclusion, Problem
 from autopatchelf.sat import facts as F
 from autopatchelf.solution.diagnosis import Diagnosis, ProblemKind, diagnose
@@ -77,6 +78,11 @@ class _Renderer:
         for fact in self.facts:
             if isinstance(fact, F.Needs):
                 self._need(fact, excluded)
+            elif isinstance(fact, F.BundledProvides) and has_slash(fact.name):
+                self.lines.append(
+                    f"Because {self.who(fact.requester)} names {fact.name} by its path, "
+                    "that file is loaded."
+                )
             elif isinstance(fact, F.BundledProvides):
                 self.lines.append(
                     f"Because {self.who(fact.requester)} finds {fact.name} bundled at "
@@ -250,6 +256,8 @@ def summary(d: Diagnosis) -> str:
             message = f"needs {what} from {d.soname}, which no candidate exports"
         else:
             message = f"needs version {what} of {d.soname}, which no candidate defines"
+        if d.shortfalls:  # the candidates lack different things
+            return message + f" ({'; '.join(d.shortfalls)})"
         verb = "lacks" if len(d.lacking) == 1 else "lack"
         return message + f" ({', '.join(d.lacking)} {verb} it)"
     text = conclusion(d).removeprefix("So ").rstrip(".")

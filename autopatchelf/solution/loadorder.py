@@ -15,6 +15,8 @@ import networkx as nx
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError
 from autopatchelf.ldso.load import load_order
+from autopatchelf.ldso.search import has_slash
+from autopatchelf.options import Delivery
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.solution.model import LoadedLibrary
 
@@ -143,6 +145,20 @@ def replay(
     return Replay(libraries, order.not_found)
 
 
+def link_entries(
+    choices: Mapping[str, str], substitutions: Mapping[str, str], delivery: Delivery
+) -> dict[str, str]:
+    """name -> file for a directory of links serving exactly the chosen files: every chosen
+    name, and with runpath delivery the substitute names patched DT_NEEDED entries ask for
+    (``libfoo.so.2``). Names with a slash are opened as paths: they need no link."""
+    entries = {name: path for name, path in choices.items() if not has_slash(name)}
+    if delivery is Delivery.RUNPATH:
+        for old, new in substitutions.items():
+            if old in choices:
+                entries.setdefault(new, choices[old])
+    return dict(sorted(entries.items()))
+
+
 def order_library_path(
     chosen: Mapping[str, str],
     view: FileView,
@@ -152,6 +168,8 @@ def order_library_path(
     directory holding a file of that name holds the chosen one. None if no order works."""
     dir_of: dict[str, str] = {}
     for name, path in chosen.items():
+        if has_slash(name):
+            continue  # opened as a path, never searched
         directory = os.path.dirname(path)
         hit = view.find(directory, name)
         if hit is None or hit[0] != path:
@@ -164,7 +182,7 @@ def order_library_path(
         graph.add_node(directory)
         dir_rank[directory] = min(dir_rank.get(directory, 1 << 30), rank.get(name, 1 << 29))
     for directory in list(graph.nodes):
-        for name in sorted(view.names_in(directory) & chosen.keys()):
+        for name in sorted(view.names_in(directory) & dir_of.keys()):
             if dir_of[name] == directory:
                 continue
             hit = view.find(directory, name)

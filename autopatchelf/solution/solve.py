@@ -21,6 +21,7 @@ from autopatchelf.solution.loadorder import (
     LINK_DIR,
     FileView,
     Replay,
+    link_entries,
     order_library_path,
     replay,
 )
@@ -47,7 +48,11 @@ def solve_problem(
     delivery = options.delivery
     disk = files or DiskFiles()
     problem = build_problem(
-        roots, source, allow_substitution=options.allow_substitution, files=disk
+        roots,
+        source,
+        allow_substitution=options.allow_substitution,
+        files=disk,
+        glibc_policy=options.glibc,
     )
     allowed = frozenset(
         n
@@ -147,9 +152,23 @@ def _replay_roots(
         def override(obj: ElfFacts) -> tuple[str, ...] | None:
             return (*kept_origin_dirs(obj), *dirs) if obj.path in foreign else None
 
-        return replay(root, interp, view, runpath_override=override, store_path_of=store_path_of)
+        # Patching writes the substitute names into the foreign objects' DT_NEEDED.
+        return replay(
+            root,
+            interp,
+            view,
+            runpath_override=override,
+            store_path_of=store_path_of,
+            renames=renames,
+        )
 
-    view.links = dict(choices)
+    renames = {
+        path: {
+            n: substitutions[n] for n in problem.providers[path].facts.needed if n in substitutions
+        }
+        for path in foreign
+    }
+    view.links = link_entries(choices, substitutions, delivery)
     tries = ([search] if search is not None else []) + [(LINK_DIR,)]
     for dirs in tries:
         results: list[RootSolution] = []

@@ -328,12 +328,6 @@ def test_missing_symbol_names_the_symbol_at_its_version() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: with candidates excluded for different reasons, the diagnosis takes the "
-    "first one's subject and says every candidate lacks it",
-)
 def test_every_candidate_said_to_lack_the_subject_really_lacks_it() -> None:
     # libfoo-1.0 lacks FOO_2.0; libfoo-2.0 has FOO_2.0 but lacks foo_new@FOO_2.0.
     store = libfoo_versions()

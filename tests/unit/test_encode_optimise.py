@@ -182,12 +182,6 @@ def test_strict_policy_refuses_closures_of_two_glibcs_compatible_takes_the_newer
     assert labels(store, solution.choices)["libc.so.6"] == "glibc-2.38"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: compatible policy checks a store library's versions only against its "
-    "closure's glibc, so a glibc lacking them may be chosen",
-)
 def test_compatible_policy_never_picks_a_glibc_lacking_a_version_a_library_needs() -> None:
     store = two_glibc_closures()
     app = tool(store, "libold.so.1", "libnew.so.1")
@@ -311,12 +305,6 @@ def test_matcher_takes_store_paths_files_names_and_name_versions() -> None:
     assert found is not None and not found(foreign)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: matcher's version-prefix rule tests name_version.startswith(pat + '-'): "
-    "'libfoo-1' matches nothing, 'libfoo' matches libfoo-fork-9.0",
-)
 def test_matcher_takes_a_version_prefix_at_component_boundaries() -> None:
     store = MemStore()
     one = provider(store, "libfoo-1.0")
@@ -444,12 +432,6 @@ def test_substitution_is_a_last_resort() -> None:
     assert exact.substitutions == {} and exact.choices["libfoo.so.1"] == real.path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: runpath delivery replays a substitution without the DT_NEEDED rename "
-    "patching writes, so it wrongly asks for a link directory",
-)
 def test_substitution_with_runpath_delivery_is_served_by_the_patched_runpath() -> None:
     store = MemStore()
     store.glibc("glibc-2.36")

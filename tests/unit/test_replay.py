@@ -273,12 +273,6 @@ def test_a_store_librarys_dt_needed_path_is_opened_as_written() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: a chosen name with a slash (opened by path, never searched) makes "
-    "order_library_path fail, so the solution asks for a link directory",
-)
 def test_a_dt_needed_path_needs_no_link_directory() -> None:
     store = nix_store()
     dep = lib(store, "libdep-1.0", "libdep.so.1")
@@ -289,12 +283,6 @@ def test_a_dt_needed_path_needs_no_link_directory() -> None:
     assert solution.library_path[:2] == (store.lib_dir("libfoo-1.0"), store.lib_dir("glibc-2.36"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Unsatisfiable,
-    reason="bug: a foreign object's DT_NEEDED naming a store file by absolute path is "
-    "reported missing, though ld.so opens that file",
-)
 def test_a_foreign_dt_needed_naming_a_store_file_is_served_by_it() -> None:
     store = nix_store()
     dep = lib(store, "libdep-1.0", "libdep.so.1")
@@ -315,12 +303,6 @@ def test_a_foreign_dt_needed_naming_a_bundled_file_loads_it() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=PredictionError,
-    reason="bug: the executable's DT_RPATH, which ld.so searches first for store libraries "
-    "without a RUNPATH, is not modelled: the replay disagrees (PredictionError)",
-)
 def test_the_executables_rpath_reaches_store_libraries_without_runpath() -> None:
     store = nix_store()
     store.library("libdep-1.0", "libdep.so.1")

@@ -11,10 +11,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +27,7 @@ from autopatchelf.actions.checks.check_model import (
     Status,
     problem_key,
 )
+from autopatchelf.actions.escape import json_text, visible
 from autopatchelf.store.path import parse_store_path
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -36,7 +35,14 @@ INFORMATION_URI = "https://github.com/autopatchelf/autopatchelf"
 FORMATS = ("text", "json", "junit", "sarif")
 
 
-def render(report: CheckReport, fmt: str, *, color: bool = False, quiet: bool = False) -> str:
+def render(
+    report: CheckReport,
+    fmt: str,
+    *,
+    color: bool = False,
+    quiet: bool = False,
+    verbose: bool = False,
+) -> str:
     if fmt == "json":
         return render_json(report)
     if fmt == "junit":
@@ -44,7 +50,7 @@ def render(report: CheckReport, fmt: str, *, color: bool = False, quiet: bool = 
     if fmt == "sarif":
         return render_sarif(report)
     if fmt == "text":
-        return render_text(report, color=color, quiet=quiet)
+        return render_text(report, color=color, quiet=quiet, verbose=verbose)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -101,7 +107,14 @@ def summary_line(report: CheckReport) -> str:
     )
 
 
-def render_text(report: CheckReport, *, color: bool = False, quiet: bool = False) -> str:
+def render_text(
+    report: CheckReport, *, color: bool = False, quiet: bool = False, verbose: bool = False
+) -> str:
+    """One line per problem (a binary without one: one line), failures first; the
+    resolver's explanation under each problem with ``verbose``; ``quiet`` leaves out the
+    binaries that passed or were skipped. Names from the files are escaped
+    (:func:`~autopatchelf.actions.escape.visible`): they cannot forge lines or colours."""
+
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
@@ -109,24 +122,35 @@ def render_text(report: CheckReport, *, color: bool = False, quiet: bool = False
     order = (Status.FAILED, Status.KNOWN, Status.OK, Status.SKIPPED)
     for index, root in enumerate(report.roots):
         mine = [b for b in report.binaries if b.root == index]
-        lines.append(f"{root.given}: {len(mine)} ELF file{'s' * (len(mine) != 1)}")
+        lines.append(f"{visible(root.given)}: {len(mine)} ELF file{'s' * (len(mine) != 1)}")
         for status in order:
             if quiet and status in (Status.OK, Status.SKIPPED):
                 continue
             for binary in (b for b in mine if b.status is status):
                 word = paint(_WORDS[status].ljust(5), _COLORS[status])
-                lines.append(f"  {word} {binary.path}{_text_tail(binary)}")
+                if not binary.problems:
+                    lines.append(f"  {word} {visible(binary.path)}{_text_tail(binary)}")
                 for problem in binary.problems:
-                    lines.extend(_text_problem(problem, paint))
+                    known = paint(_WORDS[Status.KNOWN].ljust(5), _COLORS[Status.KNOWN])
+                    lines.append(
+                        f"  {known if problem.known else word} {visible(binary.path)}: "
+                        f"{_problem_line(problem)}"
+                    )
+                    if verbose:
+                        lines.extend(
+                            paint(f"          {visible(line)}", _DIM) for line in problem.details
+                        )
         lines.append("")
     kinds = sorted({p.kind for b in report.binaries for p in b.new_problems}, key=_RULES.index)
     if kinds:
         lines.append("what to do:")
         lines.extend(f"  {kind.value}: {_sentence(KIND_INFO[kind].help)}" for kind in kinds)
+        if not verbose:
+            lines.append("  (the resolver's explanation of each problem: --verbose)")
         lines.append("")
     if report.stale:
         lines.append(f"baseline: {len(report.stale)} entries no longer seen (fixed?):")
-        lines.extend(f"  {k.path}: {k.kind} {k.subject}" for k in report.stale)
+        lines.extend(f"  {visible(k.path)}: {k.kind} {visible(k.subject)}" for k in report.stale)
         lines.append("")
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
@@ -143,18 +167,14 @@ def _text_tail(binary: BinaryCheck) -> str:
         parts.append(binary.note)
     if binary.warnings:
         parts.append(f"{len(binary.warnings)} warning{'s' * (len(binary.warnings) != 1)}")
-    return f"  ({'; '.join(parts)})" if parts else ""
+    return visible(f"  ({'; '.join(parts)})") if parts else ""
 
 
-def _text_problem(problem: CheckProblem, paint: Callable[[str, str], str]) -> list[str]:
+def _problem_line(problem: CheckProblem) -> str:
     where = f" [in {problem.needed_by}]" if problem.needed_by else ""
     known = " (known: in the baseline)" if problem.known else ""
     subject = f" {problem.subject}" if problem.subject else ""
-    head = f"        {problem.kind.value}{subject}: {problem.message}{where}{known}"
-    out = [head]
-    if not problem.known:
-        out.extend(paint(f"            {line}", _DIM) for line in problem.details)
-    return out
+    return visible(f"{problem.kind.value}{subject}: {problem.message}{where}") + known
 
 
 # -- JSON ------------------------------------------------------------------------------
@@ -166,7 +186,7 @@ def report_document(report: CheckReport) -> dict[str, Any]:
 
 
 def render_json(report: CheckReport) -> str:
-    return json.dumps(report_document(report), indent=2) + "\n"
+    return json_text(report_document(report)) + "\n"
 
 
 # -- JUnit -----------------------------------------------------------------------------
@@ -187,14 +207,16 @@ def render_junit(report: CheckReport) -> str:
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=root.given,
+            name=visible(root.given),
             tests=str(len(mine)),
             failures=str(sum(1 for b in mine if b.status is Status.FAILED)),
             errors="0",
             skipped=str(sum(1 for b in mine if b.status in (Status.SKIPPED, Status.KNOWN))),
         )
         for binary in mine:
-            case = ET.SubElement(suite, "testcase", classname=root.given, name=binary.path)
+            case = ET.SubElement(
+                suite, "testcase", classname=visible(root.given), name=visible(binary.path)
+            )
             status = binary.status
             if status is Status.FAILED:
                 new = binary.new_problems
@@ -202,7 +224,7 @@ def render_junit(report: CheckReport) -> str:
                     case,
                     "failure",
                     type=new[0].kind.value,
-                    message="; ".join(f"{p.kind.value}: {p.message}" for p in new),
+                    message=visible("; ".join(f"{p.kind.value}: {p.message}" for p in new)),
                 )
                 failure.text = "\n\n".join(_problem_text(p) for p in new) + "\n"
             elif status is Status.KNOWN:
@@ -210,14 +232,14 @@ def render_junit(report: CheckReport) -> str:
                     case,
                     "skipped",
                     message="known problems (baseline): "
-                    + "; ".join(f"{p.kind.value} {p.subject}" for p in binary.problems),
+                    + visible("; ".join(f"{p.kind.value} {p.subject}" for p in binary.problems)),
                 )
             elif status is Status.SKIPPED:
-                ET.SubElement(case, "skipped", message=binary.note or "not checked")
+                ET.SubElement(case, "skipped", message=visible(binary.note or "not checked"))
             else:
                 out = ET.SubElement(case, "system-out")
-                out.text = f"glibc: {binary.glibc or '-'}\n" + "".join(
-                    f"{p}\n" for p in binary.store_paths
+                out.text = f"glibc: {visible(binary.glibc or '-')}\n" + "".join(
+                    f"{visible(p)}\n" for p in binary.store_paths
                 )
     ET.indent(suites)
     body = ET.tostring(suites, encoding="unicode")
@@ -228,14 +250,14 @@ def _problem_text(problem: CheckProblem) -> str:
     head = f"{problem.kind.value} {problem.subject}: {problem.message}".replace("  ", " ")
     if problem.needed_by:
         head += f" (needed by {problem.needed_by})"
-    return "\n".join([head, *problem.details])
+    return "\n".join(visible(line) for line in (head, *problem.details))
 
 
 # -- SARIF -----------------------------------------------------------------------------
 
 
 def render_sarif(report: CheckReport) -> str:
-    return json.dumps(sarif_document(report), indent=2) + "\n"
+    return json_text(sarif_document(report)) + "\n"
 
 
 def sarif_document(report: CheckReport, *, cwd: str | None = None) -> dict[str, Any]:
@@ -249,7 +271,7 @@ def sarif_document(report: CheckReport, *, cwd: str | None = None) -> dict[str, 
         if rel == ".." or rel.startswith("../"):
             entry: dict[str, Any] = {"uri": _dir_uri(Path(root.base).as_uri())}
         else:
-            uri = "./" if rel == "." else _dir_uri(quote(rel))
+            uri = "./" if rel == "." else _dir_uri(_uri(rel))
             entry = {"uri": uri, "uriBaseId": "%SRCROOT%"}
         entry["description"] = {"text": f"checked root {root.given}"}
         bases[f"ROOT{index}"] = entry
@@ -295,15 +317,16 @@ def _sarif_result(
     report: CheckReport, binary: BinaryCheck, problem: CheckProblem
 ) -> dict[str, Any]:
     key = problem_key(binary, problem)
-    fingerprint = hashlib.sha256(f"{key.path}\0{key.kind}\0{key.subject}".encode()).hexdigest()
-    text = f"{binary.path}: {problem.message}"
+    identity = f"{key.path}\0{key.kind}\0{key.subject}".encode("utf-8", "surrogateescape")
+    fingerprint = hashlib.sha256(identity).hexdigest()
+    text = visible(f"{binary.path}: {problem.message}")
     if problem.needed_by:
-        text += f" (needed by {problem.needed_by})"
+        text += visible(f" (needed by {problem.needed_by})")
     if problem.details:
-        text += "\n" + "\n".join(problem.details)
+        text += "\n" + "\n".join(visible(line) for line in problem.details)
     location = {
         "physicalLocation": {
-            "artifactLocation": {"uri": quote(binary.path), "uriBaseId": f"ROOT{binary.root}"}
+            "artifactLocation": {"uri": _uri(binary.path), "uriBaseId": f"ROOT{binary.root}"}
         }
     }
     result: dict[str, Any] = {
@@ -321,7 +344,7 @@ def _sarif_result(
                 "id": 1,
                 "physicalLocation": {
                     "artifactLocation": {
-                        "uri": quote(problem.needed_by),
+                        "uri": _uri(problem.needed_by),
                         "uriBaseId": f"ROOT{binary.root}",
                     }
                 },
@@ -335,6 +358,11 @@ def _sarif_result(
             {"kind": "external", "justification": f"listed in the baseline {report.baseline}"}
         ]
     return result
+
+
+def _uri(path: str) -> str:
+    """A relative URI for ``path``, its bytes percent-encoded as they are."""
+    return quote(path.encode("utf-8", "surrogateescape"))
 
 
 def _dir_uri(uri: str) -> str:

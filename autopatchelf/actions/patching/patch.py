@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from autopatchelf.actions.linkdir import ensure_links
+from autopatchelf.actions.linkdir import ensure_links, link_entries
 from autopatchelf.actions.patching import atomic
 from autopatchelf.actions.patching.elfedit import Layout, rewrite
 from autopatchelf.actions.patching.plan import (
@@ -27,7 +27,6 @@ from autopatchelf.actions.patching.plan import (
     FileEdit,
     PatchPlan,
     check_privileges,
-    patched_link_entries,
     plan_patch,
 )
 from autopatchelf.actions.patching.targets import find_targets
@@ -162,7 +161,7 @@ def _ensure_link_dir(plan: PatchPlan) -> str | None:
     """Make the plan's link directory, unless it already holds exactly the right links."""
     if plan.link_dir is None:
         return None
-    return ensure_links(patched_link_entries(plan.solution), plan.link_dir)
+    return ensure_links(link_entries(plan.solution), plan.link_dir)
 
 
 def render_report(report: PatchReport) -> str:

@@ -260,16 +260,6 @@ def _shown(value: str | None) -> str:
     return value if value else "''"
 
 
-def patched_link_entries(solution: Solution) -> dict[str, str]:
-    """name -> file for the link directory of a patched app: every chosen name, and the
-    substitute names the patched DT_NEEDED entries ask for (``libfoo.so.2``)."""
-    entries = link_entries(solution)
-    for old, new in solution.substitutions.items():
-        if old in solution.choices:
-            entries.setdefault(new, solution.choices[old])
-    return dict(sorted(entries.items()))
-
-
 def render_plan(plan: PatchPlan) -> str:
     """What applying ``plan`` would change, one ``old -> new`` line per value."""
     lines: list[str] = []
@@ -280,7 +270,7 @@ def render_plan(plan: PatchPlan) -> str:
         lines.append(f"would patch {edit.path}")
         lines.extend(f"  {c.text()}" for c in edit.changes)
     if plan.link_dir is not None:
-        count = len(patched_link_entries(plan.solution))
+        count = len(link_entries(plan.solution))
         lines.append(f"would make {plan.link_dir}: {count} links to the chosen files")
     lines.extend(f"skipped {path}: {reason}" for path, reason in plan.skipped)
     return "\n".join(lines) + "\n"
