@@ -8,7 +8,6 @@ import pytest
 from memstore import MemStore
 
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import PredictionError, Unsatisfiable
 from autopatchelf.options import Delivery
 from autopatchelf.solution.loadorder import LINK_DIR, FileView, order_library_path, replay
 
