@@ -24,7 +24,7 @@ def named_dirs(
     """
     elf_class = ElfClass.ELF64 if elf64 else ElfClass.ELF32
     machine = search.machine_for(None, elf_class)
-    value = runpath if runpath is not None else rpath
+    value, _tag = search.own_search_string(rpath, runpath)
     found: list[str] = []
     for element in search.split(value):
         for directory in search.expand(element, origin, machine, every=True):

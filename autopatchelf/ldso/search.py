@@ -181,12 +181,23 @@ def _entries(
     return entries
 
 
-def own_search_path(facts: ElfFacts) -> tuple[str | None, Tag]:
+def own_search_string(rpath: str | None, runpath: str | None) -> tuple[str | None, Tag]:
     """The raw string an object's own search uses and which tag it is: its DT_RUNPATH
     when it has one (its DT_RPATH is then ignored), else its DT_RPATH."""
-    if facts.runpath is not None:
-        return facts.runpath, Tag.RUNPATH
-    return facts.rpath, Tag.RPATH
+    if runpath is not None:
+        return runpath, Tag.RUNPATH
+    return rpath, Tag.RPATH
+
+
+def own_search_path(facts: ElfFacts) -> tuple[str | None, Tag]:
+    """:func:`own_search_string` of an object."""
+    return own_search_string(facts.rpath, facts.runpath)
+
+
+def inherits_rpath(facts: ElfFacts) -> bool:
+    """Whether the DT_RPATHs of the objects that loaded ``facts`` (and the executable's)
+    are searched for its needs: only when it has no DT_RUNPATH."""
+    return facts.runpath is None
 
 
 def own_entries(
@@ -211,7 +222,7 @@ def rpath_entries(
     """Step 1 of the search: DT_RPATH of ``facts`` and of the objects that loaded it
     (``chain``, nearest first), then of the executable ``main`` when it is not in the
     chain. Empty when ``facts`` has a DT_RUNPATH; an object with one adds nothing."""
-    if facts.runpath is not None:
+    if not inherits_rpath(facts):
         return ()
     entries: list[Entry] = []
     seen: set[str] = set()

@@ -18,7 +18,7 @@ from autopatchelf.errors import AutopatchelfError, RootError
 from autopatchelf.frozen import FrozenMap
 from autopatchelf.ldso.glibc import glibc_version, is_glibc_name
 from autopatchelf.ldso.machines import compatible, incompatibility, loader_name
-from autopatchelf.ldso.search import has_slash
+from autopatchelf.ldso.search import has_slash, inherits_rpath
 from autopatchelf.options import GlibcPolicy
 from autopatchelf.problem.foreign import bundled_dirs, main_rpath_dirs
 from autopatchelf.problem.model import Exclusion, ExclusionKind, Glibc, Problem, Provider
@@ -214,7 +214,7 @@ class _Builder:
         gets the program's bundled copy when the program's DT_RPATH leads to one (ld.so
         searches the executable's RPATH for every such object). That copy is then loaded
         with the library; what it needs joins the names to find."""
-        if cand.facts.runpath is not None or has_slash(name):
+        if not inherits_rpath(cand.facts) or has_slash(name):
             return False
         main = self.root_facts
         for directory in main_rpath_dirs(main, is_store_path=self.source.is_store_path):
