@@ -32,10 +32,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from autopatchelf.actions.checks.check import IndexOptions, SolveOptions, check_paths
+from autopatchelf._api import open_index
+from autopatchelf.actions.checks.check import check_paths
 from autopatchelf.actions.checks.check_model import Status
 from autopatchelf.actions.checks.check_report import report_document
 from autopatchelf.index import StoreIndex
+from autopatchelf.options import SolveOptions
 
 #: Real programs and libraries, pinned so runs compare.
 WHEELS = (
@@ -135,12 +137,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "vendor"
         elf_files = build_tree(fx, root, args.copies, wheels, args.real_copies)
-        options = IndexOptions(
-            within=tuple(str(p) for p in fx.providers()), cache_dir=os.path.join(tmp, "cache")
+        options = SolveOptions(
+            within=tuple(str(p) for p in fx.providers()),
+            cache_dir=os.path.join(tmp, "cache"),
+            system=(),
         )
-        solve_options = SolveOptions(system=())
         documents = []
-        with options.open() as index:  # builds the cache: every run below starts warm
+        with open_index(options) as index:  # builds the cache: every run below starts warm
             warm = time.perf_counter()
             StoreIndex.open(within=list(options.within), cache_dir=options.cache_dir).close()
             reopen = time.perf_counter() - warm
@@ -150,10 +153,7 @@ def main() -> None:
             )
             for jobs in jobs_values:
                 started = time.perf_counter()
-                report = check_paths(
-                    [str(root)], index=index, index_options=options, jobs=jobs,
-                    options=solve_options,
-                )  # fmt: skip
+                report = check_paths([str(root)], options, index=index, jobs=jobs)
                 seconds = time.perf_counter() - started
                 documents.append(report_document(report))
                 rows.append(

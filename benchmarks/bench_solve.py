@@ -32,7 +32,7 @@ from typing import Any
 
 import attrs
 
-from autopatchelf.elf.facts import (
+from autopatchelf.elf import (
     DynamicSymbols,
     ElfClass,
     ElfFacts,
