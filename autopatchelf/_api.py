@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import attrs
+
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index import StoreIndex
+from autopatchelf.ldso.load import load_role
 from autopatchelf.options import SolveOptions
 from autopatchelf.problem.from_index import IndexSource
 from autopatchelf.solution.model import Solution
@@ -39,7 +42,12 @@ def solve(
     """
     options = options or SolveOptions()
     # Read the roots first: a bad one fails before a whole store is indexed.
-    roots = [ElfFacts.read(os.path.abspath(file)) for file in files]
+    read = [(file, ElfFacts.read(os.path.abspath(file))) for file in files]
+    idle = {facts.path: load_role(facts).reason for _, facts in read if load_role(facts).reason}
+    solved = [(file, facts) for file, facts in read if facts.path not in idle]
+    if not solved:
+        return Solution.empty(idle)
+    roots = [facts for _, facts in solved]
     own_index = index is None
     opened = index if index is not None else open_index(options)
     try:
@@ -49,10 +57,11 @@ def solve(
         in_use: set[str] = set()
         for root in system:
             in_use.update(p.path for p in opened.closure(opened.store.resolve(root)))
-        names = {facts.path: file for facts, file in zip(roots, files, strict=True)}
-        return solve_problem(
+        names = {facts.path: file for file, facts in solved}
+        solution = solve_problem(
             roots, IndexSource(opened), options, in_use=frozenset(in_use), names=names
         )
+        return attrs.evolve(solution, nothing_to_solve=idle) if idle else solution
     finally:
         if own_index:
             opened.close()

@@ -61,6 +61,18 @@ class RootError(AutopatchelfError):
     """A root cannot be solved at all (not dynamic, unknown machine, mixed machines)."""
 
 
+class NothingToSolve(RootError):
+    """A file needs no choice at all (statically linked, or not loaded by ld.so): there is
+    no solution to lock, run through or patch in. :attr:`reason` says which."""
+
+    def __init__(self, path: str, why: str, *, loadable: bool) -> None:
+        super().__init__(f"{path} is {why}")
+        self.path = path
+        self.why = why
+        #: A statically linked program starts as it is; a ``.o`` does not start at all.
+        self.loadable = loadable
+
+
 class CheckInputError(AutopatchelfError):
     """A path given to ``check`` does not exist, or holds nothing to check."""
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -194,7 +195,7 @@ class Document(Generic[T]):
         return {"schema": self.schema, **body}
 
     def dumps(self, record: T) -> str:
-        return json.dumps(self.dump(record), indent=2, ensure_ascii=False) + "\n"
+        return json_text(self.dump(record)) + "\n"
 
     def load(self, data: object, where: str = "the document") -> T:
         """The record a parsed document holds; :class:`SchemaError` when it does not fit."""
@@ -208,6 +209,17 @@ class Document(Generic[T]):
     def loads(self, text: str, where: str = "the document") -> T:
         """Parse and load; bad JSON, too deep or too big documents are :class:`SchemaError`."""
         return self.load(parse_json(text), where)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(document: Any, *, indent: int | None = 2) -> str:
+    """The JSON text of ``document``: UTF-8 where it can be, ``\\udcXX`` escapes for the
+    bytes of names that were not UTF-8 (``json.loads`` gives back the same strings, and
+    the text always encodes)."""
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def parse_json(text: str) -> object:

@@ -73,7 +73,7 @@ def test_second_run_uses_the_cached_lock(fixture_store: FixtureStore, cache: Pat
     assert "/nonexistent/store does not exist" in cold.stderr
 
 
-class Executed(Exception):
+class Executed(BaseException):  # not an Exception: the CLI turns those into exit 70
     def __init__(self, path: str, argv: list[str], env: dict[str, str]) -> None:
         super().__init__(path)
         self.path, self.argv, self.env = path, argv, env

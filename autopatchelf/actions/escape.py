@@ -15,12 +15,11 @@ reader decodes them) until the output, and escape them here, per format:
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
+from autopatchelf.schema import json_text
+
+__all__ = ["json_text", "shell_bytes", "visible", "visible_lines"]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _char(char: str) -> str:
@@ -44,13 +43,6 @@ def visible(text: str) -> str:
 def visible_lines(text: str) -> str:
     """:func:`visible` for each line of a multi-line text (its own newlines kept)."""
     return "\n".join(visible(line) for line in text.split("\n"))
-
-
-def json_text(document: Any, *, indent: int | None = 2) -> str:
-    """The JSON text of ``document``: UTF-8 where it can be, ``\\udcXX`` for bytes that
-    were not UTF-8 (``json.loads`` gives back the same strings)."""
-    text = json.dumps(document, indent=indent, ensure_ascii=False)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def shell_bytes(text: str) -> bytes:

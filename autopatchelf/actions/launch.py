@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from autopatchelf.errors import RunError
 from autopatchelf.solution.model import Solution
 
 
@@ -20,9 +21,10 @@ def loader_command(
     their own name behave as when started directly.
     """
     root_solution = solution.root(root)
+    # A library root has no interpreter of its own: ld.so can still list it (--list).
     interpreter = root_solution.interpreter or solution.interpreter
     if interpreter is None:
-        raise ValueError(f"{root} has no interpreter: it is not a dynamic executable")
+        raise RunError(f"{root}: the solution has no loader to start it with")
     if solution.needs_link_dir:
         if link_dir is None:
             raise ValueError("this solution needs a link directory; pass link_dir")

@@ -5,9 +5,10 @@ The JSON documents are versioned (``schema``); docs/resolver.rst describes every
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any
 
+from autopatchelf.actions.escape import json_text, visible
 from autopatchelf.schema import encode
 from autopatchelf.solution.explain import Explanation
 from autopatchelf.solution.model import SOLUTION_DOCUMENT, SOLUTION_SCHEMA, Solution
@@ -35,34 +36,48 @@ def explanation_document(explanation: Explanation) -> dict[str, Any]:
 
 
 def to_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    """A document as JSON text (bytes that were not UTF-8 as ``\\udcXX`` escapes)."""
+    return json_text(document) + "\n"
 
 
-def solution_text(solution: Solution) -> str:
+def solution_text(solution: Solution, names: Mapping[str, str] | None = None) -> str:
+    """The solution for people; ``names``: root path -> the name the user gave it. Names
+    from the files are escaped (:func:`~autopatchelf.actions.escape.visible`)."""
+    shown = dict(names or {})
     lines: list[str] = []
-    lines.append(f"glibc:       {solution.glibc or '-'} ({solution.glibc_policy.value})")
-    lines.append(f"interpreter: {solution.interpreter or '-'}")
+    for path, reason in solution.nothing_to_solve.items():
+        lines.append(f"nothing to solve: {visible(shown.get(path, path))} is {reason}")
+    if not solution.roots:
+        return "\n".join(lines) + "\n"
+    if lines:
+        lines.append("")
+    lines.append(f"glibc:       {visible(solution.glibc or '-')} ({solution.glibc_policy.value})")
+    lines.append(f"interpreter: {visible(solution.interpreter or '-')}")
     for r in solution.roots:
         lines.append("")
-        lines.append(f"{r.root}")
-        width = max((len(lib.name) for lib in r.libraries), default=0)
+        lines.append(visible(shown.get(r.root, r.root)))
+        width = max((len(visible(lib.name)) for lib in r.libraries), default=0)
         for lib in r.libraries:
             origin = "bundled" if lib.store_path is None else ""
-            lines.append(f"  {lib.name.ljust(width)}  {lib.path}  {origin}".rstrip())
+            lines.append(
+                f"  {visible(lib.name).ljust(width)}  {visible(lib.path)}  {origin}".rstrip()
+            )
     lines.append("")
     if solution.needs_link_dir:
         lines.append("library path: no order works; use a directory of links (--link-dir)")
     else:
         lines.append("library path (in order):")
-        lines.extend(f"  {d}" for d in solution.library_path)
+        lines.extend(f"  {visible(d)}" for d in solution.library_path)
     lines.append(f"store paths: {len(solution.store_paths)}")
     for old, new in solution.substitutions.items():
-        lines.append(f"substitution: {old} is served by a {new} (closest match)")
+        lines.append(visible(f"substitution: {old} is served by a {new} (closest match)"))
     for alt in solution.alternatives:
-        lines.append(f"tie: {alt.name}: {alt.chosen} (also optimal: {', '.join(alt.others)})")
-    lines.extend(f"warning: {w}" for w in solution.warnings)
+        tie = f"tie: {alt.name}: {alt.chosen} (also optimal: {', '.join(alt.others)})"
+        lines.append(visible(tie))
+    lines.extend(visible(f"warning: {w}") for w in solution.warnings)
     return "\n".join(lines) + "\n"
 
 
 def explanation_text(explanation: Explanation) -> str:
-    return "no solution:\n" + "\n".join(f"  {line}" for line in explanation.lines) + "\n"
+    """The explanation for people, its names escaped."""
+    return "no solution:\n" + "".join(f"  {visible(line)}\n" for line in explanation.lines)

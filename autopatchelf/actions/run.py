@@ -34,7 +34,7 @@ class RunPlan:
     executable: str
     argv: tuple[str, ...]
     env: FrozenMap[str, str] = attrs.field(converter=string_map)
-    #: ``loader`` or ``nix-ld``.
+    #: ``loader``, ``nix-ld`` or ``direct``.
     mode: str
 
 
@@ -57,7 +57,9 @@ def loader_plan(
     *,
     link_dir: str | None = None,
 ) -> RunPlan:
-    """Start ``binary`` (a root of ``solution``) through the chosen loader."""
+    """Start ``binary`` (a root of ``solution``) through the chosen loader; a shared
+    library is refused (ld.so would jump into it and crash)."""
+    _refuse_library(solution, binary)
     argv = loader_command(solution, os.path.abspath(binary), args, link_dir=link_dir)
     return RunPlan(executable=argv[0], argv=tuple(argv), env=dict(environ), mode="loader")
 
@@ -78,6 +80,7 @@ def nix_ld_plan(
     """
     from autopatchelf.actions.env import nix_ld_variables
 
+    _refuse_library(solution, binary)
     env = dict(environ)
     env.update(nix_ld_variables(solution, system, link_dir=link_dir))
     return RunPlan(
@@ -85,6 +88,21 @@ def nix_ld_plan(
         argv=(binary, *args),
         env=env,
         mode="nix-ld",
+    )
+
+
+def _refuse_library(solution: Solution, binary: str) -> None:
+    if solution.root(os.path.abspath(binary)).interpreter is None:
+        raise RunError(
+            f"{binary} is a shared library, not a program: it cannot be started",
+            hint="run the program that loads it (solve or patch the library itself)",
+        )
+
+
+def direct_plan(binary: str, args: Sequence[str], environ: Mapping[str, str]) -> RunPlan:
+    """Start ``binary`` as it is (a statically linked program needs no loader)."""
+    return RunPlan(
+        executable=os.path.abspath(binary), argv=(binary, *args), env=environ, mode="direct"
     )
 
 

@@ -8,11 +8,15 @@ into a one-line message on stderr and an exit code (see :class:`~autopatchelf.er
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib import import_module
 
-from autopatchelf.errors import AutopatchelfError
+from autopatchelf.actions.escape import visible
+from autopatchelf.errors import AutopatchelfError, ExitCode
 
 #: command name -> module (imported lazily so ``--help`` stays fast).
 COMMANDS = {
@@ -52,8 +56,23 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: Set to 1 to see the traceback of an internal error (a bug) as well as its one line.
+DEBUG_ENV = "AUTOPATCHELF_DEBUG"
+
+
+def _safe_streams() -> None:
+    """Whatever the locale, what we print encodes: undecodable bytes and characters the
+    stream's encoding lacks become backslash escapes, never an exception."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed or odd stream
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv``; return the exit code instead of exiting."""
+    _safe_streams()
     words = list(sys.argv[1:] if argv is None else argv)
     command = words[0] if words and words[0] in COMMANDS else None
     parser = build_parser(command)
@@ -65,14 +84,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.execute(args))
     except AutopatchelfError as exc:
-        message = f"autopatchelf: error: {exc.reason}"
+        message = f"autopatchelf: error: {visible(exc.reason)}"
         if exc.hint:
-            message += f" (hint: {exc.hint})"
+            message += f" (hint: {visible(exc.hint)})"
         print(message, file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("autopatchelf: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line (the traceback with AUTOPATCHELF_DEBUG=1)
+        if os.environ.get(DEBUG_ENV) == "1":
+            traceback.print_exc()
+        print(
+            f"autopatchelf: internal error: {type(exc).__name__}: {visible(str(exc))} "
+            f"(a bug: please report it; {DEBUG_ENV}=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return int(ExitCode.INTERNAL)
 
 
 def run() -> None:

@@ -43,6 +43,16 @@ def configure_parser(sub: Any) -> None:
         "--quiet", "-q", action="store_true", help="text format: list only binaries with problems"
     )
     group.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="pass when the PATHs hold no ELF file (default: that is a usage error, exit 2)",
+    )
+    group.add_argument(
+        "--allow-unreadable",
+        action="store_true",
+        help="pass even when files cannot be read or directories listed (default: fail)",
+    )
+    group.add_argument(
         "--verbose",
         "-v",
         action="store_true",
@@ -78,11 +88,20 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions.checks.check import check_paths
     from autopatchelf.actions.checks.check_baseline import Baseline, baseline_of, write_baseline
     from autopatchelf.actions.checks.check_report import render, summary_line
+    from autopatchelf.progress import TerminalProgress
 
     options = solve_options(args)
     baseline = Baseline.read(args.baseline) if args.baseline else None
     # check_paths walks the PATHs before it opens the index: a bad PATH fails fast.
-    report = check_paths(args.paths, options, jobs=args.jobs, baseline=baseline)
+    report = check_paths(
+        args.paths,
+        options,
+        jobs=args.jobs,
+        baseline=baseline,
+        allow_empty=args.allow_empty,
+        allow_unreadable=args.allow_unreadable,
+        progress=TerminalProgress(sys.stderr),
+    )
     stream = sys.stdout
     color = args.color == "always" or (
         args.color == "auto"

@@ -18,16 +18,10 @@ from autopatchelf.cli._shared import add_lock_options, locked_outcome, register_
 from autopatchelf.errors import AutopatchelfError, ExitCode
 from autopatchelf.options import Delivery
 
+USAGE = "autopatchelf run [OPTIONS] BINARY [OPTIONS --] [ARGS...]"
 
-def configure_parser(sub: Any) -> None:
-    parser = sub.add_parser(
-        "run",
-        help="run a foreign binary through its solution, without patching it",
-        description="Start BINARY with the chosen loader and library path (or nix-ld's "
-        "variables with --nix-ld), passing ARGS, stdin, stdout, signals and the exit code "
-        "through. The choice comes from a valid lock when there is one (--lock FILE, "
-        "BINARY.autopatchelf.lock, or the lock cache), else from solving (then cached).",
-    )
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
     add_solve_options(parser)
     add_lock_options(parser)
     group = parser.add_argument_group("running")
@@ -48,25 +42,63 @@ def configure_parser(sub: Any) -> None:
         action="store_true",
         help="neither read nor write the cached lock (<cache dir>/locks/<sha256>.json)",
     )
+
+
+def configure_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "run",
+        usage=USAGE,
+        help="run a foreign binary through its solution, without patching it",
+        description="Start BINARY with the chosen loader and library path (or nix-ld's "
+        "variables with --nix-ld), passing ARGS, stdin, stdout, signals and the exit code "
+        "through. The choice comes from a valid lock when there is one (--lock FILE, "
+        "BINARY.autopatchelf.lock, or the lock cache), else from solving (then cached). "
+        "Options go before BINARY, or between BINARY and --; everything after BINARY is "
+        "the program's when there is no --.",
+    )
+    _add_options(parser)
     parser.add_argument("binary", metavar="BINARY", help="the foreign program")
     parser.add_argument(
-        "args", nargs=argparse.REMAINDER, metavar="-- ARGS", help="its arguments, after --"
+        "args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments (after --)"
     )
+
+
+def _split_arguments(args: argparse.Namespace) -> list[str] | int:
+    """The program's arguments; our options between BINARY and ``--`` are parsed into
+    ``args`` (an int: the exit code of a usage error there)."""
+    words = list(args.args)
+    if "--" not in words:
+        return words
+    split = words.index("--")
+    ours, theirs = words[:split], words[split + 1 :]
+    if ours:
+        parser = argparse.ArgumentParser(prog="autopatchelf run", usage=USAGE, add_help=False)
+        _add_options(parser)
+        try:
+            parser.parse_args(ours, namespace=args)
+        except SystemExit as exc:  # argparse printed the usage error
+            return int(exc.code or ExitCode.USAGE)
+    return theirs
 
 
 def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions import run
     from autopatchelf.cachedir import cache_dir
+    from autopatchelf.errors import NothingToSolve
 
-    program_args = list(args.args)
-    if program_args[:1] == ["--"]:
-        program_args = program_args[1:]
+    program_args = _split_arguments(args)
+    if isinstance(program_args, int):
+        return program_args
     try:
         # What the loader's --library-path and nix-ld need: library-path delivery.
         options = solve_options(args, delivery=Delivery.LIBRARY_PATH)
         outcome = locked_outcome(
             args, args.binary, options, beside=True, cache=not args.no_lock_cache
         )
+    except NothingToSolve as exc:
+        if not exc.loadable:
+            raise
+        return _exec_directly(args.binary, program_args, exc)
     except AutopatchelfError as exc:
         return _unsatisfiable(exc)
     solution = outcome.solution
@@ -96,6 +128,21 @@ def execute(args: argparse.Namespace) -> int:
     return int(ExitCode.INTERNAL)  # only reached when execve is replaced (tests)
 
 
+def _exec_directly(binary: str, program_args: list[str], why: AutopatchelfError) -> int:
+    """A statically linked program needs no loader: start it as it is, and say so."""
+    from autopatchelf.actions import run
+    from autopatchelf.actions.escape import visible
+
+    print(f"autopatchelf: {visible(why.reason)}; starting it directly", file=sys.stderr)
+    plan = run.direct_plan(binary, program_args, os.environ)
+    sys.stderr.flush()
+    try:
+        os.execve(plan.executable, list(plan.argv), dict(plan.env))
+    except OSError as exc:
+        raise run.exec_error(plan, exc) from exc
+    return int(ExitCode.INTERNAL)  # only reached when execve is replaced (tests)
+
+
 def _unsatisfiable(exc: AutopatchelfError) -> int:
     """No solution: the explanation on stderr (stdout is the program's), exit 1."""
     from autopatchelf.actions import report
@@ -106,4 +153,5 @@ def _unsatisfiable(exc: AutopatchelfError) -> int:
     sys.stderr.write(report.explanation_text(exc.explanation))
     if exc.hint:
         print(f"hint: {exc.hint}", file=sys.stderr)
+    print(f"hint: options of run go here: {USAGE}", file=sys.stderr)
     return int(ExitCode.UNSATISFIABLE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -50,14 +51,16 @@ def configure_parser(sub: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from autopatchelf import ElfFacts, solve
+    from autopatchelf import ElfFacts, Solution, solve
     from autopatchelf.actions import report
     from autopatchelf.actions.env import nix_ld_variables, render_env
+    from autopatchelf.actions.escape import shell_bytes, visible
     from autopatchelf.actions.linkdir import write_link_dir
-    from autopatchelf.errors import Unsatisfiable
+    from autopatchelf.errors import NothingToSolve, Unsatisfiable
     from autopatchelf.ldso import nix_system
 
     options = solve_options(args)
+    names = {os.path.abspath(file): file for file in args.files}
     try:
         if args.lock or args.frozen:
             solution = locked_outcome(args, _lock_target(args), options).solution
@@ -66,9 +69,15 @@ def execute(args: argparse.Namespace) -> int:
             solution, _ = ask_about_ties(
                 args, solution, lambda prefer: solve(args.files, with_prefer(options, prefer))
             )
+    except NothingToSolve as exc:  # --lock of a file that needs nothing
+        solution = Solution.empty({exc.path: exc.why})
     except Unsatisfiable as exc:
         if args.format == "json":
             sys.stdout.write(report.to_json(report.explanation_document(exc.explanation)))
+        elif args.format == "env":
+            # Nothing on stdout: it is meant for eval, and the explanation holds names
+            # taken from the binary.
+            sys.stderr.write(report.explanation_text(exc.explanation))
         else:
             sys.stdout.write(report.explanation_text(exc.explanation))
         if exc.hint:
@@ -79,6 +88,11 @@ def execute(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(report.to_json(report.solution_document(solution)))
     elif args.format == "env":
+        for path, reason in solution.nothing_to_solve.items():
+            print(f"autopatchelf: nothing to solve: {visible(names.get(path, path))} is {reason}",
+                  file=sys.stderr)  # fmt: skip
+        if not solution.roots:
+            return int(ExitCode.OK)
         link_dir = None
         if solution.needs_link_dir:
             if not args.link_dir:
@@ -90,7 +104,10 @@ def execute(args: argparse.Namespace) -> int:
                 return int(ExitCode.USAGE)
             link_dir = write_link_dir(solution, args.link_dir)
         system = nix_system(ElfFacts.read(solution.roots[0].root))
-        sys.stdout.write(render_env(nix_ld_variables(solution, system, link_dir=link_dir)))
+        variables = nix_ld_variables(solution, system, link_dir=link_dir)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(shell_bytes(render_env(variables)))
+        sys.stdout.buffer.flush()
     else:
-        sys.stdout.write(report.solution_text(solution))
+        sys.stdout.write(report.solution_text(solution, names))
     return int(ExitCode.OK)

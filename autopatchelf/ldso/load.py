@@ -16,6 +16,7 @@ Facts carried over from glibc's ``_dl_map_object_deps``/``_dl_map_object`` behav
 
 from __future__ import annotations
 
+import enum
 import os
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -24,8 +25,47 @@ from typing import Protocol
 import attrs
 
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.elf.records import ElfType
 from autopatchelf.ldso.machines import compatible
 from autopatchelf.ldso.search import has_slash, search_order
+
+
+class LoadRole(enum.Enum):
+    """What ld.so makes of a file: the one classification ``solve``, ``run``, ``patch``
+    and ``check`` share."""
+
+    #: Has an interpreter (PT_INTERP): ld.so starts it and loads what it needs.
+    PROGRAM = "program"
+    #: A shared object other objects load.
+    LIBRARY = "library"
+    #: Needs no library and no loader: statically linked (or a library needing nothing).
+    SELF_CONTAINED = "self-contained"
+    #: Not something ld.so loads at all: a relocatable object (``.o``), a core dump.
+    NOT_LOADABLE = "not-loadable"
+
+    @property
+    def reason(self) -> str:
+        """Why there is nothing to solve for such a file (empty for the other roles)."""
+        return _NOTHING_TO_SOLVE.get(self, "")
+
+
+_NOTHING_TO_SOLVE = {
+    LoadRole.SELF_CONTAINED: "statically linked: it needs no shared library",
+    LoadRole.NOT_LOADABLE: "not loaded by ld.so (a relocatable object or core dump)",
+}
+
+
+def load_role(facts: ElfFacts) -> LoadRole:
+    """What ld.so makes of ``facts``."""
+    if facts.type in (ElfType.RELOCATABLE, ElfType.CORE, ElfType.OTHER):
+        return LoadRole.NOT_LOADABLE
+    if facts.interpreter is not None:
+        return LoadRole.PROGRAM
+    if not facts.needed:
+        return LoadRole.SELF_CONTAINED
+    if facts.type is ElfType.SHARED:
+        return LoadRole.LIBRARY
+    return LoadRole.PROGRAM  # needs libraries but names no loader: it gets one
 
 
 class Finder(Protocol):

@@ -8,7 +8,6 @@ per (requester, candidate) pair, so the encoding only sees their verdicts.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -26,15 +25,19 @@ from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource, 
 
 
 def closest_names(name: str, known: Iterable[str], limit: int = 5) -> tuple[str, ...]:
-    """Names that exist and look like ``name`` (``libfoo.so.2`` for ``libfoo.so.1``)."""
-    stem = name.split(".so", 1)[0]
-    pool = sorted(set(known))
-    same_stem = [n for n in pool if n != name and n.split(".so", 1)[0] == stem]
-    if same_stem:
-        return tuple(same_stem[:limit])
-    fuzzy = difflib.get_close_matches(name, pool, n=limit, cutoff=0.8)
-    ordered = list(dict.fromkeys(fuzzy))
-    return tuple(n for n in ordered if n != name)[:limit]
+    """Names that exist with the same stem and another version (``libfoo.so.2`` for
+    ``libfoo.so.1``, ``libfoo-2.so`` for ``libfoo-1.so``): other libraries that merely
+    look alike (``libm.so.6`` for ``libX11.so.6``) are not suggested."""
+    stem = soname_stem(name)
+    same_stem = sorted({n for n in known if n != name and soname_stem(n) == stem})
+    return tuple(same_stem[:limit])
+
+
+def soname_stem(name: str) -> str:
+    """The library a soname names, without its version: ``libfoo`` for ``libfoo.so.1``,
+    ``libfoo-2.so`` and ``libfoo.so``."""
+    base = name.split(".so", 1)[0]
+    return base.rstrip("0123456789.").removesuffix("-") or base
 
 
 class _Builder:

@@ -87,6 +87,24 @@ class Solution:
     roots: tuple[RootSolution, ...]
     alternatives: tuple[Alternative, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: Roots with nothing to solve, and why (``statically linked...``): they are not in
+    #: ``roots``.
+    nothing_to_solve: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=string_map)
+
+    @classmethod
+    def empty(cls, nothing_to_solve: dict[str, str]) -> Solution:
+        """The solution of roots that need nothing (every one statically linked...)."""
+        return cls(
+            glibc=None,
+            interpreter=None,
+            store_paths=(),
+            library_path=(),
+            needs_link_dir=False,
+            runpath=(),
+            choices={},
+            roots=(),
+            nothing_to_solve=nothing_to_solve,
+        )
 
     def root(self, path: str) -> RootSolution:
         for r in self.roots:

@@ -355,11 +355,16 @@ def test_missing_names_come_with_the_closest_names_that_exist() -> None:
     assert problem.candidates["libfoo.so.1"] == ()
 
 
-def test_closest_names_prefers_the_same_stem_then_fuzzy_matches() -> None:
+def test_closest_names_are_the_same_library_in_another_version() -> None:
     known = ["libfoo.so.2", "libfoo.so.3", "libfoo.so.1", "libfop.so.1", "libbar.so.1"]
     assert closest_names("libfoo.so.1", known) == ("libfoo.so.2", "libfoo.so.3")
     assert closest_names("libfoo.so.9", known, limit=1) == ("libfoo.so.1",)
-    assert closest_names("libfoq.so.1", ["libfop.so.1", "libbar.so.1"]) == ("libfop.so.1",)
+    assert closest_names("libfoo-2.so", [*known, "libfoo-1.so"]) == (
+        "libfoo-1.so", "libfoo.so.1", "libfoo.so.2", "libfoo.so.3",
+    )  # fmt: skip
+    # Names that merely look alike are other libraries: never suggested.
+    assert closest_names("libfoq.so.1", ["libfop.so.1", "libbar.so.1"]) == ()
+    assert closest_names("libX11.so.6", ["libm.so.6", "libc.so.6", "libX11-xcb.so.1"]) == ()
     assert closest_names("libnothing.so", known) == ()
 
 

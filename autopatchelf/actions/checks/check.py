@@ -22,9 +22,10 @@ from autopatchelf.actions.checks.discover import Discovery, discover
 from autopatchelf.actions.checks.pool import solve_in_processes
 from autopatchelf.actions.checks.solver import UnitSolver
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import ElfError
+from autopatchelf.errors import CheckInputError, ElfError
 from autopatchelf.index import StoreIndex
 from autopatchelf.options import SolveOptions
+from autopatchelf.progress import NullProgress, Progress
 
 
 def check_paths(
@@ -34,6 +35,9 @@ def check_paths(
     index: StoreIndex | None = None,
     jobs: int = 1,
     baseline: Baseline | None = None,
+    allow_empty: bool = False,
+    allow_unreadable: bool = False,
+    progress: Progress | None = None,
 ) -> CheckReport:
     """Check every ELF file under ``paths`` against the store.
 
@@ -41,12 +45,21 @@ def check_paths(
     as it is instead (and left open). With ``jobs`` > 1, apps are solved in that many
     worker processes, each opening the index ``options`` describe (its warm cache makes
     that fast). Raises :class:`~autopatchelf.errors.CheckInputError` for a path that does
-    not exist and :class:`~autopatchelf.errors.StoreError` for an unusable store; problems
-    of the files themselves (malformed ELF included) are reported, never raised.
+    not exist or (unless ``allow_empty``) holds no ELF file, and
+    :class:`~autopatchelf.errors.StoreError` for an unusable store; problems of the files
+    themselves (malformed ELF included) are reported, never raised. A file that cannot be
+    read fails the check unless ``allow_unreadable``.
     """
     started = time.perf_counter()
     options = options or SolveOptions()
     found = discover(paths)
+    if not found.files and not allow_empty:
+        where = ", ".join(paths)
+        raise CheckInputError(
+            f"no ELF files under {where}",
+            hint="check the path (a CI job pointed at the wrong one would pass), "
+            "or pass --allow-empty",
+        )
     facts, errors = _read_all(found)
     units = plan_units(facts)
     own_index = index is None
@@ -57,7 +70,15 @@ def check_paths(
             verdicts = solve_in_processes(units, options, workers)
         else:
             solver = UnitSolver(opened, options)
-            verdicts = [solver.unit(u) for u in units]
+            bar = progress or NullProgress()
+            bar.start("checking", len(units))
+            verdicts = []
+            try:
+                for unit in units:
+                    verdicts.append(solver.unit(unit))
+                    bar.advance()
+            finally:
+                bar.finish()
         store_dir = opened.store.dir
     finally:
         if own_index:
@@ -73,6 +94,8 @@ def check_paths(
         store_dir=store_dir,
         jobs=max(1, jobs),
         seconds=time.perf_counter() - started,
+        unreadable_paths=found.unreadable_paths,
+        allow_unreadable=allow_unreadable,
     )
     return apply_baseline(report, baseline) if baseline is not None else report
 

@@ -18,7 +18,7 @@ import attrs
 
 from autopatchelf.actions.checks.check_model import Role
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.elf.records import ElfType
+from autopatchelf.ldso.load import LoadRole, load_role
 from autopatchelf.ldso.machines import compatible
 from autopatchelf.ldso.search import has_slash
 from autopatchelf.problem.foreign import bundled_dirs
@@ -32,14 +32,18 @@ class Unit:
     members: tuple[str, ...]
 
 
+_ROLES = {
+    LoadRole.PROGRAM: Role.EXECUTABLE,
+    LoadRole.LIBRARY: Role.LIBRARY,
+    LoadRole.SELF_CONTAINED: Role.STATIC,
+    LoadRole.NOT_LOADABLE: Role.OTHER,
+}
+
+
 def role_of(facts: ElfFacts) -> Role:
-    if facts.type in (ElfType.RELOCATABLE, ElfType.CORE, ElfType.OTHER):
-        return Role.OTHER
-    if not facts.needed:
-        return Role.STATIC
-    if facts.type is ElfType.SHARED:
-        return Role.LIBRARY
-    return Role.EXECUTABLE
+    """``check``'s role of a file: what ld.so makes of it
+    (:func:`~autopatchelf.ldso.load.load_role`)."""
+    return _ROLES[load_role(facts)]
 
 
 def plan_units(facts: Mapping[str, ElfFacts]) -> tuple[Unit, ...]:

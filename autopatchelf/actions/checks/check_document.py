@@ -70,6 +70,12 @@ class BinaryEntry:
 
 
 @attrs.frozen
+class Unreadable:
+    path: str
+    reason: str
+
+
+@attrs.frozen
 class BaselineInfo:
     #: The baseline file applied, and its entries no problem matched any more.
     file: str
@@ -85,6 +91,8 @@ class CheckDocument:
     summary: Summary
     binaries: tuple[BinaryEntry, ...]
     baseline: BaselineInfo | None
+    #: Files that could not be read and directories that could not be listed, with why.
+    unreadable: tuple[Unreadable, ...] = ()
 
     @classmethod
     def of(cls, report: CheckReport) -> CheckDocument:
@@ -112,6 +120,7 @@ class CheckDocument:
             baseline=None
             if report.baseline is None
             else BaselineInfo(report.baseline, report.stale),
+            unreadable=tuple(Unreadable(path, why) for path, why in report.unreadable_paths),
         )
 
 

@@ -154,10 +154,17 @@ class CheckReport:
     #: The baseline applied, if any, and its entries no problem matched any more.
     baseline: str | None = None
     stale: tuple[BaselineKey, ...] = ()
+    #: Files that could not be read and directories that could not be listed, with why.
+    unreadable_paths: tuple[tuple[str, str], ...] = ()
+    #: Whether those count as passing (``--allow-unreadable``).
+    allow_unreadable: bool = False
 
     @property
     def passed(self) -> bool:
-        """No binary has a problem the baseline does not know."""
+        """No binary has a problem the baseline does not know, and everything could be
+        read (unless ``allow_unreadable``): what was not read was not checked."""
+        if self.unreadable_paths and not self.allow_unreadable:
+            return False
         return not any(b.status is Status.FAILED for b in self.binaries)
 
     def count(self, status: Status) -> int:

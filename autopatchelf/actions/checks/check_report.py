@@ -99,11 +99,15 @@ def summary_line(report: CheckReport) -> str:
         if report.count(status) or status in (Status.FAILED, Status.OK)
     )
     new = sum(len(b.new_problems) for b in report.binaries)
+    if report.unreadable_paths and not report.allow_unreadable:
+        new += len(report.unreadable_paths)
     verdict = "passed" if report.passed else f"{new} new problem{'s' * (new != 1)}"
+    unreadable = f", {report.unreadable} not readable" if report.unreadable else ""
     return (
         f"autopatchelf check: {verdict}: {counts} "
-        f"({len(report.binaries)} ELF files in {report.apps} apps, "
-        f"{report.non_elf} other files ignored, {report.seconds:.1f}s)"
+        f"({len(report.binaries)} ELF files, solved as {report.apps} "
+        f"unit{'s' * (report.apps != 1)}; {report.non_elf} other files ignored{unreadable}; "
+        f"{report.seconds:.1f}s)"
     )
 
 
@@ -147,6 +151,14 @@ def render_text(
         lines.extend(f"  {kind.value}: {_sentence(KIND_INFO[kind].help)}" for kind in kinds)
         if not verbose:
             lines.append("  (the resolver's explanation of each problem: --verbose)")
+        lines.append("")
+    if report.unreadable_paths:
+        word = "ignored" if report.allow_unreadable else "FAIL"
+        lines.append(f"not read ({len(report.unreadable_paths)}), so not checked:")
+        lines.extend(
+            f"  {paint(word.ljust(5), _COLORS[Status.FAILED])} {visible(path)}: {visible(why)}"
+            for path, why in report.unreadable_paths
+        )
         lines.append("")
     if report.stale:
         lines.append(f"baseline: {len(report.stale)} entries no longer seen (fixed?):")

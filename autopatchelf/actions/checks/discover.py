@@ -16,7 +16,7 @@ import attrs
 
 from autopatchelf.actions.checks.check_model import CheckRoot
 from autopatchelf.elf.records import ELF_MAGIC
-from autopatchelf.elf.tree import walk
+from autopatchelf.elf.tree import Unlistable, walk
 from autopatchelf.errors import CheckInputError
 
 
@@ -39,6 +39,8 @@ class Discovery:
     non_elf: int
     unreadable: int
     duplicates: int
+    #: What could not be read (files) or listed (directories): (path, reason), by path.
+    unreadable_paths: tuple[tuple[str, str], ...] = ()
 
 
 def discover(paths: Sequence[str]) -> Discovery:
@@ -48,6 +50,8 @@ def discover(paths: Sequence[str]) -> Discovery:
         raise CheckInputError("no path to check", hint="name a directory or an ELF file")
     roots: list[CheckRoot] = []
     walked: list[tuple[int, str, str, bool]] = []
+    unlistable: list[Unlistable] = []
+    unreadable_paths: list[tuple[str, str]] = []
     for index, given in enumerate(paths):
         absolute = os.path.abspath(given)
         if not os.path.exists(absolute):
@@ -56,7 +60,7 @@ def discover(paths: Sequence[str]) -> Discovery:
             )
         if os.path.isdir(absolute):
             roots.append(CheckRoot(os.path.normpath(given), absolute))
-            walked.extend((index, e.rel, e.path, e.is_link) for e in walk(absolute))
+            walked.extend((index, e.rel, e.path, e.is_link) for e in walk(absolute, unlistable))
         else:
             roots.append(CheckRoot(os.path.normpath(given), os.path.dirname(absolute)))
             walked.append((index, os.path.basename(absolute), absolute, os.path.islink(absolute)))
@@ -84,12 +88,21 @@ def discover(paths: Sequence[str]) -> Discovery:
             try:
                 with open(path, "rb") as stream:
                     magic = stream.read(len(ELF_MAGIC))
-            except OSError:
+            except OSError as exc:
                 unreadable += 1
+                unreadable_paths.append((path, exc.strerror or str(exc)))
                 continue
             if magic != ELF_MAGIC:
                 non_elf += 1
                 continue
             found[(root, rel)] = FoundFile(root, rel, path, os.path.realpath(path))
     files = tuple(found[key] for key in sorted(found))
-    return Discovery(tuple(roots), files, non_elf, unreadable, duplicates)
+    unreadable_paths.extend((u.path, f"cannot list it: {u.reason}") for u in unlistable)
+    return Discovery(
+        tuple(roots),
+        files,
+        non_elf,
+        unreadable + len(unlistable),
+        duplicates,
+        tuple(sorted(unreadable_paths)),
+    )

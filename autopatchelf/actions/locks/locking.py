@@ -25,7 +25,7 @@ from autopatchelf.actions.locks.locations import beside_path, cached_path
 from autopatchelf.actions.locks.lock import Lock
 from autopatchelf.actions.locks.lockfile import read_lock, write_lock
 from autopatchelf.actions.locks.verify import describe_problems, verify
-from autopatchelf.errors import ElfError, LockFileError, StaleLockError
+from autopatchelf.errors import ElfError, LockFileError, NothingToSolve, StaleLockError
 from autopatchelf.options import SolveOptions
 
 if TYPE_CHECKING:
@@ -111,6 +111,9 @@ def obtain(
     if stale is not None:
         options = attrs.evolve(options, locked=stale[1].locked_choices(binary))
     solution = solve([binary], options)
+    if binary in solution.nothing_to_solve:
+        why = solution.nothing_to_solve[binary]
+        raise NothingToSolve(binary, why, loadable=why.startswith("statically"))
     lock = Lock.from_solution(solution, binary)
     written: list[str] = []
     for target in _targets(lock_file, stale, cached):

@@ -12,13 +12,11 @@ import attrs
 from autopatchelf.actions.patching.atomic import BACKUP_SUFFIX, TEMP_SUFFIX
 from autopatchelf.actions.patching.plan import store_holding
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.elf.records import ELF_MAGIC, ElfType
+from autopatchelf.elf.records import ELF_MAGIC
 from autopatchelf.elf.tree import Unlistable, walk
 from autopatchelf.errors import AutopatchelfError, PatchError
+from autopatchelf.ldso.load import LoadRole, load_role
 from autopatchelf.ldso.machines import incompatibility
-
-_PROGRAMS = frozenset({ElfType.EXECUTABLE, ElfType.PIE})
-_LOADABLE = _PROGRAMS | {ElfType.SHARED}
 
 
 @attrs.frozen
@@ -59,10 +57,9 @@ def find_targets(paths: Sequence[str], *, store_dir: str | None = None) -> Targe
                 )
         else:
             facts = ElfFacts.read(real)
-            if facts.type not in _LOADABLE:
-                raise PatchError(f"{given}: not an executable or a shared library")
-            if not facts.needed and facts.interpreter is None:
-                raise PatchError(f"{given}: not dynamically linked; nothing to patch")
+            role = load_role(facts)
+            if role.reason:
+                raise PatchError(f"{given}: nothing to patch: it is {role.reason}")
             found[real] = facts
             named.add(real)
     roots = _compatible(found, named, skipped)
@@ -97,10 +94,9 @@ def _consider(path: str, found: dict[str, ElfFacts], skipped: list[tuple[str, st
     except AutopatchelfError as exc:
         skipped.append((path, getattr(exc, "short_reason", exc.reason)))
         return
-    if facts.type not in _LOADABLE:
-        skipped.append((path, "not an executable or a shared library"))
-    elif not facts.needed and facts.interpreter is None:
-        skipped.append((path, "not dynamically linked"))
+    role = load_role(facts)
+    if role.reason:
+        skipped.append((path, role.reason))
     else:
         found.setdefault(path, facts)
 
@@ -111,7 +107,9 @@ def _compatible(
     """Programs first, then libraries. Files found in a directory that cannot share a
     process with the first program (another machine or class) are left out; a file named
     directly is an error."""
-    ordered = sorted(found.items(), key=lambda item: (item[1].type not in _PROGRAMS, item[0]))
+    ordered = sorted(
+        found.items(), key=lambda item: (load_role(item[1]) is not LoadRole.PROGRAM, item[0])
+    )
     if not ordered:
         return ()
     reference = ordered[0][1]
