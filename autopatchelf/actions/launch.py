@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from autopatchelf.actions.env import library_path_string
 from autopatchelf.errors import RunError
 from autopatchelf.solution.model import Solution
 
@@ -28,7 +29,7 @@ def loader_command(
     if solution.needs_link_dir:
         if link_dir is None:
             raise ValueError("this solution needs a link directory; pass link_dir")
-        path = link_dir
+        path = library_path_string((link_dir,))
     else:
-        path = ":".join(solution.library_path)
+        path = library_path_string(solution.library_path)
     return [interpreter, "--library-path", path, "--argv0", root, root, *args]

@@ -51,13 +51,12 @@ def configure_parser(sub: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from autopatchelf import ElfFacts, Solution, solve
+    from autopatchelf import Solution, solve
     from autopatchelf.actions import report
-    from autopatchelf.actions.env import nix_ld_variables, render_env
+    from autopatchelf.actions.env import nix_ld_variables, render_env, system_of
     from autopatchelf.actions.escape import shell_bytes, visible
     from autopatchelf.actions.linkdir import write_link_dir
     from autopatchelf.errors import NothingToSolve, Unsatisfiable
-    from autopatchelf.ldso import nix_system
 
     options = solve_options(args)
     names = {os.path.abspath(file): file for file in args.files}
@@ -103,7 +102,7 @@ def execute(args: argparse.Namespace) -> int:
                 )
                 return int(ExitCode.USAGE)
             link_dir = write_link_dir(solution, args.link_dir)
-        system = nix_system(ElfFacts.read(solution.roots[0].root))
+        system = system_of(solution.roots[0].root)
         variables = nix_ld_variables(solution, system, link_dir=link_dir)
         sys.stdout.flush()
         sys.stdout.buffer.write(shell_bytes(render_env(variables)))

@@ -37,20 +37,45 @@ keeps). Facts carried over from glibc's ``elf/dl-load.c`` behaviour (not its cod
 
 from __future__ import annotations
 
-import enum
 import os
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import attrs
 
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.elf.records import ElfClass, split_search_list
+from autopatchelf.elf.records import ElfClass
 from autopatchelf.ldso.machines import EM_386, EM_X86_64, Machine, machine_of
+from autopatchelf.ldso.pathstring import (
+    _DST,
+    Tag,
+    has_dst,
+    has_slash,
+    join,
+    split,
+    unsafe_reason,
+)
 
-#: ``$NAME`` or ``${NAME}`` for the three tokens ld.so substitutes; a name continuing with
-#: a letter, digit or ``_`` (``$ORIGINAL``) is not one of them.
-_DST = re.compile(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
+__all__ = [
+    "HOST_LIB_DIRS",
+    "Entry",
+    "Tag",
+    "expand",
+    "has_dst",
+    "has_slash",
+    "inherits_rpath",
+    "is_host_lib_dir",
+    "join",
+    "library_path_entries",
+    "object_entries",
+    "own_entries",
+    "own_search_path",
+    "own_search_string",
+    "rpath_entries",
+    "runpath_entries",
+    "search_order",
+    "split",
+    "unsafe_reason",
+]
 
 #: The distribution's library directories: they hold the host's libraries (on NixOS they
 #: do not exist), so a foreign file's entry naming one is never followed.
@@ -65,14 +90,6 @@ HOST_LIB_DIRS = (
     "/usr/libx32",
     "/usr/local/lib",
 )
-
-
-class Tag(enum.Enum):
-    """Which list an entry comes from."""
-
-    RPATH = "DT_RPATH"
-    RUNPATH = "DT_RUNPATH"
-    LIBRARY_PATH = "library path"
 
 
 @attrs.frozen
@@ -92,24 +109,6 @@ class Entry:
     def origin_relative(self) -> bool:
         """Whether it names a place relative to its object (``$ORIGIN``)."""
         return any("ORIGIN" in (m.group(1), m.group(2)) for m in _DST.finditer(self.raw))
-
-
-def has_slash(name: str) -> bool:
-    """A DT_NEEDED (or dlopen) name with a slash is a path: opened, never searched."""
-    return "/" in name
-
-
-def has_dst(text: str) -> bool:
-    """Whether ``text`` holds a dynamic string token ld.so would substitute."""
-    return _DST.search(text) is not None
-
-
-def split(value: str | None, tag: Tag = Tag.RUNPATH) -> tuple[str, ...]:
-    """The elements of a DT_RPATH/DT_RUNPATH (split on ``:``) or library path (``:`` and
-    ``;``), empty ones kept (they mean the working directory)."""
-    if value is not None and tag is Tag.LIBRARY_PATH:
-        value = value.replace(";", ":")
-    return split_search_list(value)
 
 
 def _default_machine(elf_class: ElfClass) -> Machine:
@@ -295,33 +294,3 @@ def search_order(
 def is_host_lib_dir(directory: str) -> bool:
     """Is ``directory`` one of (or inside) the distribution's library directories?"""
     return any(directory == d or directory.startswith(d + "/") for d in HOST_LIB_DIRS)
-
-
-# -- writing search paths ld.so will read back -------------------------------------------
-
-
-def unsafe_reason(directory: str, tag: Tag) -> str | None:
-    """Why ``directory`` cannot be one element of a search path of kind ``tag`` (ld.so would
-    split it or substitute part of it), or None."""
-    if not os.path.isabs(directory):
-        return "it is not absolute (ld.so would resolve it against the working directory)"
-    if ":" in directory:
-        return "it holds ':', which separates search path elements"
-    if tag is Tag.LIBRARY_PATH and ";" in directory:
-        return "it holds ';', which separates library path elements"
-    if has_dst(directory):
-        return "it holds a '$' token ld.so would substitute"
-    if "\0" in directory:
-        return "it holds a NUL byte"
-    return None
-
-
-def join(dirs: Iterable[str], tag: Tag) -> str:
-    """The search path string naming exactly ``dirs``; ``ValueError`` when a directory
-    cannot be written so (see :func:`unsafe_reason`)."""
-    elements = list(dirs)
-    for directory in elements:
-        reason = unsafe_reason(directory, tag)
-        if reason is not None:
-            raise ValueError(f"{directory!r} cannot be in a {tag.value}: {reason}")
-    return ":".join(elements)

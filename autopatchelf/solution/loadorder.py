@@ -15,7 +15,7 @@ import networkx as nx
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError
 from autopatchelf.ldso.load import load_order
-from autopatchelf.ldso.search import has_slash
+from autopatchelf.ldso.search import Tag, has_slash, split, unsafe_reason
 from autopatchelf.options import Delivery
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.solution.model import LoadedLibrary
@@ -125,6 +125,8 @@ def replay(
     this library path and these patched RUNPATHs. The default directories are the chosen
     glibc's own directory, as on NixOS; host directories never take part (``view``
     answers only for store directories and the app's own)."""
+    # ld.so reads the library path as one string: replay what it will split it into.
+    library_path = split(":".join(library_path), Tag.LIBRARY_PATH) if library_path else ()
     # The library path is searched for every name: index which of its dirs hold what, so
     # a search visits only those (the others cannot answer; the order is kept).
     holders: dict[str, list[str]] = {}
@@ -163,9 +165,12 @@ def order_library_path(
     chosen: Mapping[str, str],
     view: FileView,
     first_use: Sequence[str],
+    tag: Tag = Tag.LIBRARY_PATH,
 ) -> tuple[str, ...] | None:
     """Order the directories of the chosen files so that, for every loaded name, the first
-    directory holding a file of that name holds the chosen one. None if no order works."""
+    directory holding a file of that name holds the chosen one. None if no order works,
+    or if a directory cannot be written in a search path of kind ``tag`` (a ``:`` in its
+    name would split it: a directory of links serves instead)."""
     dir_of: dict[str, str] = {}
     for name, path in chosen.items():
         if has_slash(name):
@@ -175,6 +180,8 @@ def order_library_path(
         if hit is None or hit[0] != path:
             return None  # reachable only under another name: needs a link directory
         dir_of[name] = directory
+    if any(unsafe_reason(d, tag) is not None for d in dir_of.values()):
+        return None
     rank = {name: i for i, name in enumerate(first_use)}
     graph: nx.DiGraph[str] = nx.DiGraph()
     dir_rank: dict[str, int] = {}

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import PredictionError, Unsatisfiable
-from autopatchelf.ldso.search import own_entries
+from autopatchelf.ldso.search import Tag, own_entries
 from autopatchelf.options import Delivery, SolveOptions
 from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.model import Problem
@@ -225,7 +225,7 @@ def _root_runpath(
         if name in choices
     }
     order = [substitutions.get(name, name) for name in first_use]
-    return order_library_path(wanted, view, order)
+    return order_library_path(wanted, view, order, Tag.RUNPATH)
 
 
 def _alternatives(
