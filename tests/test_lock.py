@@ -176,9 +176,11 @@ def test_read_lock_checks_field_types(tree: Tree, tmp_path: Path) -> None:
 
 
 def test_a_valid_lock_has_no_problems(tree: Tree) -> None:
-    assert verify(tree.lock, str(tree.binary)) == []
-    assert verify(tree.lock, str(tree.binary), delivery="library-path") == []
-    assert verify(tree.lock, str(tree.binary), delivery="runpath") == [
+    assert verify(tree.lock, str(tree.binary), stores=[str(tree.store)]) == []
+    assert (
+        verify(tree.lock, str(tree.binary), delivery="library-path", stores=[str(tree.store)]) == []
+    )
+    assert verify(tree.lock, str(tree.binary), delivery="runpath", stores=[str(tree.store)]) == [
         "it was made for library-path delivery, not runpath"
     ]
 
@@ -186,35 +188,39 @@ def test_a_valid_lock_has_no_problems(tree: Tree) -> None:
 def test_changed_binary_is_reported_with_whether_its_needs_changed(tree: Tree) -> None:
     with tree.binary.open("ab") as stream:
         stream.write(b"\0appended")  # same ELF, same needs: the lock's choices would still fit
-    (problem,) = verify(tree.lock, str(tree.binary))
+    (problem,) = verify(tree.lock, str(tree.binary), stores=[str(tree.store)])
     assert problem.startswith("the binary changed since the lock was written")
     assert problem.endswith("it needs the same libraries")
     tree.binary.write_bytes(b"#!/bin/sh\n")
-    (problem,) = verify(tree.lock, str(tree.binary))
+    (problem,) = verify(tree.lock, str(tree.binary), stores=[str(tree.store)])
     assert problem.endswith("it is no longer a readable ELF file")
 
 
 def test_collected_store_path_is_reported(tree: Tree) -> None:
     shutil.rmtree(tree.libfoo)
-    problems = verify(tree.lock, str(tree.binary))
+    problems = verify(tree.lock, str(tree.binary), stores=[str(tree.store)])
     assert problems == [f"store path {tree.libfoo} {MISSING}"]
 
 
 def test_missing_bundled_file_is_reported(tree: Tree) -> None:
     own = tree.binary.parent.parent / "lib" / "libown.so.1"
     own.unlink()
-    assert verify(tree.lock, str(tree.binary)) == [f"{own} no longer exists"]
+    assert verify(tree.lock, str(tree.binary), stores=[str(tree.store)]) == [
+        f"{own} no longer exists"
+    ]
 
 
 def test_tampered_paths_outside_the_store_paths_are_reported(tree: Tree) -> None:
     tampered = attrs.evolve(tree.lock, interpreter="/tmp/evil/ld.so")
-    assert verify(tampered, str(tree.binary))[0] == (
+    assert verify(tampered, str(tree.binary), stores=[str(tree.store)])[0] == (
         "/tmp/evil/ld.so lies outside the locked store paths"
     )
     choices = {**tree.lock.choices, "libfoo.so.1": "/usr/lib/libfoo.so.1"}
     assert (
         "/usr/lib/libfoo.so.1 lies outside"
-        in verify(attrs.evolve(tree.lock, choices=choices), str(tree.binary))[0]
+        in verify(
+            attrs.evolve(tree.lock, choices=choices), str(tree.binary), stores=[str(tree.store)]
+        )[0]
     )
 
 
@@ -222,7 +228,7 @@ def test_bundled_paths_follow_the_binary(tree: Tree, tmp_path: Path) -> None:
     moved = tmp_path / "elsewhere"
     shutil.move(tree.binary.parent.parent, moved)
     binary = moved / "bin" / "tool"
-    assert verify(tree.lock, str(binary)) == []
+    assert verify(tree.lock, str(binary), stores=[str(tree.store)]) == []
     assert tree.lock.locked_choices(str(binary))["libown.so.1"] == str(moved / "lib/libown.so.1")
     solution = tree.lock.to_solution(str(binary))
     assert solution.library_path[0] == str(moved / "lib")

@@ -92,6 +92,7 @@ def add_gc_roots(
     of the other paths are registered all the same.
     """
     directory = os.path.abspath(directory)
+    _check_roots_directory(directory)
     paths = sorted(set(store_paths))
     present = tuple(
         GcRoot(root_link(directory, p), p)
@@ -142,6 +143,26 @@ def add_gc_roots(
             hint="build or fetch the missing paths (nix-store --realise), or re-solve",
         )
     return GcRootsResult(directory, tuple(added), present)
+
+
+def _check_roots_directory(directory: str) -> None:
+    """Refuse, before anything is created, a roots directory in the store (Nix would refuse
+    it after we made it there) or one whose parent does not exist (a typo would make a
+    whole tree of directories)."""
+    store = os.path.realpath(nix_store_dir())
+    real = os.path.realpath(directory)
+    if real == store or real.startswith(store + "/"):
+        raise GcRootError(
+            f"{directory} is inside the Nix store {store}", hint="name a directory outside it"
+        )
+    parent = os.path.dirname(directory)
+    if not os.path.isdir(parent):
+        raise GcRootError(
+            f"cannot make {directory}: {parent} is not a directory",
+            hint="create the parent first, or name an existing directory",
+        )
+    if os.path.lexists(directory) and not os.path.isdir(directory):
+        raise GcRootError(f"{directory} exists and is not a directory")
 
 
 def _add_root(nix_store: str, link: str, path: str) -> str | None:

@@ -17,7 +17,7 @@ from autopatchelf.errors import AutopatchelfError, RootError
 from autopatchelf.frozen import FrozenMap
 from autopatchelf.ldso.glibc import glibc_version, is_glibc_name
 from autopatchelf.ldso.machines import compatible, incompatibility, loader_name
-from autopatchelf.ldso.search import has_slash, inherits_rpath
+from autopatchelf.ldso.search import has_slash, inherits_rpath, is_host_lib_dir
 from autopatchelf.options import GlibcPolicy
 from autopatchelf.problem.foreign import bundled_dirs, main_rpath_dirs
 from autopatchelf.problem.model import Exclusion, ExclusionKind, Glibc, Problem, Provider
@@ -75,6 +75,17 @@ class _Builder:
             queue.append((provider, ()))
         self._walk_foreign(queue, always=True)
 
+    def _answers_as(self, cand: StoreFile, found_as: str) -> str:
+        """The name a patched DT_NEEDED should ask for to get ``cand``: its DT_SONAME when
+        its directory has an entry of that name for it (``libjq.so.1``, not the file name
+        ``libjq.so.1.0.4`` it was found under), else the name it was found under."""
+        soname = cand.facts.soname
+        if soname and soname != found_as:
+            hit = self.source.lookup(os.path.dirname(cand.path), soname)
+            if hit is not None and hit.path == cand.path:
+                return soname
+        return found_as
+
     def _walk_foreign(
         self, queue: deque[tuple[Provider, tuple[ElfFacts, ...]]], *, always: bool
     ) -> list[str]:
@@ -109,6 +120,10 @@ class _Builder:
         self.providers[path] = provider
         return provider
 
+    def _note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+
     def _store_file_by_path(self, obj: Provider, name: str) -> bool:
         """A DT_NEEDED naming a store file by its absolute path: ld.so opens that very file,
         so it is the provider (fixed), its closure explored like any candidate's."""
@@ -125,11 +140,15 @@ class _Builder:
     def _find_bundled(self, facts: ElfFacts, chain: tuple[ElfFacts, ...], name: str) -> str | None:
         if has_slash(name):
             path = name if os.path.isabs(name) else None
-            if path and self.source.is_store_path(path):
-                return None  # a store file named by path: the store side handles it
+            if path and is_host_lib_dir(os.path.dirname(path)):
+                self._note(
+                    f"{facts.path}: DT_NEEDED {name!r} names a host library by its path; "
+                    "it does not exist on NixOS"
+                )
+                return None
             if path and self.files.facts(path) is not None:
-                return path
-            self.notes.append(f"{facts.path}: DT_NEEDED {name!r} is a path; it is not searched")
+                return self.files.real(path)
+            self._note(f"{facts.path}: DT_NEEDED {name!r} is a path; it is not searched")
             return None
         dirs = bundled_dirs(facts, chain, is_store_path=self.source.is_store_path, notes=self.notes)
         for directory in dirs:
@@ -169,7 +188,7 @@ class _Builder:
                 for cand in self.source.candidates(other):
                     if self.admit(other, cand):
                         self._add_candidate(name, cand.path)
-                        self.substitutes[(name, cand.path)] = other
+                        self.substitutes[(name, cand.path)] = self._answers_as(cand, other)
                         added.append(cand)
         return added
 

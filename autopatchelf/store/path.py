@@ -6,14 +6,17 @@ import os
 
 import attrs
 
+from autopatchelf.nix.names import HASH_LENGTH, NIX_BASE32, is_store_basename
 from autopatchelf.store.version import VersionKey, split_name_version, version_key
 
-#: The 32 characters of Nix's base-32 alphabet (no e, o, t, u).
-NIX_BASE32 = frozenset("0123456789abcdfghijklmnpqrsvwxyz")
-HASH_LENGTH = 32
-#: Characters Nix allows in the name part of a store path.
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-._?=")
-_MAX_NAME = 211
+__all__ = [
+    "HASH_LENGTH",
+    "NIX_BASE32",
+    "StorePath",
+    "is_store_basename",
+    "make_store_path",
+    "parse_store_path",
+]
 
 
 @attrs.frozen
@@ -59,16 +62,6 @@ class StorePath:
 
     def __str__(self) -> str:
         return self.path
-
-
-def is_store_basename(basename: str) -> bool:
-    """Whether ``basename`` looks like ``<32 base-32 chars>-<valid name>``."""
-    if len(basename) < HASH_LENGTH + 2 or basename[HASH_LENGTH] != "-":
-        return False
-    if not NIX_BASE32.issuperset(basename[:HASH_LENGTH]):
-        return False
-    name = basename[HASH_LENGTH + 1 :]
-    return len(name) <= _MAX_NAME and not name.startswith(".") and _NAME_CHARS.issuperset(name)
 
 
 def parse_store_path(path: str) -> StorePath | None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import attrs
 
 from autopatchelf.actions.checks.check_model import CheckRoot
+from autopatchelf.actions.patching.atomic import is_temp
 from autopatchelf.elf.records import ELF_MAGIC
 from autopatchelf.elf.tree import Unlistable, walk
 from autopatchelf.errors import CheckInputError
@@ -78,8 +79,8 @@ def discover(paths: Sequence[str]) -> Discovery:
                 info = os.stat(path)
             except OSError:
                 continue  # a dangling symlink
-            if not stat.S_ISREG(info.st_mode):
-                continue
+            if not stat.S_ISREG(info.st_mode) or is_temp(os.path.basename(path)):
+                continue  # not a file, or the temporary file of an interrupted patch
             identity = (info.st_dev, info.st_ino)
             if identity in seen:
                 duplicates += 1

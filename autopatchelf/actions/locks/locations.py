@@ -18,3 +18,9 @@ def beside_path(binary: str) -> str:
 def cached_path(sha256: str, cache_dir: str | None = None) -> str:
     """The cached lock of the binary whose hash is ``sha256``."""
     return os.path.join(resolve_cache_dir(cache_dir), "locks", f"{sha256}.json")
+
+
+def verified_path(lock_digest: str, cache_dir: str | None = None) -> str:
+    """The marker saying the lock whose content hash is ``lock_digest`` passed the deep
+    check (its files are what it claims)."""
+    return os.path.join(resolve_cache_dir(cache_dir), "locks", "verified", lock_digest)

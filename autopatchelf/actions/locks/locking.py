@@ -15,17 +15,20 @@ Nothing is printed: what happened comes back as :attr:`LockOutcome.notes`.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from autopatchelf.actions.locks.hashing import file_sha256
-from autopatchelf.actions.locks.locations import beside_path, cached_path
-from autopatchelf.actions.locks.lock import Lock
+from autopatchelf.actions.locks.locations import beside_path, cached_path, verified_path
+from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, Lock
 from autopatchelf.actions.locks.lockfile import read_lock, write_lock
-from autopatchelf.actions.locks.verify import describe_problems, verify
+from autopatchelf.actions.locks.verify import describe_problems, verify, verify_claims
 from autopatchelf.errors import ElfError, LockFileError, NothingToSolve, StaleLockError
+from autopatchelf.nix.dirs import nix_store_dir
 from autopatchelf.options import SolveOptions
 
 if TYPE_CHECKING:
@@ -97,7 +100,13 @@ def obtain(
             if os.path.exists(path):  # a missing one is simply not there yet
                 notes.append(f"{exc.reason}; ignoring it")
             continue
-        problems = verify(lock, binary, sha256=sha256, delivery=options.delivery)
+        problems = verify(
+            lock, binary, sha256=sha256, delivery=options.delivery, stores=_stores(options)
+        )
+        if not problems and not _trusted(lock, options):
+            problems = verify_claims(lock)
+            if not problems:
+                _remember(lock, options)
         if not problems:
             return LockOutcome(binary, lock, "lock", path, (), tuple(notes))
         notes.append(f"lock {path} is stale: {describe_problems(problems)}")
@@ -115,6 +124,7 @@ def obtain(
         why = solution.nothing_to_solve[binary]
         raise NothingToSolve(binary, why, loadable=why.startswith("statically"))
     lock = Lock.from_solution(solution, binary)
+    _remember(lock, options)  # made here: its claims are the solver's own
     written: list[str] = []
     for target in _targets(lock_file, stale, cached):
         try:
@@ -132,6 +142,33 @@ def obtain(
         tuple(notes),
         solution,
     )
+
+
+def _stores(options: SolveOptions) -> tuple[str, ...]:
+    """The stores a lock's store paths may be in: Nix's own, and the one solved against."""
+    stores = [nix_store_dir()]
+    if options.store is not None:
+        stores.append(os.path.normpath(os.path.abspath(options.store)))
+    return tuple(dict.fromkeys(stores))
+
+
+def _lock_digest(lock: Lock) -> str:
+    return hashlib.sha256(LOCK_DOCUMENT.dumps(lock).encode("utf-8")).hexdigest()
+
+
+def _trusted(lock: Lock, options: SolveOptions) -> bool:
+    """Whether this very lock passed the deep check before (or was written here)."""
+    return os.path.exists(verified_path(_lock_digest(lock), options.cache_dir))
+
+
+def _remember(lock: Lock, options: SolveOptions) -> None:
+    """Note that this lock's claims hold (best effort: an unwritable cache only means the
+    deep check runs again next time)."""
+    marker = verified_path(_lock_digest(lock), options.cache_dir)
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        with open(marker, "w", encoding="ascii") as stream:
+            stream.write("verified\n")
 
 
 def _candidates(binary: str, lock_file: str | None, beside: bool, cached: str | None) -> list[str]:

@@ -24,6 +24,7 @@ from autopatchelf.errors import PatchError
 #: Suffix of the temporary files (``.NAME.XXXXXXXX.autopatchelf``).
 TEMP_SUFFIX = ".autopatchelf"
 BACKUP_SUFFIX = ".orig"
+_SPECIAL_BITS = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
 
 
 def stage(
@@ -37,8 +38,11 @@ def stage(
     set, so reading the file back does not change its access time); it raises to reject it.
     """
     directory, name = os.path.split(path)
+    clean_stale(path)
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory)
+        fd, temp = tempfile.mkstemp(
+            prefix=f".{name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=directory
+        )
     except OSError as exc:
         raise PatchError(f"{path}: cannot create a file beside it ({exc.strerror})") from None
     try:
@@ -76,7 +80,8 @@ def _copy_metadata(fd: int, path: str, original: os.stat_result) -> None:
                 hint="patch it as its owner or as root",
             ) from None
     _copy_xattrs(fd, path)
-    os.fchmod(fd, stat.S_IMODE(original.st_mode))
+    # Never a setuid/setgid copy under a hidden name: those bits come with the rename.
+    os.fchmod(fd, stat.S_IMODE(original.st_mode) & ~_SPECIAL_BITS)
     os.utime(fd, ns=(original.st_atime_ns, original.st_mtime_ns))
 
 
@@ -98,19 +103,61 @@ def _copy_xattrs(fd: int, path: str) -> None:
 
 
 def commit(temp: str, path: str, *, backup: bool = False) -> str | None:
-    """Rename ``temp`` over ``path``; return the backup's path if one was made now."""
+    """Rename ``temp`` over ``path``; return the backup's path if one was made now. The
+    original's setuid/setgid/sticky bits are set only now, on the file in its place (a
+    kill before leaves no special copy behind)."""
     made = None
     if backup:
         made = _backup(path)
     try:
+        mode = os.stat(path).st_mode
         os.replace(temp, path)
     except OSError as exc:
         if made is not None:
             with contextlib.suppress(OSError):
                 os.unlink(made)
         raise PatchError(f"{path}: cannot replace it ({exc.strerror})") from None
+    if mode & _SPECIAL_BITS:
+        os.chmod(path, stat.S_IMODE(mode))
     _sync_directory(os.path.dirname(path))
     return made
+
+
+def is_temp(name: str) -> bool:
+    """Whether a file name is one of our temporary files (``.NAME.PID.XXXX.autopatchelf``)."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def clean_stale(path: str) -> list[str]:
+    """Remove the temporary files an interrupted patch of ``path`` left (their process is
+    gone); return what was removed."""
+    directory, name = os.path.split(path)
+    prefix = f".{name}."
+    removed: list[str] = []
+    try:
+        entries = os.listdir(directory or ".")
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(TEMP_SUFFIX)):
+            continue
+        pid = entry[len(prefix) :].partition(".")[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(directory, entry))
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _backup(path: str) -> str | None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from autopatchelf.actions.patching.atomic import BACKUP_SUFFIX, TEMP_SUFFIX
+from autopatchelf.actions.patching.atomic import BACKUP_SUFFIX, is_temp
 from autopatchelf.actions.patching.plan import store_holding
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.elf.records import ELF_MAGIC
@@ -77,7 +77,7 @@ def _walk(top: str, skipped: list[tuple[str, str]]) -> Iterator[str]:
 
 
 def _consider(path: str, found: dict[str, ElfFacts], skipped: list[tuple[str, str]]) -> None:
-    if path.endswith(TEMP_SUFFIX):
+    if is_temp(os.path.basename(path)):
         return  # a temporary file of an interrupted patch
     if path.endswith(BACKUP_SUFFIX) and os.path.exists(path.removesuffix(BACKUP_SUFFIX)):
         skipped.append((path, "a backup (patch --backup): left as it is"))
