@@ -61,6 +61,10 @@ def solve(
         solution = solve_problem(
             roots, IndexSource(opened), options, in_use=frozenset(in_use), names=names
         )
+        if opened.stats.cache_warning:
+            solution = attrs.evolve(
+                solution, warnings=(opened.stats.cache_warning, *solution.warnings)
+            )
         return attrs.evolve(solution, nothing_to_solve=idle) if idle else solution
     finally:
         if own_index:

@@ -888,3 +888,101 @@ def test_truncated_large_file_read_in_pieces(tmp_path: Path) -> None:
     cut = tmp_path / source.name
     cut.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
     assert "past the end of the file" in _elf_error(cut).short_reason
+
+
+# -- limits: what a file claims is read only as far as it can be true ----------------------
+
+
+def _program_header(data: bytes | bytearray, p_type: int) -> int:
+    """The offset of the first program header of ``p_type`` (64-bit little-endian)."""
+    phoff = struct.unpack_from("<Q", data, 0x20)[0]
+    (phnum,) = struct.unpack_from("<H", data, 0x38)
+    for index in range(phnum):
+        if struct.unpack_from("<I", data, phoff + 56 * index)[0] == p_type:
+            return phoff + 56 * index
+    raise AssertionError(f"no program header of type {p_type}")
+
+
+def _dynamic(data: bytes | bytearray) -> tuple[int, list[tuple[int, int]]]:
+    """The dynamic section's offset and its entries up to (not including) DT_NULL."""
+    header = _program_header(data, 2)
+    offset, size = struct.unpack_from("<Q", data, header + 8)[0], struct.unpack_from(
+        "<Q", data, header + 32)[0]  # fmt: skip
+    entries = []
+    for at in range(offset, offset + size, 16):
+        tag, value = struct.unpack_from("<QQ", data, at)
+        if tag == 0:
+            break
+        entries.append((tag, value))
+    return offset, entries
+
+
+def _with_dynamic(data: bytes, entries: list[tuple[int, int]], claimed: int | None = None) -> bytes:
+    """``data`` with its PT_DYNAMIC moved to the end of the file, holding ``entries``."""
+    image = bytearray(data)
+    header = _program_header(image, 2)
+    table = b"".join(struct.pack("<QQ", tag, value) for tag, value in entries)
+    offset = len(image)
+    image += table
+    size = len(table) if claimed is None else claimed
+    struct.pack_into("<Q", image, header + 8, offset)
+    struct.pack_into("<QQ", image, header + 32, size, size)
+    return bytes(image)
+
+
+def test_dynamic_entries_past_the_first_run_are_read() -> None:
+    synthetic = synthesize(True, False)
+    _, entries = _dynamic(synthetic.data)
+    padded = _with_dynamic(synthetic.data, [(21, 0)] * 300 + entries + [(0, 0)])
+    original = parse_facts(synthetic.data, "syn.so")
+    moved = parse_facts(padded, "syn.so")
+    assert (moved.needed, moved.soname, moved.runpath) == (
+        original.needed,
+        original.soname,
+        original.runpath,
+    )
+    assert moved.version_needs == original.version_needs
+
+
+def test_a_dynamic_section_without_dt_null_is_read_only_up_to_its_limit() -> None:
+    from autopatchelf.elf._layout import MAX_DYNAMIC_BYTES
+
+    synthetic = synthesize(True, False)
+    _, entries = _dynamic(synthetic.data)
+    endless = _with_dynamic(synthetic.data, entries + [(21, 0)] * (MAX_DYNAMIC_BYTES // 16 + 8))
+    error = _elf_error("endless.so", data=endless)
+    assert error.short_reason == f"PT_DYNAMIC has no DT_NULL in its first {MAX_DYNAMIC_BYTES} bytes"
+    # Claiming more than the file holds is an error before anything is read.
+    claims = _with_dynamic(synthetic.data, [*entries, (0, 0)], claimed=1 << 40)
+    assert "past the end of the file" in _elf_error("claims.so", data=claims).short_reason
+
+
+def test_interpreter_longer_than_path_max_is_refused() -> None:
+    image = bytearray(synthesize(True, False).data)
+    header = _program_header(image, 3)
+    struct.pack_into("<Q", image, header + 8, len(image))
+    struct.pack_into("<QQ", image, header + 32, 5000, 5000)
+    image += b"/" * 4999 + b"\0"
+    assert "longer than PATH_MAX" in _elf_error("interp.so", data=bytes(image)).short_reason
+
+
+@pytest.mark.parametrize(
+    ("tag", "value", "reason"),
+    [(10, 65 << 20, "DT_STRSZ claims"), (4, None, "DT_SYMTAB would hold")],
+    ids=["strtab", "symbols"],
+)
+def test_tables_beyond_their_limits_are_refused(tag: int, value: int | None, reason: str) -> None:
+    from autopatchelf.elf._layout import MAX_SYMBOLS
+
+    synthetic = synthesize(True, False)
+    image = bytearray(synthetic.data)
+    offset, entries = _dynamic(image)
+    at = offset + 16 * [t for t, _ in entries].index(tag)
+    if value is not None:
+        struct.pack_into("<Q", image, at + 8, value)
+    else:  # DT_HASH's nchain, in the file (vaddr -> offset through the PT_LOAD)
+        load = _program_header(image, 1)
+        p_offset, p_vaddr = struct.unpack_from("<QQ", image, load + 8)
+        hash_offset = dict(entries)[4] - p_vaddr + p_offset
+        struct.pack_into("<I", image, hash_offset + 4, MAX_SYMBOLS + 1)
+    assert reason in _elf_error("limits.so", data=bytes(image)).short_reason

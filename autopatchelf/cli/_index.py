@@ -53,9 +53,7 @@ def execute(args: argparse.Namespace) -> int:
         stats = index.stats
         found = {name: index.candidates(name) for name in args.soname}
     if stats.cache_warning:
-        print(
-            f"autopatchelf: warning: {stats.cache_warning}; cache kept in memory", file=sys.stderr
-        )
+        print(f"autopatchelf: warning: {stats.cache_warning}", file=sys.stderr)
     if args.format == "json":
         document = {
             "stats": stats.as_dict(),

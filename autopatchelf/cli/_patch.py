@@ -60,6 +60,7 @@ def configure_parser(sub: Any) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions import report
+    from autopatchelf.actions.escape import visible
     from autopatchelf.actions.patching.patch import apply_plan, plan_files, render_report
     from autopatchelf.actions.patching.plan import render_plan
     from autopatchelf.errors import Unsatisfiable
@@ -85,7 +86,7 @@ def execute(args: argparse.Namespace) -> int:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return int(ExitCode.UNSATISFIABLE)
     for warning in plan.solution.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {visible(warning)}", file=sys.stderr)
     if args.dry_run:
         sys.stdout.write(render_plan(plan))
     else:

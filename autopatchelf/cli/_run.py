@@ -67,18 +67,52 @@ def _split_arguments(args: argparse.Namespace) -> list[str] | int:
     """The program's arguments; our options between BINARY and ``--`` are parsed into
     ``args`` (an int: the exit code of a usage error there)."""
     words = list(args.args)
+    parser = argparse.ArgumentParser(prog="autopatchelf run", usage=USAGE, add_help=False)
+    _add_options(parser)
     if "--" not in words:
+        ambiguous = _our_option_among(parser, words)
+        if ambiguous is not None:
+            return _ambiguous(args.binary, words, ambiguous)
         return words
     split = words.index("--")
     ours, theirs = words[:split], words[split + 1 :]
     if ours:
-        parser = argparse.ArgumentParser(prog="autopatchelf run", usage=USAGE, add_help=False)
-        _add_options(parser)
         try:
             parser.parse_args(ours, namespace=args)
         except SystemExit as exc:  # argparse printed the usage error
             return int(exc.code or ExitCode.USAGE)
     return theirs
+
+
+def _our_option_among(parser: argparse.ArgumentParser, words: list[str]) -> str | None:
+    """The first of ``words`` that is one of our options (``--within``, ``--glibc=...``)."""
+    ours = {s for action in parser._actions for s in action.option_strings}
+    for word in words:
+        if word.partition("=")[0] in ours and word.startswith("--"):
+            return word.partition("=")[0]
+    return None
+
+
+def _ambiguous(binary: str, words: list[str], option: str) -> int:
+    """Refuse to guess whose ``option`` is: say the two commands that are not ambiguous."""
+    import shlex
+
+    from autopatchelf.actions.escape import visible
+
+    # Long option lists (one --within per store path) are cut after the first option.
+    at = next(i for i, w in enumerate(words) if w.partition("=")[0] == option)
+    shown = words[: at + (1 if "=" in words[at] else 2)]
+    more = " ..." if len(shown) < len(words) else ""
+    mine = shlex.join(["autopatchelf", "run", binary, *shown]) + f"{more} --"
+    theirs = shlex.join(["autopatchelf", "run", binary, "--", *shown]) + more
+    print(
+        f"autopatchelf run: error: {option} after BINARY is an autopatchelf option, and "
+        "without -- it would be passed to the program (hint: end autopatchelf's options "
+        f"with --: {visible(mine)} [ARGS...]; or give them all to the program: "
+        f"{visible(theirs)})",
+        file=sys.stderr,
+    )
+    return int(ExitCode.USAGE)
 
 
 def execute(args: argparse.Namespace) -> int:

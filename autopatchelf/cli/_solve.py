@@ -90,6 +90,8 @@ def execute(args: argparse.Namespace) -> int:
         for path, reason in solution.nothing_to_solve.items():
             print(f"autopatchelf: nothing to solve: {visible(names.get(path, path))} is {reason}",
                   file=sys.stderr)  # fmt: skip
+        for warning in solution.warnings:
+            print(f"autopatchelf: warning: {visible(warning)}", file=sys.stderr)
         if not solution.roots:
             return int(ExitCode.OK)
         link_dir = None

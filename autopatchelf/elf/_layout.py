@@ -55,6 +55,22 @@ GNU_HASH_HEADER: Final = 16
 #: Version indexes are 15 bits: no object can use more version entries than this.
 MAX_VERSIONS: Final = 0x8000
 
+# Limits on what a file's own counts make us read: every table is also bounded by the
+# file's size, but a sparse file can claim gigabytes it does not hold. Each is far above
+# what real objects use (the largest dynamic string table seen, librustc_driver's, is
+# 2.5 MiB; dynamic sections hold tens of entries).
+#: Dynamic entries are read up to DT_NULL, at most this many bytes of them.
+MAX_DYNAMIC_BYTES: Final = 1 << 20
+#: The kernel refuses a PT_INTERP longer than PATH_MAX.
+MAX_INTERP_BYTES: Final = 4096
+MAX_STRTAB_BYTES: Final = 64 << 20
+#: Dynamic symbols (and GNU hash buckets) of one object.
+MAX_SYMBOLS: Final = 1 << 22
+#: Section headers walked to find .dynsym (beyond SHN_LORESERVE via section 0).
+MAX_SECTIONS: Final = 1 << 20
+#: Dynamic entries decoded per unpack while looking for DT_NULL.
+DYNAMIC_RUN: Final = 256
+
 
 class Layout:
     """The struct formats of one ELF class and byte order."""

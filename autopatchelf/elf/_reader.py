@@ -45,6 +45,7 @@ from autopatchelf.elf._layout import (
     DT_SONAME,
     DT_STRSZ,
     DT_STRTAB,
+    DYNAMIC_RUN,
     ET_CORE,
     ET_DYN,
     ET_EXEC,
@@ -52,6 +53,11 @@ from autopatchelf.elf._layout import (
     EV_CURRENT,
     IDENT_SIZE,
     LAYOUTS,
+    MAX_DYNAMIC_BYTES,
+    MAX_INTERP_BYTES,
+    MAX_SECTION_RUN,
+    MAX_SECTIONS,
+    MAX_STRTAB_BYTES,
     PHDR_SIZES,
     PN_XNUM,
     PT_DYNAMIC,
@@ -289,24 +295,32 @@ class Image:
             raise self.error(f"e_shentsize is {shentsize}, expected {entry.size}")
         if shnum == 0:  # more than SHN_LORESERVE sections: section 0's sh_size counts them
             shnum = entry.unpack_from(*self.fetch(shoff, entry.size, "section header 0"))[2]
+            if shnum > MAX_SECTIONS:
+                raise self.error(f"section 0 claims {shnum} sections (limit {MAX_SECTIONS})")
         if shoff + shnum * entry.size > self.size:
             raise self.error(
                 f"the section header table (e_shoff {shoff:#x}) is past the end of the file"
             )
         return shoff, shnum
 
-    def section_headers(self) -> tuple[tuple[int, ...], ...]:
-        """Each section header's (type, offset, size, info, entsize)."""
+    def section_types(self) -> tuple[int, ...]:
+        """Each section header's sh_type, walked a run of headers at a time."""
         shoff, shnum = self.sections
         entry = self.layout.shdr
-        table = self.read(shoff, shnum * entry.size, "section header table")
-        return tuple(entry.iter_unpack(table))
+        types: list[int] = []
+        for first in range(0, shnum, MAX_SECTION_RUN):
+            count = min(MAX_SECTION_RUN, shnum - first)
+            run = self.layout.section_types_run(count)
+            position = shoff + first * entry.size
+            types.extend(run.unpack_from(*self.fetch(position, run.size, "section header table")))
+        return tuple(types)
 
     def extended_phnum(self) -> int:
-        sections = self.section_headers()
-        if not sections:
+        shoff, shnum = self.sections
+        if shnum == 0:
             raise self.error("e_phnum is PN_XNUM but there is no section header 0")
-        return sections[0][3]
+        entry = self.layout.shdr
+        return int(entry.unpack_from(*self.fetch(shoff, entry.size, "section header 0"))[3])
 
     def program_headers(
         self, phoff: int, phentsize: int, phnum: int
@@ -336,6 +350,11 @@ class Image:
         if PT_INTERP in types:
             first = types.index(PT_INTERP)
             interp = (offsets[first], sizes[first])
+            if sizes[first] > MAX_INTERP_BYTES:
+                raise self.error(
+                    f"PT_INTERP is {sizes[first]} bytes, longer than PATH_MAX "
+                    f"({MAX_INTERP_BYTES}): no kernel would start it"
+                )
         return dynamic, interp
 
     def interpreter(self, interp: tuple[int, int] | None) -> str | None:
@@ -368,12 +387,29 @@ class Image:
         one too), and the DT_NEEDED string offsets in order."""
         offset, size = dynamic
         layout = self.layout
-        count = size // (2 * layout.word_size)
-        data, position = self.fetch(offset, size, "PT_DYNAMIC")
-        words = struct.unpack_from(
-            f"{layout.byte_order}{2 * count}{layout.dyn_word}", data, position
-        )
-        tags, values = words[0::2], words[1::2]
+        entry = 2 * layout.word_size
+        count = size // entry
+        if offset + count * entry > self.size:
+            raise self.error(f"PT_DYNAMIC at {offset:#x} (+{size:#x}) is past the end of the file")
+        tags: tuple[int, ...] = ()
+        values: tuple[int, ...] = ()
+        done = 0
+        # A run of entries at a time, up to DT_NULL: a section that claims more than it
+        # holds costs no more than what is read before its DT_NULL.
+        while done < count:
+            if done * entry >= MAX_DYNAMIC_BYTES:
+                raise self.error(
+                    f"PT_DYNAMIC has no DT_NULL in its first {MAX_DYNAMIC_BYTES} bytes"
+                )
+            run = min(DYNAMIC_RUN, count - done)
+            data, position = self.fetch(offset + done * entry, run * entry, "PT_DYNAMIC")
+            words = struct.unpack_from(
+                f"{layout.byte_order}{2 * run}{layout.dyn_word}", data, position
+            )
+            tags, values = tags + words[0::2], values + words[1::2]
+            done += run
+            if DT_NULL in words[0::2]:
+                break
         if DT_NULL in tags:
             end = tags.index(DT_NULL)
             tags, values = tags[:end], values[:end]
@@ -388,9 +424,13 @@ class Image:
             size = tags[DT_STRSZ]
             if size == 0:
                 return b""
+            if size > MAX_STRTAB_BYTES:
+                raise self.error(
+                    f"DT_STRSZ claims {size} bytes of strings (limit {MAX_STRTAB_BYTES})"
+                )
             return self.read(self.region(address, size, "DT_STRTAB"), size, "DT_STRTAB")
         offset, limit = self.locate(address, "DT_STRTAB")
-        return self.read(offset, limit - offset, "DT_STRTAB")
+        return self.read(offset, min(limit - offset, MAX_STRTAB_BYTES), "DT_STRTAB")
 
     def string(self, offset: int, what: str) -> str:
         strtab = self.strtab

@@ -13,7 +13,7 @@ from autopatchelf.elf._layout import (
     DT_SYMTAB,
     DT_VERSYM,
     GNU_HASH_HEADER,
-    MAX_SECTION_RUN,
+    MAX_SYMBOLS,
     SHT_DYNSYM,
 )
 from autopatchelf.elf.records import VersionDefinition, VersionNeed
@@ -37,6 +37,8 @@ def dynamic_symbols(
         raise image.error(f"DT_SYMENT is {entry_size}, expected {layout.sym_size}")
     symtab, _ = image.locate(tags[DT_SYMTAB], "DT_SYMTAB")
     count = symbol_count(image, tags, symtab)
+    if count > MAX_SYMBOLS:
+        raise image.error(f"DT_SYMTAB would hold {count} dynamic symbols (limit {MAX_SYMBOLS})")
     size = count * entry_size
     table = b""
     if size:
@@ -85,6 +87,8 @@ def gnu_hash_count(image: Image, address: int) -> int:
         raise image.error("the DT_GNU_HASH header runs past the end of its segment")
     header = image.fetch(offset, GNU_HASH_HEADER, "DT_GNU_HASH")
     nbuckets, symoffset, bloom_words, _ = struct.unpack_from(f"{order}4I", *header)
+    if nbuckets > MAX_SYMBOLS:
+        raise image.error(f"DT_GNU_HASH claims {nbuckets} buckets (limit {MAX_SYMBOLS})")
     buckets = offset + GNU_HASH_HEADER + bloom_words * image.layout.word_size
     chains = buckets + 4 * nbuckets
     if chains > limit:
@@ -97,13 +101,14 @@ def gnu_hash_count(image: Image, address: int) -> int:
         raise image.error("a DT_GNU_HASH bucket points below its symbol offset")
     position = chains + 4 * (last - symoffset)
     read_u32 = image.layout.u32.unpack_from
-    while True:
+    while last <= MAX_SYMBOLS:
         if position + 4 > limit:
             raise image.error("a DT_GNU_HASH chain runs past the end of its segment")
         if read_u32(*image.fetch(position, 4, "DT_GNU_HASH chain"))[0] & 1:
             return int(last) + 1
         position += 4
         last += 1
+    raise image.error(f"a DT_GNU_HASH chain runs past {MAX_SYMBOLS} symbols")
 
 
 def section_symbol_count(image: Image, symtab: int) -> int | None:
@@ -113,11 +118,7 @@ def section_symbol_count(image: Image, symtab: int) -> int | None:
         return None
     layout = image.layout
     entry = layout.shdr
-    if shnum > MAX_SECTION_RUN:  # rare: no giant struct format for it
-        found = tuple(fields[0] for fields in image.section_headers())
-    else:
-        types = layout.section_types_run(shnum)
-        found = types.unpack_from(*image.fetch(shoff, types.size, "section header table"))
+    found = image.section_types()
     if SHT_DYNSYM not in found:
         return None
     position = shoff + found.index(SHT_DYNSYM) * entry.size

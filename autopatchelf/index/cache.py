@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from autopatchelf.cachedir import default_cache_dir
+from autopatchelf.cachedir import cache_dir as resolve_cache_dir
 from autopatchelf.errors import ElfError
 from autopatchelf.index.records import DirScan, ElfSummary, PathScan
 from autopatchelf.sqlite import is_busy as _is_busy
@@ -88,6 +88,12 @@ def cache_file_name(store_dir: str) -> str:
     return f"index-{digest}.sqlite"
 
 
+def cache_path(store_dir: str, cache_dir: str | None = None) -> str:
+    """The SQLite file that caches ``store_dir``'s index under ``cache_dir``
+    (``--cache-dir``; default :func:`autopatchelf.cachedir.default_cache_dir`)."""
+    return os.path.join(resolve_cache_dir(cache_dir), cache_file_name(store_dir))
+
+
 def stamps_differ(old: str, new: str) -> bool:
     """Whether a path was re-made; stamps of different kinds (``reg:``/``ino:``) can't tell."""
     return old.partition(":")[0] == new.partition(":")[0] and old != new
@@ -102,22 +108,31 @@ class IndexCache:
         self._conn = conn
         #: The SQLite file, or ``None`` for an in-memory cache.
         self.path = path
-        #: Why the cache is in memory, when it is.
+        #: Why the cache is in memory, or that a corrupt file was rebuilt: said once.
         self.warning = warning
         self._lock_depth = 0
 
     @classmethod
     def open(cls, store_dir: str, cache_dir: str | None = None) -> IndexCache:
-        directory = os.path.abspath(cache_dir) if cache_dir else default_cache_dir()
+        directory = resolve_cache_dir(cache_dir)
         try:
             os.makedirs(directory, exist_ok=True)
             if not os.access(directory, os.W_OK | os.X_OK):
                 raise PermissionError(13, "not writable", directory)
         except OSError as exc:
-            return cls.in_memory(store_dir, warning=f"cache dir {directory} unusable: {exc}")
-        path = os.path.join(directory, cache_file_name(store_dir))
+            why = exc.strerror or str(exc)
+            return cls.in_memory(
+                store_dir,
+                warning=f"cache dir {directory} is unusable ({why}); the index is kept in "
+                "memory and rebuilt on every run",
+            )
+        path = cache_path(store_dir, cache_dir)
         if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
-            return cls.in_memory(store_dir, warning=f"cache file {path} is not writable")
+            return cls.in_memory(
+                store_dir,
+                warning=f"cache file {path} is not writable; the index is kept in memory "
+                "and rebuilt on every run",
+            )
         cache = cls(_connect(path), path)
         cache._prepare(store_dir)
         return cache
@@ -152,7 +167,22 @@ class IndexCache:
             except sqlite3.DatabaseError as exc:
                 if _is_busy(exc):
                     raise
+                if not self._is_empty():
+                    self.note_rebuilt(exc)
             self.reset(store_dir)
+
+    def _is_empty(self) -> bool:
+        """A new file (no table at all), as opposed to one that is not a database."""
+        try:
+            row = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError:
+            return False
+        return bool(row is not None and row[0] == 0)
+
+    def note_rebuilt(self, why: BaseException) -> None:
+        """Remember (for the one warning of this run) that a corrupt file was rebuilt."""
+        if self.warning is None:
+            self.warning = f"index cache {self.path} was corrupt ({why}); rebuilt it"
 
     def reset(self, store_dir: str) -> None:
         """Throw everything away and start an empty cache (corrupt or outdated file)."""

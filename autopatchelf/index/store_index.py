@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError, StoreError
-from autopatchelf.index.cache import IndexCache
+from autopatchelf.index.cache import IndexCache, cache_path
 from autopatchelf.index.candidate import Candidate, IndexStats
 from autopatchelf.index.scan import Reader
 from autopatchelf.index.searchpath import DirectoryPlacer
@@ -304,13 +304,14 @@ def _sorted_paths(store: Store, basenames: Iterable[str]) -> tuple[StorePath, ..
 
 
 def _cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:
+    where = path or "(in memory)"
     if is_busy(exc):
         return StoreError(
-            f"index cache {path} is locked: {exc}",
+            f"index cache {where} is locked: {exc}",
             hint="another autopatchelf run holds it; retry, or pass --cache-dir",
         )
     return StoreError(
-        f"index cache {path} is unusable: {exc}",
+        f"index cache {where} is unusable: {exc}",
         hint="delete it, or pass another --cache-dir",
     )
 
@@ -319,7 +320,7 @@ def _open_cache(store_dir: str, cache_dir: str | None) -> IndexCache:
     try:
         return IndexCache.open(store_dir, cache_dir)
     except sqlite3.DatabaseError as exc:
-        raise _cache_error(cache_dir, exc) from exc
+        raise _cache_error(cache_path(store_dir, cache_dir), exc) from exc
 
 
 def _update_and_load(
@@ -344,6 +345,7 @@ def _update_and_load(
         except sqlite3.DatabaseError as exc:
             if is_busy(exc) or attempt == 2:
                 raise _cache_error(cache.path, exc) from exc
+            cache.note_rebuilt(exc)
             try:
                 cache.reset(store.dir)
             except sqlite3.DatabaseError as again:

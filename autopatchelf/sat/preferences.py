@@ -4,7 +4,7 @@ newest, fewest store paths (:class:`Preferences`, read by the encoding's cost le
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
@@ -50,26 +50,38 @@ def matcher(patterns: Sequence[str]) -> Matcher | None:
     ``openssl-3.0.13``, not ``openssl-30.1``)."""
     if not patterns:
         return None
-    wanted = [(pat, split_name_version(pat)) for pat in patterns]
+    each = [_pattern_matcher(pat) for pat in patterns]
+    return lambda provider: any(match(provider) for match in each)
+
+
+def unmatched(patterns: Sequence[str], providers: Iterable[Provider]) -> tuple[str, ...]:
+    """The ``patterns`` (as :func:`matcher` reads them) that match none of ``providers``:
+    a misspelt ``--prefer`` would otherwise change nothing, silently."""
+    pending = {pat: _pattern_matcher(pat) for pat in dict.fromkeys(patterns)}
+    for provider in providers:
+        for pat in [p for p, match in pending.items() if match(provider)]:
+            del pending[pat]
+        if not pending:
+            break
+    return tuple(pending)
+
+
+def _pattern_matcher(pat: str) -> Matcher:
+    name, version = split_name_version(pat)
 
     def matches(provider: Provider) -> bool:
         parsed = parse_store_path(provider.store_path) if provider.store_path else None
         if parsed is None:
             return False
-        for pat, (name, version) in wanted:
-            if pat.startswith("/"):
-                if pat in (parsed.path, provider.path):
-                    return True
-                if is_store_basename(os.path.basename(pat.rstrip("/"))) and (
-                    provider.path.startswith(pat.rstrip("/") + "/")
-                ):
-                    return True
-                continue
-            if name != parsed.name:
-                continue
-            if version is None or _version_prefix(version, parsed.version):
+        if pat.startswith("/"):
+            if pat in (parsed.path, provider.path):
                 return True
-        return False
+            return is_store_basename(os.path.basename(pat.rstrip("/"))) and (
+                provider.path.startswith(pat.rstrip("/") + "/")
+            )
+        if name != parsed.name:
+            return False
+        return version is None or _version_prefix(version, parsed.version)
 
     return matches
 

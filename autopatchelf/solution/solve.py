@@ -15,7 +15,7 @@ from autopatchelf.problem.model import Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.sat.encode import encode
 from autopatchelf.sat.optimize import check, optimise
-from autopatchelf.sat.preferences import Preferences
+from autopatchelf.sat.preferences import Preferences, unmatched
 from autopatchelf.solution.explain import explain
 from autopatchelf.solution.loadorder import (
     LINK_DIR,
@@ -73,6 +73,11 @@ def solve_problem(
     }
     interpreter = problem.glibcs[best.glibc].loader if best.glibc else None
     warnings = [*problem.notes]
+    for flag, patterns in (("--prefer", options.prefer), ("--avoid", options.avoid)):
+        warnings.extend(
+            f"{flag} {pat} matches no candidate provider: it changed nothing"
+            for pat in unmatched(patterns, problem.providers.values())
+        )
     warnings.extend(
         f"{name} is missing (allowed): the program may fail when it is used"
         for name in sorted(allowed)

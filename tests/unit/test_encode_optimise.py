@@ -432,6 +432,39 @@ def test_substitution_is_a_last_resort() -> None:
     assert exact.substitutions == {} and exact.choices["libfoo.so.1"] == real.path
 
 
+def test_substitution_asks_for_the_providers_soname_not_its_file_name() -> None:
+    """libjq.so.1.0.4 (DT_SONAME libjq.so.1, with that link beside it) substitutes for
+    libjq.so.0: the patched DT_NEEDED says libjq.so.1, which a plain RUNPATH finds."""
+    store = MemStore()
+    store.glibc("glibc-2.36")
+    jq = store.library("jq-1.6", "libjq.so.1", file="libjq.so.1.0.4", links=("libjq.so.1",))
+    app = tool(store, "libjq.so.0")
+    solution = store.solve([app], allow_substitution=True, delivery="runpath")
+    assert solution.substitutions == {"libjq.so.0": "libjq.so.1"}
+    assert solution.choices["libjq.so.0"] == jq.path
+    assert not solution.needs_link_dir
+    assert solution.runpath[0] == store.lib_dir("jq-1.6")
+    # Without its DT_SONAME's link, the file name is what a search would find.
+    bare = MemStore()
+    bare.glibc("glibc-2.36")
+    bare.library("jq-1.6", "libjq.so.1", file="libjq.so.1.0.4")
+    named = bare.solve([tool(bare, "libjq.so.0")], allow_substitution=True, delivery="runpath")
+    assert named.substitutions == {"libjq.so.0": "libjq.so.1.0.4"}
+
+
+def test_prefer_and_avoid_that_match_no_candidate_are_warned_about() -> None:
+    store = libfoo_store("1.0", "2.0")
+    app = tool(store, "libfoo.so.1")
+    solution = store.solve([app], prefer=["libfooo", "libfoo-1"], avoid=["openssl"])
+    assert labels(store, solution.choices)["libfoo.so.1"] == "libfoo-1.0"
+    assert [w for w in solution.warnings if "matches no" in w] == [
+        "--prefer libfooo matches no candidate provider: it changed nothing",
+        "--avoid openssl matches no candidate provider: it changed nothing",
+    ]
+    quiet = store.solve([tool_again(store, "libfoo.so.1")], prefer=["libfoo"])
+    assert not [w for w in quiet.warnings if "matches no" in w]
+
+
 def test_substitution_with_runpath_delivery_is_served_by_the_patched_runpath() -> None:
     store = MemStore()
     store.glibc("glibc-2.36")

@@ -80,6 +80,7 @@ def check_paths(
             finally:
                 bar.finish()
         store_dir = opened.store.dir
+        warnings = (opened.stats.cache_warning,) if opened.stats.cache_warning else ()
     finally:
         if own_index:
             opened.close()
@@ -96,6 +97,7 @@ def check_paths(
         seconds=time.perf_counter() - started,
         unreadable_paths=found.unreadable_paths,
         allow_unreadable=allow_unreadable,
+        warnings=warnings,
     )
     return apply_baseline(report, baseline) if baseline is not None else report
 

@@ -93,6 +93,8 @@ class CheckDocument:
     baseline: BaselineInfo | None
     #: Files that could not be read and directories that could not be listed, with why.
     unreadable: tuple[Unreadable, ...] = ()
+    #: About the run rather than a file (an unusable or rebuilt index cache).
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, report: CheckReport) -> CheckDocument:
@@ -121,6 +123,7 @@ class CheckDocument:
             if report.baseline is None
             else BaselineInfo(report.baseline, report.stale),
             unreadable=tuple(Unreadable(path, why) for path, why in report.unreadable_paths),
+            warnings=report.warnings,
         )
 
 

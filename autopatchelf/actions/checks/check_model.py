@@ -158,6 +158,8 @@ class CheckReport:
     unreadable_paths: tuple[tuple[str, str], ...] = ()
     #: Whether those count as passing (``--allow-unreadable``).
     allow_unreadable: bool = False
+    #: About the run rather than a file (an unusable or rebuilt index cache).
+    warnings: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:

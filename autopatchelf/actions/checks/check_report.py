@@ -164,6 +164,7 @@ def render_text(
         lines.append(f"baseline: {len(report.stale)} entries no longer seen (fixed?):")
         lines.extend(f"  {visible(k.path)}: {k.kind} {visible(k.subject)}" for k in report.stale)
         lines.append("")
+    lines.extend(f"warning: {visible(w)}" for w in report.warnings)
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
 
@@ -185,7 +186,9 @@ def _text_tail(binary: BinaryCheck) -> str:
 def _problem_line(problem: CheckProblem) -> str:
     where = f" [in {problem.needed_by}]" if problem.needed_by else ""
     known = " (known: in the baseline)" if problem.known else ""
-    subject = f" {problem.subject}" if problem.subject else ""
+    # The message names its subject most of the time: say it once.
+    named = not problem.subject or problem.subject in problem.message
+    subject = "" if named else f" {problem.subject}"
     return visible(f"{problem.kind.value}{subject}: {problem.message}{where}") + known
 
 

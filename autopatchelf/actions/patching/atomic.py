@@ -2,11 +2,13 @@
 
 :func:`stage` writes the new content to a temporary file beside the original (same
 directory, so the final rename cannot cross file systems), gives it the original's owner,
-mode (setuid bits included: they are set after the owner, which clears them), extended
-attributes and access/modification times, and syncs it. :func:`commit` renames it over
-the original (keeping the original as ``FILE.orig`` when asked, as a hard link to the
-untouched old inode) and syncs the directory. Until the rename the original is
-untouched; a failure while staging removes the temporary file.
+permission bits (never setuid/setgid/sticky: a process killed before the rename must not
+leave a hidden privileged copy), extended attributes and access/modification times, and
+syncs it. :func:`commit` renames it over the original (keeping the original as
+``FILE.orig`` when asked, as a hard link to the untouched old inode), then sets the
+special bits on the file in its place, and syncs the directory. Until the rename the
+original is untouched; a failure while staging removes the temporary file, and the temps
+a killed run left behind are removed by the next one (:func:`clean_stale`).
 """
 
 from __future__ import annotations

@@ -94,12 +94,14 @@ def plan_files(
 
 
 def apply_plan(plan: PatchPlan, *, backup: bool = False) -> PatchReport:
-    """Apply every edit of ``plan``; files already as planned are not touched."""
+    """Apply every edit of ``plan``; files already as planned are not touched (but the
+    temporary files a killed earlier patch left beside them are removed)."""
     staged: list[tuple[FileEdit, str, FileResult]] = []
     results: dict[str, FileResult] = {}
     try:
         for edit in plan.edits:
             if not edit.changed:
+                atomic.clean_stale(edit.path)
                 results[edit.path] = FileResult(edit.path, ())
                 continue
             started = time.perf_counter()
