@@ -738,3 +738,39 @@ def test_killed_patches_leave_no_privileged_copy_and_are_cleaned_up(
     assert list(directory.glob(f".*{TEMP_SUFFIX}")) == []
     assert stat.S_IMODE(program.stat().st_mode) == 0o4755
     assert subprocess.run([str(program)], capture_output=True, check=False).returncode == 0
+
+
+def test_check_shows_progress_on_a_terminal_and_not_in_a_pipe(
+    fixture_store: FixtureStore, cache: Path, tmp_path: Path
+) -> None:
+    import pty
+
+    fx = fixture_store
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    data = fx.apps["foo-v2"].read_bytes()
+    for number in range(300):  # distinct files (copies would be skipped as duplicates)
+        (tree / f"app{number:03d}").write_bytes(data + number.to_bytes(2, "little"))
+        (tree / f"app{number:03d}").chmod(0o755)
+    argv = [sys.executable, "-m", "autopatchelf", "check", *within_args(fx), str(tree), "-q"]
+    env = {**os.environ, "AUTOPATCHELF_CACHE_DIR": str(cache), "TERM": "xterm"}
+    leader, follower = pty.openpty()
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=follower) as child:
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert child.stdout is not None
+        stdout = child.stdout.read().decode()
+    os.close(leader)
+    assert child.returncode == 0, stdout
+    assert b"checking" in seen and b"/300" in seen, seen[-500:]
+    assert "checking" not in stdout  # the report itself carries no bar
+    piped = cli("check", *within_args(fx), str(tree), "-q", cache=cache)
+    assert piped.returncode == 0 and piped.stderr == ""

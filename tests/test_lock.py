@@ -224,6 +224,26 @@ def test_tampered_paths_outside_the_store_paths_are_reported(tree: Tree) -> None
     )
 
 
+def test_many_problems_are_one_line_that_counts_each_once(tree: Tree) -> None:
+    from autopatchelf.actions.locks.verify import describe_problems
+
+    choices = {
+        **tree.lock.choices,
+        "libfoo.so.1": "/usr/lib/libfoo.so.1",
+        "libc.so.6": "/usr/lib/libc.so.6",
+    }
+    tampered = attrs.evolve(
+        tree.lock, choices=choices, library_path=("/tmp/a", "/tmp/b", *tree.lock.library_path)
+    )
+    problems = verify(tampered, str(tree.binary), stores=[str(tree.store)])
+    line = describe_problems(problems)
+    assert "\n" not in line
+    assert line.count("(and ") <= 1, line
+    assert line.startswith("/tmp/a lies outside the locked store paths (and ")
+    assert describe_problems([]) == "valid"
+    assert describe_problems(["a", "b", "c"]) == "a; 2 more problems"
+
+
 def test_bundled_paths_follow_the_binary(tree: Tree, tmp_path: Path) -> None:
     moved = tmp_path / "elsewhere"
     shutil.move(tree.binary.parent.parent, moved)

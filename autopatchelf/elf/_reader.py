@@ -307,6 +307,9 @@ class Image:
         """Each section header's sh_type, walked a run of headers at a time."""
         shoff, shnum = self.sections
         entry = self.layout.shdr
+        if shnum <= MAX_SECTION_RUN:
+            run = self.layout.section_types_run(shnum)
+            return run.unpack_from(*self.fetch(shoff, run.size, "section header table"))
         types: list[int] = []
         for first in range(0, shnum, MAX_SECTION_RUN):
             count = min(MAX_SECTION_RUN, shnum - first)
@@ -391,11 +394,12 @@ class Image:
         count = size // entry
         if offset + count * entry > self.size:
             raise self.error(f"PT_DYNAMIC at {offset:#x} (+{size:#x}) is past the end of the file")
+        # A run of entries at a time, up to DT_NULL: a section that claims more than it
+        # holds costs no more than what is read before its DT_NULL. (Real ones end within
+        # the first run.)
         tags: tuple[int, ...] = ()
         values: tuple[int, ...] = ()
         done = 0
-        # A run of entries at a time, up to DT_NULL: a section that claims more than it
-        # holds costs no more than what is read before its DT_NULL.
         while done < count:
             if done * entry >= MAX_DYNAMIC_BYTES:
                 raise self.error(
@@ -406,13 +410,13 @@ class Image:
             words = struct.unpack_from(
                 f"{layout.byte_order}{2 * run}{layout.dyn_word}", data, position
             )
-            tags, values = tags + words[0::2], values + words[1::2]
+            run_tags = words[0::2]
             done += run
-            if DT_NULL in words[0::2]:
+            if DT_NULL in run_tags:
+                end = run_tags.index(DT_NULL)
+                tags, values = tags + run_tags[:end], values + words[1 : 2 * end : 2]
                 break
-        if DT_NULL in tags:
-            end = tags.index(DT_NULL)
-            tags, values = tags[:end], values[:end]
+            tags, values = tags + run_tags, values + words[1::2]
         # zip(strict=False): tags and values have the same length by construction.
         return dict(zip(tags, values, strict=False)), _values_of(DT_NEEDED, tags, values)
 
