@@ -501,7 +501,7 @@ def test_cli_exit_codes(
     assert "\x1b[" not in good.stdout
     bad = cli(str(vendor), *args)
     assert bad.returncode == 1
-    assert "glibc-too-new GLIBC_2.99" in bad.stdout
+    assert "glibc-too-new: needs GLIBC_2.99" in bad.stdout
     missing = cli(str(tmp_path / "nope"), *args)
     assert missing.returncode == 2
     assert missing.stderr.startswith("autopatchelf: error:")
