@@ -63,11 +63,12 @@ class RootError(AutopatchelfError):
 
 class NothingToSolve(RootError):
     """A file needs no choice at all (statically linked, or not loaded by ld.so): there is
-    no solution to lock, run through or patch in. :attr:`reason` says which."""
+    no solution to lock, run through or patch in. ``why`` says which."""
 
     def __init__(self, path: str, why: str, *, loadable: bool) -> None:
         super().__init__(f"{path} is {why}")
         self.path = path
+        #: Why, as a phrase after "is": ``statically linked: it needs no shared library``.
         self.why = why
         #: A statically linked program starts as it is; a ``.o`` does not start at all.
         self.loadable = loadable
