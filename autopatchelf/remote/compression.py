@@ -151,16 +151,20 @@ class DecompressingReader:
             while chunk := self.read(CHUNK):
                 chunks.append(chunk)
             return b"".join(chunks)
-        while len(self._buffer) < size and not self._done:
-            out = self._step(size - len(self._buffer))
+        parts = [self._buffer]
+        have = len(self._buffer)
+        while have < size and not self._done:
+            out = self._step(size - have)
             if not out:
                 self._done = True
                 break
             self._out += len(out)
             if self._out > self._limit:
                 raise self._fail(f"decompresses to more than {self._limit} bytes")
-            self._buffer += out
-        result, self._buffer = self._buffer[:size], self._buffer[size:]
+            parts.append(out)
+            have += len(out)
+        data = b"".join(parts) if len(parts) > 1 else parts[0]
+        result, self._buffer = data[:size], data[size:]
         return result
 
 
