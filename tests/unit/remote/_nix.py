@@ -85,10 +85,7 @@ class RealCache:
 def make_cache(
     root: Path, paths: list[Path], compression: str, secret_key: Path, public_key: str
 ) -> RealCache:
-    url = (
-        f"file://{root}?write-nar-listing=true&secret-key={secret_key}"
-        f"&compression={compression}"
-    )
+    url = f"file://{root}?write-nar-listing=true&secret-key={secret_key}&compression={compression}"
     if compression == "xz":
         url += "&compression-level=0"  # keeps `nix copy` fast; still a real xz stream
     run(*NIX_COMMAND, "copy", "--option", "substituters", "", "--to", url, *map(str, paths))

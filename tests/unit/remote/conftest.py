@@ -42,7 +42,9 @@ def cache_factory(
 
 
 @pytest.fixture(scope="session", params=["xz", "zstd"])
-def real_cache(request: pytest.FixtureRequest, cache_factory: Callable[[str], RealCache]) -> RealCache:
+def real_cache(
+    request: pytest.FixtureRequest, cache_factory: Callable[[str], RealCache]
+) -> RealCache:
     return cache_factory(str(request.param))
 
 

@@ -75,7 +75,11 @@ def test_resolve() -> None:
 
 def test_lib_dirs() -> None:
     dirs = listing().lib_dirs(["lib", "lib64", "usr/lib", "usr/lib64"], store_path=SP)
-    assert [(d.lib_dir, d.directory) for d in dirs] == [("lib", "lib"), ("lib64", "lib"), ("usr/lib", "lib")]
+    assert [(d.lib_dir, d.directory) for d in dirs] == [
+        ("lib", "lib"),
+        ("lib64", "lib"),
+        ("usr/lib", "lib"),
+    ]
     by_name = {e.name: e for e in dirs[0].entries}
     assert {n for n, e in by_name.items() if e.found} == {"libz.so", "libz.so.1", "libz.so.1.3"}
     assert all(e.resolved == "lib/libz.so.1.3" for e in by_name.values() if e.found)
@@ -112,10 +116,19 @@ def test_compressed_listing_is_sniffed() -> None:
         (b'{"version": 1, "root": {"type": "regular", "size": 1, "executable": 1}}', "non-boolean"),
         (b'{"version": 1, "root": {"type": "symlink"}}', "invalid target"),
         (b'{"version": 1, "root": {"type": "directory", "entries": []}}', "non-object"),
-        (b'{"version": 1, "root": {"type": "directory", "entries": {"a/b": {"type": "directory"}}}}', "contains '/'"),
-        (b'{"version": 1, "root": {"type": "directory", "entries": {"..": {"type": "directory"}}}}', "entry name '..'"),
+        (
+            b'{"version": 1, "root": {"type": "directory", "entries": {"a/b": {"type": "x"}}}}',
+            "contains '/'",
+        ),
+        (
+            b'{"version": 1, "root": {"type": "directory", "entries": {"..": {"type": "x"}}}}',
+            "entry name '..'",
+        ),
         (b'{"version": 1, "root": 5}', "not an object"),
-        (b'{"version": 1, "root": {"type": "regular", "size": 1' + b"0" * 5000 + b"}}", "not valid JSON"),
+        (
+            b'{"version": 1, "root": {"type": "regular", "size": 1' + b"0" * 5000 + b"}}",
+            "not valid JSON",
+        ),
     ],
 )
 def test_bad_listings(data: bytes, message: str) -> None:
@@ -129,10 +142,14 @@ def test_bounds() -> None:
     for _ in range(20):
         deep = directory(d=deep)
     with pytest.raises(ListingError, match="nested deeper than 10"):
-        Listing.parse(json.dumps({"version": 1, "root": deep}), source="x", limits=_limits(max_depth=10))
+        Listing.parse(
+            json.dumps({"version": 1, "root": deep}), source="x", limits=_limits(max_depth=10)
+        )
     wide = directory(**{str(i): reg() for i in range(50)})
     with pytest.raises(ListingError, match="more than 10 entries"):
-        Listing.parse(json.dumps({"version": 1, "root": wide}), source="x", limits=_limits(max_entries=10))
+        Listing.parse(
+            json.dumps({"version": 1, "root": wide}), source="x", limits=_limits(max_entries=10)
+        )
     with pytest.raises(ListingError, match="more than 100"):
         Listing.parse(b" " * 101, source="x", limits=_limits(max_document=100))
 

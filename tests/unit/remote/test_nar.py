@@ -23,12 +23,16 @@ from autopatchelf.remote import (
     regular_in_dirs,
 )
 
-from ._nix import find_store_path, require_nix
 from ._narbuild import nar, node, string
+from ._nix import find_store_path, require_nix
 
 TREE = {
     "bin": {"tool": ("x", b"#!/bin/sh\n")},
-    "lib": {"libz.so": ("s", "libz.so.1"), "libz.so.1": b"\x7fELF" + bytes(100), "notes.txt": b"hi"},
+    "lib": {
+        "libz.so": ("s", "libz.so.1"),
+        "libz.so.1": b"\x7fELF" + bytes(100),
+        "notes.txt": b"hi",
+    },
     "empty": {},
 }
 
@@ -96,13 +100,23 @@ def test_malformed() -> None:
     _bad(good.replace(string(b"contents"), string(b"contentz")), "expected 'contents'")
     _bad(good.replace(string(b"entry"), string(b"entrx")), "expected 'entry' or ')'")
     # Executable marker with a value; "executable" after contents.
-    _bad(nar(("x", b"")).replace(string(b"executable") + string(b""), string(b"executable") + string(b"1")), "executable marker")
+    _bad(
+        nar(("x", b"")).replace(
+            string(b"executable") + string(b""), string(b"executable") + string(b"1")
+        ),
+        "executable marker",
+    )
 
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [(b"", "empty entry name"), (b".", "entry name '.'"), (b"..", "entry name '..'"),
-     (b"a/b", "contains '/' or NUL"), (b"a\0b", "contains '/' or NUL")],
+    [
+        (b"", "empty entry name"),
+        (b".", "entry name '.'"),
+        (b"..", "entry name '..'"),
+        (b"a/b", "contains '/' or NUL"),
+        (b"a\0b", "contains '/' or NUL"),
+    ],
 )
 def test_bad_names(name: bytes, message: str) -> None:
     data = nar({"placeholder": b"x"}).replace(string(b"placeholder"), string(name))
@@ -140,7 +154,9 @@ def test_deep_nesting_is_not_recursive() -> None:
 
 
 def _walk(root: Path) -> dict[str, tuple[EntryKind, bool, bytes | str | None]]:
-    found: dict[str, tuple[EntryKind, bool, bytes | str | None]] = {"": (EntryKind.DIRECTORY, False, None)}
+    found: dict[str, tuple[EntryKind, bool, bytes | str | None]] = {
+        "": (EntryKind.DIRECTORY, False, None)
+    }
     for directory, dirs, files in os.walk(root):
         for name in dirs + files:
             full = Path(directory, name)
@@ -167,7 +183,9 @@ def nar_tree(data: bytes, name: str) -> dict[str, tuple[EntryKind, bool, bytes |
 def test_real_dump_matches_disk(fragment: str) -> None:
     require_nix()
     path = find_store_path(fragment)
-    data = subprocess.run(["nix-store", "--dump", str(path)], capture_output=True, check=True).stdout
+    data = subprocess.run(
+        ["nix-store", "--dump", str(path)], capture_output=True, check=True
+    ).stdout
     start = time.perf_counter()
     tree = nar_tree(data, str(path))
     seconds = time.perf_counter() - start

@@ -51,7 +51,9 @@ def signed(private: Ed25519PrivateKey, name: str, text: str) -> str:
 
 
 def test_parse_fields() -> None:
-    info = NarInfo.parse(narinfo_text(extra="System: x86_64-linux\nCA: fixed:r:sha256:x\n"), url=URL)
+    info = NarInfo.parse(
+        narinfo_text(extra="System: x86_64-linux\nCA: fixed:r:sha256:x\n"), url=URL
+    )
     assert info.store_path == PATH
     assert info.hash_part == H1
     assert info.compression is Compression.XZ
@@ -68,7 +70,12 @@ def test_parse_fields() -> None:
 
 def test_defaults_and_empty_references() -> None:
     text = narinfo_text(refs="").replace("Compression: xz\n", "").replace("FileSize: 89716\n", "")
-    info = NarInfo.parse(text.replace("Deriver: 5ql0c1qwzgjaclm37gidvkc5ff9d56i4-zlib1g-1.3.drv", "Deriver: unknown-deriver"), url=URL)
+    info = NarInfo.parse(
+        text.replace(
+            "Deriver: 5ql0c1qwzgjaclm37gidvkc5ff9d56i4-zlib1g-1.3.drv", "Deriver: unknown-deriver"
+        ),
+        url=URL,
+    )
     assert info.compression is Compression.BZIP2  # Nix's default
     assert info.references == () and info.file_size is None and info.deriver is None
     assert info.fingerprint().endswith(";166384;")
@@ -84,7 +91,10 @@ def test_hex_narhash_fingerprint_uses_base32() -> None:
     ("change", "message"),
     [
         (lambda t: t.replace(f"StorePath: {PATH}\n", ""), "no StorePath"),
-        (lambda t: t.replace(PATH, f"/gnu/store/{H1}-zlib1g-1.3"), "not a store path in /nix/store"),
+        (
+            lambda t: t.replace(PATH, f"/gnu/store/{H1}-zlib1g-1.3"),
+            "not a store path in /nix/store",
+        ),
         (lambda t: t.replace(PATH, f"/nix/store/{H2}-zlib1g-1.3"), "does not have the hash"),
         (lambda t: t.replace(PATH, f"/nix/store/{H1}-.hidden"), "not a store path"),
         (lambda t: t.replace("NarSize: 166384", "NarSize: 0"), "NarSize is 0"),
@@ -95,7 +105,10 @@ def test_hex_narhash_fingerprint_uses_base32() -> None:
         (lambda t: t.replace(NARHASH, "sha256:xyz"), "bad NarHash"),
         (lambda t: t.replace(NARHASH, "md5:" + "0" * 32), "not sha256"),
         (lambda t: t.replace("Compression: xz", "Compression: lzma9"), "unknown Compression"),
-        (lambda t: t.replace(f"References: {REF}", "References: ../../etc"), "not a store basename"),
+        (
+            lambda t: t.replace(f"References: {REF}", "References: ../../etc"),
+            "not a store basename",
+        ),
         (lambda t: t.replace(f"References: {REF}", "References: /nix/store/" + REF), "basename"),
         (lambda t: t.replace("URL: nar/", "URL: ../nar/"), "not a plain relative path"),
         (lambda t: t.replace("URL: nar/", "URL: /etc/"), "not a plain relative path"),
@@ -199,7 +212,12 @@ def test_cache_info() -> None:
     info = CacheInfo.parse("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n", url="u")
     assert info == CacheInfo("/nix/store", True, 40)
     assert CacheInfo.parse("", url="u") == CacheInfo()
-    for bad in ("StoreDir: relative\n", "WantMassQuery: yes\n", "Priority: high\n", "StoreDir: /a/../b\n"):
+    for bad in (
+        "StoreDir: relative\n",
+        "WantMassQuery: yes\n",
+        "Priority: high\n",
+        "StoreDir: /a/../b\n",
+    ):
         with pytest.raises(NarInfoError):
             CacheInfo.parse(bad, url="u")
 

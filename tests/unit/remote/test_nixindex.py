@@ -33,15 +33,33 @@ ZLIB = Package(
     attr="zlib",
     output="out",
 )
-LIBC = Package(H2, "glibc-2.41", {"lib": {"libc.so.6": ("r", 2000)}}, attr="glibc", output="lib", toplevel=False, system=None)
+LIBC = Package(
+    H2,
+    "glibc-2.41",
+    {"lib": {"libc.so.6": ("r", 2000)}},
+    attr="glibc",
+    output="lib",
+    toplevel=False,
+    system=None,
+)
 
 
 def test_round_trip(tmp_path: Path) -> None:
     write_database(tmp_path / "files", [ZLIB, LIBC], frames=3)
     first, second = list(read_database(tmp_path / "files"))
     assert first.store_path == f"/nix/store/{H1}-zlib-1.3"
-    assert (first.attr, first.output, first.toplevel, first.system) == ("zlib", "out", True, "x86_64-linux")
-    assert (second.attr, second.output, second.toplevel, second.system) == ("glibc", "lib", False, None)
+    assert (first.attr, first.output, first.toplevel, first.system) == (
+        "zlib",
+        "out",
+        True,
+        "x86_64-linux",
+    )
+    assert (second.attr, second.output, second.toplevel, second.system) == (
+        "glibc",
+        "lib",
+        False,
+        None,
+    )
     files = {f.path: f for f in first.files}
     assert files[""] == IndexedFile("", EntryKind.DIRECTORY, 2)
     assert files["lib/libz.so.1.3"] == IndexedFile("lib/libz.so.1.3", EntryKind.REGULAR, 100, True)
@@ -52,8 +70,14 @@ def test_round_trip(tmp_path: Path) -> None:
 
 def test_filter(tmp_path: Path) -> None:
     write_database(tmp_path / "files", [ZLIB, LIBC])
-    got = {p.name: [f.path for f in p.files] for p in read_database(tmp_path / "files", want=lib_dir_filter(["lib"]))}
-    assert got == {"zlib-1.3": ["lib", "lib/pkgconfig", "lib/libz.so.1.3", "lib/libz.so.1"], "glibc-2.41": ["lib", "lib/libc.so.6"]}
+    got = {
+        p.name: [f.path for f in p.files]
+        for p in read_database(tmp_path / "files", want=lib_dir_filter(["lib"]))
+    }
+    assert got == {
+        "zlib-1.3": ["lib", "lib/pkgconfig", "lib/libz.so.1.3", "lib/libz.so.1"],
+        "glibc-2.41": ["lib", "lib/libc.so.6"],
+    }
 
 
 def _db(tmp_path: Path, body: bytes, header: bytes = b"NIXI" + (1).to_bytes(8, "little")) -> Path:
@@ -106,7 +130,9 @@ def test_long_line_is_bounded(tmp_path: Path) -> None:
 
 def test_default_database_path() -> None:
     assert default_database_path({"NIX_INDEX_DATABASE": "/db"}) == Path("/db/files")
-    assert default_database_path({"XDG_CACHE_HOME": "/c", "HOME": "/h"}) == Path("/c/nix-index/files")
+    assert default_database_path({"XDG_CACHE_HOME": "/c", "HOME": "/h"}) == Path(
+        "/c/nix-index/files"
+    )
     assert default_database_path({"HOME": "/h"}) == Path("/h/.cache/nix-index/files")
 
 
@@ -143,11 +169,23 @@ def test_database_from_real_listings(tmp_path: Path, zstd_cache: RealCache) -> N
     for package in read_database(tmp_path / "files"):
         listing = listings[package.store_path]
         expected = {
-            (e.path, e.kind, e.size if e.kind is EntryKind.REGULAR else None, e.executable, e.target)
+            (
+                e.path,
+                e.kind,
+                e.size if e.kind is EntryKind.REGULAR else None,
+                e.executable,
+                e.target,
+            )
             for e in listing.entries
         }
         got = {
-            (f.path, f.kind, f.size if f.kind is EntryKind.REGULAR else None, f.executable, f.target)
+            (
+                f.path,
+                f.kind,
+                f.size if f.kind is EntryKind.REGULAR else None,
+                f.executable,
+                f.target,
+            )
             for f in package.files
         }
         assert got == expected
