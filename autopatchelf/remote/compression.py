@@ -71,6 +71,7 @@ SNIFF_SIZE = 6
 #: this keeps one step's output under ~16 MiB.
 _ZSTD_STEP = 512
 _XZ_MEMLIMIT = 1 << 30
+_MAX_STEP = 1 << 24
 _ZSTD_MAX_WINDOW = 1 << 27
 
 
@@ -122,6 +123,8 @@ class DecompressingReader:
 
     def _step_decoder(self, size: int) -> bytes:
         decoder = self._decoder
+        # One step never produces much more than the limit allows (nor more than 16 MiB).
+        max_out = min(max(size, CHUNK), self._limit - self._out + 1, _MAX_STEP)
         try:
             while True:
                 if decoder.needs_input():
@@ -131,13 +134,13 @@ class DecompressingReader:
                             decoder.feed(data)
                             continue
                         self._input_done = True
-                    out = decoder.step(max(size, CHUNK))
+                    out = decoder.step(max_out)
                     if out:
                         return out
                     if decoder.at_stream_end():
                         return b""
                     raise self._fail("is truncated")
-                out = decoder.step(max(size, CHUNK))
+                out = decoder.step(max_out)
                 if out:
                     return out
         except (lzma.LZMAError, OSError, EOFError, ValueError, zlib.error) as error:

@@ -19,6 +19,7 @@ import enum
 import http.client
 import os
 import socket
+import stat
 import threading
 import time
 import urllib.error
@@ -69,8 +70,8 @@ class FetchStats:
         return sum(count for _, count in self.requests)
 
 
-class _Counting:
-    """A file-like over a response that counts what it reads, and names errors."""
+class CacheStream:
+    """An open cache file: a file-like that counts what it reads, caps it, names errors."""
 
     def __init__(
         self, raw: BinaryIO, *, url: str, client: CacheClient, kind: DocumentKind, limit: int
@@ -100,7 +101,7 @@ class _Counting:
     def close(self) -> None:
         self._raw.close()
 
-    def __enter__(self) -> _Counting:
+    def __enter__(self) -> CacheStream:
         return self
 
     def __exit__(
@@ -187,7 +188,7 @@ class CacheClient:
         return path
 
     # -- raw access ------------------------------------------------------------------
-    def open(self, relative: str, *, kind: DocumentKind, limit: int) -> _Counting:
+    def open(self, relative: str, *, kind: DocumentKind, limit: int) -> CacheStream:
         """Open a file of the cache as a stream (at most ``limit`` bytes are read).
 
         Raises ``NotFoundError`` if the cache does not have it, ``FetchError`` otherwise.
@@ -197,15 +198,14 @@ class CacheClient:
         if self.scheme == "file":
             path = self._local_path(relative)
             try:
+                if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or device
+                    raise FetchError(url, "is not a regular file")
                 handle: BinaryIO = open(path, "rb")  # noqa: SIM115 (returned)
             except FileNotFoundError:
                 raise NotFoundError(url, "not in this cache", status=404) from None
             except OSError as error:
                 raise FetchError(url, f"cannot open: {error.strerror}") from None
-            if not os.path.isfile(path):
-                handle.close()
-                raise FetchError(url, "is not a regular file")
-            return _Counting(handle, url=url, client=self, kind=kind, limit=limit)
+            return CacheStream(handle, url=url, client=self, kind=kind, limit=limit)
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         try:
             response = self._opener.open(request, timeout=self.timeout)
@@ -229,7 +229,7 @@ class CacheClient:
         if length is not None and length.isdigit() and int(length) > limit:
             response.close()
             raise FetchError(url, f"is {length} bytes, larger than {limit}")
-        return _Counting(response, url=url, client=self, kind=kind, limit=limit)
+        return CacheStream(response, url=url, client=self, kind=kind, limit=limit)
 
     def get(
         self, relative: str, *, kind: DocumentKind = DocumentKind.OTHER, limit: int | None = None
@@ -280,7 +280,7 @@ class CacheClient:
             return None
         return Listing.parse(data, source=self.url_of(relative))
 
-    def open_nar(self, narinfo: NarInfo) -> _Counting:
+    def open_nar(self, narinfo: NarInfo) -> CacheStream:
         """Open the (compressed) NAR of ``narinfo`` as a stream, capped at its FileSize."""
         limit = (
             narinfo.file_size

@@ -171,9 +171,19 @@ class Listing:
         converter=_frozen, eq=False, repr=False, default=types.MappingProxyType({})
     )
 
+    _children: Mapping[str, tuple[ListingEntry, ...]] = attrs.field(
+        init=False, eq=False, repr=False, factory=dict
+    )
+
     def __attrs_post_init__(self) -> None:
         if not self.by_path:
             object.__setattr__(self, "by_path", _frozen({e.path: e for e in self.entries}))
+        children: dict[str, list[ListingEntry]] = {}
+        for entry in self.entries:
+            if entry.path:
+                children.setdefault(entry.path.rpartition("/")[0], []).append(entry)
+        frozen = {parent: tuple(found) for parent, found in children.items()}
+        object.__setattr__(self, "_children", types.MappingProxyType(frozen))
 
     @classmethod
     def parse(
@@ -212,14 +222,7 @@ class Listing:
 
     def children(self, directory: str) -> tuple[ListingEntry, ...]:
         """Direct entries of the directory at relative path ``directory``."""
-        prefix = f"{directory}/" if directory else ""
-        return tuple(
-            entry
-            for entry in self.entries
-            if entry.path.startswith(prefix)
-            and entry.path != directory
-            and "/" not in entry.path[len(prefix) :]
-        )
+        return self._children.get(directory, ())
 
     def resolve(self, path: str, *, store_path: str | None = None) -> Resolved:
         """Follow ``path`` (relative) through symlinks inside this listing.

@@ -86,6 +86,12 @@ class NarEntry:
     offset: int | None = None
 
 
+@attrs.define
+class _OpenDirectory:
+    path: str
+    last_name: bytes | None = None
+
+
 class NarReader:
     """Stream the entries of a NAR read from ``source``.
 
@@ -193,8 +199,8 @@ class NarReader:
         if magic != MAGIC:
             raise self._error(f"not a NAR (magic {magic[:20]!r})", start)
         self._expect(b"(")
-        # Open directories: (path, name of the last entry).
-        stack: list[list[object]] = []
+        # Open directories, innermost last.
+        stack: list[_OpenDirectory] = []
         path = ""
         count = 0
         while True:
@@ -244,7 +250,7 @@ class NarReader:
                 if len(stack) >= limits.max_depth:
                     raise self._error(f"directories nested deeper than {limits.max_depth}")
                 yield NarEntry(path, EntryKind.DIRECTORY)
-                stack.append([path, None])
+                stack.append(_OpenDirectory(path))
             else:
                 raise self._error(f"unknown node type {kind!r}", start)
             if kind != b"directory":
@@ -270,15 +276,15 @@ class NarReader:
                 reason = bad_name_reason(name)
                 if reason is not None:
                     raise self._error(reason, start)
-                previous = frame[1]
-                if isinstance(previous, bytes) and name <= previous:
+                previous = frame.last_name
+                if previous is not None and name <= previous:
                     raise self._error(
-                        f"entries not sorted: {name!r} after {previous!r} in {frame[0]!r}", start
+                        f"entries not sorted: {name!r} after {previous!r} in {frame.path!r}", start
                     )
-                frame[1] = name
+                frame.last_name = name
                 self._expect(b"node")
                 self._expect(b"(")
-                parent = str(frame[0])
+                parent = frame.path
                 path = f"{parent}/{decode_name(name)}" if parent else decode_name(name)
                 break
             else:

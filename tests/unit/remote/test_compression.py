@@ -66,7 +66,7 @@ def test_damage_is_named(compression: Compression, damage: str) -> None:
 
 
 def test_zstd_bomb_is_stopped_early() -> None:
-    bomb = zstandard.ZstdCompressor(level=19).compress(bytes(256 << 20))
+    bomb = zstandard.ZstdCompressor(level=3).compress(bytes(128 << 20))
     assert len(bomb) < 20_000
     start = time.monotonic()
     with pytest.raises(CompressionError, match="more than 1000 bytes"):
@@ -75,7 +75,7 @@ def test_zstd_bomb_is_stopped_early() -> None:
 
 
 def test_xz_bomb_is_stopped_early() -> None:
-    bomb = lzma.compress(bytes(64 << 20))
+    bomb = lzma.compress(bytes(16 << 20), preset=0)
     start = time.monotonic()
     with pytest.raises(CompressionError, match="more than"):
         decompress_sniffed(bomb, limit=1 << 20, name="bomb")
