@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -159,13 +160,17 @@ def read_packages(
     *,
     name: str,
     want: Callable[[str], bool] | None = None,
+    dirs: Sequence[str] | None = None,
     limits: NixIndexLimits | None = None,
 ) -> Iterator[IndexedPackage]:
     """Yield the packages of a database read from ``source`` (header included).
 
-    Only files whose relative path ``want`` accepts are kept (all without ``want``);
-    every package is yielded, possibly with no files. Streams: memory is bounded by one
-    package's kept files and one read chunk. Raises ``NixIndexError``.
+    Only files that pass both filters are kept: ``dirs`` (relative dirs, e.g. the lib
+    dirs: keeps those dirs and their direct entries; checked on raw bytes, the fast way)
+    and ``want`` (any predicate on the relative path). Every package is yielded, possibly
+    with no files. File entries that are filtered out are not parsed further (a bad one
+    among them goes unnoticed). Streams: memory is bounded by one package's kept files
+    and one read chunk. Raises ``NixIndexError``.
     """
     limits = limits or NixIndexLimits()
     header = source.read(HEADER_SIZE)
@@ -179,17 +184,26 @@ def read_packages(
         )
     stream = open_decompressed(source, Compression.ZSTD, limit=limits.max_decompressed, name=name)
     try:
-        yield from _decode(stream, name, want, limits)
+        dir_set = None
+        if dirs is not None:
+            dir_set = frozenset(d.strip("/").encode("utf-8", "surrogateescape") for d in dirs)
+        yield from _decode(stream, name, want, dir_set, limits)
     except CompressionError as error:
         raise NixIndexError(str(error)) from None
+
+
+#: One frcode line: metadata, NUL, a 1-byte (or 0x80 + 2-byte) diff, the suffix, LF.
+_LINE = re.compile(rb"([^\0]*)\0(\x80[\s\S]{2}|[^\x80])([^\n]*)\n")
 
 
 def _decode(
     stream: Readable,
     source: str,
     want: Callable[[str], bool] | None,
+    dirs: frozenset[bytes] | None,
     limits: NixIndexLimits,
 ) -> Iterator[IndexedPackage]:
+    match_line = _LINE.match
     buf = b""
     pos = 0
     eof = False
@@ -198,54 +212,46 @@ def _decode(
     line = 0
     files: list[IndexedFile] = []
     while True:
-        # Find one whole line: metadata NUL diff suffix LF.
-        nul = buf.find(b"\0", pos)
-        newline = -1
-        start = 0
-        if nul >= 0 and nul + 1 < len(buf):
-            start = nul + 4 if buf[nul + 1] == 128 else nul + 2
-            if start <= len(buf):
-                newline = buf.find(b"\n", start)
-        if newline < 0:
+        found = match_line(buf, pos)
+        if found is None:
             if len(buf) - pos > limits.max_line:
-                raise NixIndexError(f"{source}: line {line + 1} is longer than {limits.max_line}")
+                raise NixIndexError(
+                    f"{source}: line {line + 1} is malformed or longer than {limits.max_line}"
+                )
             if eof:
                 if pos < len(buf):
-                    raise NixIndexError(f"{source}: truncated line {line + 1} at the end")
+                    raise NixIndexError(f"{source}: truncated or malformed line {line + 1}")
                 break
             data = stream.read(CHUNK * 4)
-            if not data:
-                eof = True
+            eof = not data
             buf = buf[pos:] + data
             pos = 0
             continue
+        pos = found.end()
         line += 1
-        meta = buf[pos:nul]
-        if start == nul + 4:
-            diff = int.from_bytes(buf[nul + 2 : nul + 4], "big", signed=True)
+        meta, raw_diff, suffix = found.groups()
+        if len(raw_diff) == 1:
+            diff = raw_diff[0]
+            shared += diff - 256 if diff > 127 else diff
         else:
-            diff = buf[nul + 1]
-            if diff > 127:
-                diff -= 256
-        shared += diff
+            shared += int.from_bytes(raw_diff[1:], "big", signed=True)
         if shared < 0 or shared > len(previous):
             raise NixIndexError(
                 f"{source}: line {line}: shared prefix length {shared} out of range "
                 f"(previous path has {len(previous)} bytes)"
             )
-        path = previous[:shared] + buf[start:newline]
+        path = previous[:shared] + suffix if shared else suffix
         previous = path
-        pos = newline + 1
         if meta == b"p":
             yield _parse_footer(path, source, line, tuple(files))
             files = []
             continue
-        if path and not path.startswith(b"/"):
+        if path and path[:1] != b"/":
             raise NixIndexError(f"{source}: line {line}: file path {path[:80]!r} is not absolute")
+        if dirs is not None and path[1:] not in dirs and path[1:].rpartition(b"/")[0] not in dirs:
+            continue
         relative = decode_name(path[1:])
         if want is not None and not want(relative):
-            if not meta or meta[-1:] not in b"rxsd":
-                raise NixIndexError(f"{source}: line {line}: invalid file entry {meta[:80]!r}")
             continue
         entry = _parse_file(meta, relative)
         if entry is None:
@@ -263,6 +269,7 @@ def read_database(
     path: str | os.PathLike[str],
     *,
     want: Callable[[str], bool] | None = None,
+    dirs: Sequence[str] | None = None,
     limits: NixIndexLimits | None = None,
 ) -> Iterator[IndexedPackage]:
     """Open the database file at ``path`` and stream its packages (see :func:`read_packages`)."""
@@ -273,6 +280,6 @@ def read_database(
         raise NixIndexError(f"{name}: cannot open nix-index database: {error.strerror}") from None
     with handle:
         try:
-            yield from read_packages(handle, name=name, want=want, limits=limits)
+            yield from read_packages(handle, name=name, want=want, dirs=dirs, limits=limits)
         except OSError as error:
             raise NixIndexError(f"{name}: cannot read nix-index database: {error}") from None

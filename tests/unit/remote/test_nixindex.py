@@ -80,6 +80,21 @@ def test_filter(tmp_path: Path) -> None:
     }
 
 
+def test_dirs_filter_equals_predicate(tmp_path: Path) -> None:
+    write_database(tmp_path / "files", [ZLIB, LIBC])
+    by_dirs = list(read_database(tmp_path / "files", dirs=["lib", "share/doc"]))
+    by_want = list(read_database(tmp_path / "files", want=lib_dir_filter(["/lib/", "share/doc"])))
+    assert by_dirs == by_want
+    assert [f.path for f in by_dirs[0].files] == [
+        "share/doc",
+        "share/doc/long-" + "n" * 300,
+        "lib",
+        "lib/pkgconfig",
+        "lib/libz.so.1.3",
+        "lib/libz.so.1",
+    ]
+
+
 def _db(tmp_path: Path, body: bytes, header: bytes = b"NIXI" + (1).to_bytes(8, "little")) -> Path:
     path = tmp_path / "files"
     path.write_bytes(header + zstandard.ZstdCompressor().compress(body))
@@ -89,7 +104,7 @@ def _db(tmp_path: Path, body: bytes, header: bytes = b"NIXI" + (1).to_bytes(8, "
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda b: b[:-1], "truncated line"),
+        (lambda b: b[:-1], "truncated or malformed line"),
         (lambda b: b[: b.rindex(b"p\0")], "no package entry"),
         (lambda b: b.replace(b"\0\0/lib\n", b"\0\x05/lib\n", 1), "shared prefix length"),
         (lambda b: b.replace(b"2d\0", b"2q\0", 1), "invalid file entry"),
