@@ -8,6 +8,7 @@ import lzma
 import pytest
 
 from autopatchelf.remote import EntryKind, Listing, ListingError
+from autopatchelf.remote.listing import ListingLimits
 
 SP = "/nix/store/5nwcs54gk9n0vsahc57bm0kakpfv7zjf-zlib-1.3"
 OTHER = "/nix/store/c21cdmcx0qnzcvjyzdi4pi647cbqnzsw-libc6-2.41"
@@ -154,7 +155,5 @@ def test_bounds() -> None:
         Listing.parse(b" " * 101, source="x", limits=_limits(max_document=100))
 
 
-def _limits(**kwargs: int) -> object:
-    from autopatchelf.remote.listing import ListingLimits
-
+def _limits(**kwargs: int) -> ListingLimits:
     return ListingLimits(**kwargs)

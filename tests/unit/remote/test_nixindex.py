@@ -178,7 +178,7 @@ def test_database_from_real_listings(tmp_path: Path, zstd_cache: RealCache) -> N
         listing = client.fetch_listing(hash_part)
         assert listing is not None
         listings[str(path)] = listing
-        packages.append(Package(hash_part, name, _tree(listing), attr=name))
+        packages.append(Package(hash_part, name, _tree(listing), attr=name))  # type: ignore[arg-type]
     write_database(tmp_path / "files", packages)
     seen = 0
     for package in read_database(tmp_path / "files"):

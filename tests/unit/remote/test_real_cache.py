@@ -88,7 +88,7 @@ def test_narinfos_parse_and_verify(real_cache: RealCache, tmp_path: Path) -> Non
 
 
 def _disk(root: Path, directory: str) -> dict[str, tuple[EntryKind, int, str | None]]:
-    found = {}
+    found: dict[str, tuple[EntryKind, int, str | None]] = {}
     base = root / directory
     for name in sorted(os.listdir(base)):
         full = base / name
@@ -125,9 +125,9 @@ def test_listing_lib_dirs_match_disk(real_cache: RealCache) -> None:
                     assert (path / entry.resolved).resolve() == real.resolve()
                     assert real.resolve().is_file()
         # Every regular file of the listing, anywhere, has the size on disk.
-        for entry in listing.entries:
-            if entry.kind is EntryKind.REGULAR:
-                assert (path / entry.path).stat().st_size == entry.size
+        for item in listing.entries:
+            if item.kind is EntryKind.REGULAR:
+                assert (path / item.path).stat().st_size == item.size
 
 
 def _walk(root: Path) -> dict[str, tuple[EntryKind, bool, object]]:
