@@ -121,6 +121,10 @@ class LockFileError(AutopatchelfError):
         self.short_reason = reason
 
 
+class UsageError(AutopatchelfError):
+    """Options that cannot work together (``patch --no-realise``...)."""
+
+
 class LockUsageError(AutopatchelfError):
     """``--lock``/``--frozen`` asked for in a way that cannot work (several files...)."""
 

@@ -36,6 +36,11 @@ class Delivery(enum.StrEnum):
     RUNPATH = "runpath"
 
 
+#: ``SolveOptions(nix_index=[NIX_INDEX_DEFAULT])``: the database nix-index keeps for the
+#: user (``$NIX_INDEX_DATABASE``, else ``$XDG_CACHE_HOME/nix-index/files``).
+NIX_INDEX_DEFAULT = ""
+
+
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         raise TypeError(f"expected a sequence of strings, got the string {value!r}")
@@ -79,6 +84,18 @@ class SolveOptions:
     within: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     #: Where the index cache (and the lock cache) live.
     cache_dir: str | None = None
+
+    # -- candidates that are not in the store yet (binary caches) ----------------------
+    #: Files listing store paths a binary cache may have (plain, ``.xz`` or ``.zst``).
+    remote_paths: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: nix-index ``files`` databases (``NIX_INDEX_DEFAULT``: the user's own).
+    nix_index: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: Binary caches to fetch from (empty: the substituters of Nix's configuration).
+    substituters: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: Public keys trusted besides Nix's ``trusted-public-keys`` (``name:base64``).
+    trusted_public_keys: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: Realise the chosen store paths that are not in the store yet (else only say them).
+    realise: bool = True
 
     # -- what must hold ----------------------------------------------------------------
     glibc: GlibcPolicy = attrs.field(default=GlibcPolicy.STRICT, converter=_glibc_policy)

@@ -69,6 +69,18 @@ def solution_text(solution: Solution, names: Mapping[str, str] | None = None) ->
         lines.append("library path (in order):")
         lines.extend(f"  {visible(d)}" for d in solution.library_path)
     lines.append(f"store paths: {len(solution.store_paths)}")
+    if solution.downloads:
+        verb = "downloaded" if solution.realised else "to download"
+        lines.append(
+            f"{verb}: {len(solution.downloads)} store paths, "
+            f"{mebibytes(solution.download_bytes)} (from binary caches):"
+        )
+        for download in solution.downloads:
+            origin = f" ({download.origin})" if download.origin else ""
+            lines.append(
+                f"  {visible(download.store_path)}{visible(origin)}  "
+                f"{mebibytes(download.file_size)}"
+            )
     for old, new in solution.substitutions.items():
         lines.append(visible(f"substitution: {old} is served by a {new} (closest match)"))
     for alt in solution.alternatives:
@@ -76,6 +88,13 @@ def solution_text(solution: Solution, names: Mapping[str, str] | None = None) ->
         lines.append(visible(tie))
     lines.extend(visible(f"warning: {w}") for w in solution.warnings)
     return "\n".join(lines) + "\n"
+
+
+def mebibytes(size: int) -> str:
+    """A download size for people: ``12.3 MiB``, or ``85 KiB`` below a MiB."""
+    if size >= 1 << 20:
+        return f"{size / (1 << 20):.1f} MiB"
+    return f"{max(1, round(size / 1024))} KiB"
 
 
 def explanation_text(explanation: Explanation) -> str:

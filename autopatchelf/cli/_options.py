@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from autopatchelf.frozen import FrozenMap
-from autopatchelf.options import GlibcPolicy, SolveOptions
+from autopatchelf.options import NIX_INDEX_DEFAULT, GlibcPolicy, SolveOptions
 
 
 def _arguments(kwargs: dict[str, Any]) -> FrozenMap[str, Any]:
@@ -58,6 +58,67 @@ STORE_FLAGS: tuple[Flag, ...] = (
             "metavar": "DIR",
             "help": "where the index cache lives (default: $AUTOPATCHELF_CACHE_DIR, else "
             "$XDG_CACHE_HOME/autopatchelf, else ~/.cache/autopatchelf)",
+        },
+    ),
+)
+
+#: Candidates that are not in the store yet: binary caches and what lists their paths.
+REMOTE_FLAGS: tuple[Flag, ...] = (
+    Flag(
+        "remote_paths",
+        "--remote-paths",
+        {
+            "metavar": "FILE",
+            "action": "append",
+            "default": [],
+            "help": "store paths a binary cache may have, one per line (plain, .xz or .zst: "
+            "a channel's store-paths.xz); they become candidates, checked before any "
+            "download; repeatable",
+        },
+    ),
+    Flag(
+        "nix_index",
+        "--nix-index",
+        {
+            "metavar": "DB",
+            "action": "append",
+            "nargs": "?",
+            "const": NIX_INDEX_DEFAULT,
+            "default": [],
+            "help": "a nix-index files database (default: $NIX_INDEX_DATABASE/files, else "
+            "$XDG_CACHE_HOME/nix-index/files): its store paths become candidates",
+        },
+    ),
+    Flag(
+        "substituters",
+        "--substituter",
+        {
+            "metavar": "URL",
+            "action": "append",
+            "default": [],
+            "help": "a binary cache (file://, http://, https://) to fetch from; a file:// one "
+            "also lends its store paths as candidates (default: the substituters of Nix's "
+            "configuration); repeatable",
+        },
+    ),
+    Flag(
+        "trusted_public_keys",
+        "--trusted-public-key",
+        {
+            "metavar": "KEY",
+            "action": "append",
+            "default": [],
+            "help": "trust narinfos signed by KEY (name:base64) besides Nix's "
+            "trusted-public-keys; repeatable",
+        },
+    ),
+    Flag(
+        "realise",
+        "--no-realise",
+        {
+            "action": "store_false",
+            "help": "do not download the chosen store paths that are missing: print the "
+            "solution and what it would download",
         },
     ),
 )
@@ -128,13 +189,16 @@ def add_solve_options(parser: argparse.ArgumentParser) -> None:
     add_store_options(group)
     for flag in SOLVE_FLAGS:
         group.add_argument(flag.flag, dest=flag.field, **flag.kwargs)
+    remote = parser.add_argument_group("binary caches")
+    for flag in REMOTE_FLAGS:
+        remote.add_argument(flag.flag, dest=flag.field, **flag.kwargs)
 
 
 def solve_options(args: argparse.Namespace, **overrides: Any) -> SolveOptions:
     """The options the parsed flags say (``overrides`` win: ``delivery=...``)."""
     values = {
         flag.field: getattr(args, flag.field)
-        for flag in (*STORE_FLAGS, *SOLVE_FLAGS)
+        for flag in (*STORE_FLAGS, *SOLVE_FLAGS, *REMOTE_FLAGS)
         if hasattr(args, flag.field)
     }
     values.update(overrides)

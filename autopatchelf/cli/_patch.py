@@ -14,6 +14,7 @@ from autopatchelf.cli._shared import (
     add_lock_options,
     ask_about_ties,
     locked_outcome,
+    refuse_no_realise,
     register_gc_roots,
     with_prefer,
 )
@@ -65,6 +66,7 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions.patching.plan import render_plan
     from autopatchelf.errors import Unsatisfiable
 
+    refuse_no_realise(args, (not args.dry_run, "patch (without --dry-run)"))
     options = solve_options(args, delivery=Delivery.RUNPATH)
 
     def planned(prefer: Sequence[str]) -> PatchPlan:

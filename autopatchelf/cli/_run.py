@@ -14,7 +14,12 @@ import sys
 from typing import Any
 
 from autopatchelf.cli._options import add_solve_options, solve_options
-from autopatchelf.cli._shared import add_lock_options, locked_outcome, register_gc_roots
+from autopatchelf.cli._shared import (
+    add_lock_options,
+    locked_outcome,
+    refuse_no_realise,
+    register_gc_roots,
+)
 from autopatchelf.errors import AutopatchelfError, ExitCode
 from autopatchelf.options import Delivery
 
@@ -124,6 +129,7 @@ def execute(args: argparse.Namespace) -> int:
     if isinstance(program_args, int):
         return program_args
     try:
+        refuse_no_realise(args, (True, "run"))
         # What the loader's --library-path and nix-ld need: library-path delivery.
         options = solve_options(args, delivery=Delivery.LIBRARY_PATH)
         outcome = locked_outcome(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from autopatchelf.errors import LockUsageError
+from autopatchelf.errors import LockUsageError, UsageError
 
 if TYPE_CHECKING:
     from autopatchelf import Solution
@@ -67,6 +67,20 @@ def add_lock_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="register every chosen store path as an indirect GC root in DIR",
     )
+
+
+def refuse_no_realise(args: argparse.Namespace, *uses: tuple[bool, str]) -> None:
+    """``--no-realise`` leaves chosen store paths out of the store: refuse it where that
+    cannot work (each of ``uses``: whether it applies, and what would break)."""
+    if getattr(args, "realise", True):
+        return
+    for applies, what in uses:
+        if applies:
+            raise UsageError(
+                f"--no-realise with {what}: the chosen store paths would not be in the store",
+                hint="leave out --no-realise (or use it with solve alone, to see what would "
+                "be downloaded)",
+            )
 
 
 def check_lock_target(path: str | None) -> None:

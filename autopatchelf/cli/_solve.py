@@ -13,6 +13,7 @@ from autopatchelf.cli._shared import (
     add_lock_options,
     ask_about_ties,
     locked_outcome,
+    refuse_no_realise,
     register_gc_roots,
     with_prefer,
 )
@@ -58,6 +59,7 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions.linkdir import write_link_dir
     from autopatchelf.errors import NothingToSolve, Unsatisfiable
 
+    refuse_no_realise(args, (bool(args.lock), "--lock"), (bool(args.gc_root), "--gc-root"))
     options = solve_options(args)
     names = {os.path.abspath(file): file for file in args.files}
     try:

@@ -153,6 +153,15 @@ class StoreIndex:
         bases = self._valid.keys() if self._universe is None else self._universe
         return _sorted_paths(self._store, bases)
 
+    def is_valid(self, basename: str) -> bool:
+        """Whether the store path ``basename`` is valid in the store (within or not)."""
+        return basename in self._valid
+
+    def offers(self, basename: str) -> bool:
+        """Whether the store path ``basename`` is one this index gives candidates from
+        (valid, and inside ``within`` when that was given)."""
+        return basename in (self._valid if self._universe is None else self._universe)
+
     def covers(self, store_path: PathLike) -> bool:
         return self._basename(store_path) in (
             self._valid if self._universe is None else self._universe

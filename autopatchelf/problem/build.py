@@ -424,6 +424,9 @@ def build_problem(
         missing[name] = closest_names(name, known)
     glibc_names = frozenset(n for n in builder.candidates if is_glibc_name(n))
     hints = _version_hints(builder, known if known is not None else None)
+    members = sorted({sp for closure in closures.values() for sp in closure} | set(closures))
+    downloads = {sp: s.file_size for sp in members if (s := source.substitute(sp)) is not None}
+    rejected = {name: tuple(found) for name in sorted(missing) if (found := source.rejected(name))}
     return Problem(
         roots=tuple(builder.foreign[: len(root_facts)]),
         foreign=tuple(builder.foreign),
@@ -442,6 +445,8 @@ def build_problem(
         notes=tuple(builder.notes),
         hints=hints,
         substitutes=FrozenMap(sorted(builder.substitutes.items())),
+        downloads=FrozenMap(downloads),
+        rejected=FrozenMap(rejected),
     )
 
 

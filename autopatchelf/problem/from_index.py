@@ -12,6 +12,7 @@ from autopatchelf.index.candidate import Candidate
 from autopatchelf.index.store_index import StoreIndex
 from autopatchelf.problem.source import StoreFile
 from autopatchelf.store.path import StorePath, parse_store_path
+from autopatchelf.store.substitute import Substitute
 
 
 @attrs.frozen
@@ -73,6 +74,12 @@ class IndexSource:
     def label(self, store_path: str) -> str:
         parsed = _parse(store_path)
         return parsed.name_version if parsed is not None else store_path
+
+    def substitute(self, store_path: str) -> Substitute | None:
+        return None  # everything the local index holds is realised
+
+    def rejected(self, name: str) -> Sequence[tuple[str, str]]:
+        return ()
 
 
 @functools.lru_cache(maxsize=4096)

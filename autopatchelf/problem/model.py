@@ -96,6 +96,11 @@ class Problem:
     #: (needed name, file) -> the other name that file answers to: a closest-match
     #: substitution, allowed only with ``--allow-substitution`` and at a high cost.
     substitutes: FrozenMap[tuple[str, str], str] = attrs.field(factory=FrozenMap)
+    #: Store paths of the closures that are not in the store: bytes to download each.
+    downloads: FrozenMap[str, int] = attrs.field(factory=FrozenMap)
+    #: Missing name -> (store path, why) of unrealised paths that have it but may not be
+    #: used (for explanations).
+    rejected: FrozenMap[str, tuple[tuple[str, str], ...]] = attrs.field(factory=FrozenMap)
 
     def needs_in_load_order(
         self, start: Iterable[str], provider_of: Callable[[str, str], str | None]

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError
+from autopatchelf.store.substitute import Substitute
 
 
 class StoreFile(Protocol):
@@ -65,6 +66,15 @@ class LibrarySource(Protocol):
 
     def label(self, store_path: str) -> str:
         """A short human name for a store path (``curl-8.14.1``)."""
+        ...
+
+    def substitute(self, store_path: str) -> Substitute | None:
+        """What realising ``store_path`` takes (``None``: it is in the store)."""
+        ...
+
+    def rejected(self, name: str) -> Sequence[tuple[str, str]]:
+        """(store path, why) of unrealised paths that would provide ``name`` but may not
+        be used (a signature that does not verify, a closure no cache has...)."""
         ...
 
 

@@ -260,9 +260,16 @@ class _Encoder:
                     self.X[(name, pr.path)] for pr in provs if pr.store_path not in prefs.system
                 )
             pin_units.extend(self._pinned(name, provs, prefs))
+        # Already realised beats must-download; among downloads, fewer bytes (in KiB).
+        download_units = [
+            (self.S[sp], max(1, -(-size // 1024)))
+            for sp, size in sorted(p.downloads.items())
+            if sp in self.S
+        ]
         w_newest = len(fewest) + 1
         total_newest = w_newest * sum(rank for _, rank in newest_units)
-        w_system = total_newest + len(fewest) + 1
+        w_download = total_newest + len(fewest) + 1
+        w_system = w_download * (sum(kib for _, kib in download_units) + 1)
         w_pin = w_system * (len(system_units) + 1)
         # A closest-match substitution costs more than every other wish together.
         w_subst = w_pin * (len(pin_units) + 1)
@@ -270,6 +277,7 @@ class _Encoder:
         soft.extend(([-self.X[key]], w_subst) for key in sorted(p.substitutes))
         soft.extend(([-lit], w_pin) for lit in pin_units)
         soft.extend(([-lit], w_system) for lit in system_units)
+        soft.extend(([-lit], w_download * kib) for lit, kib in download_units)
         soft.extend(([-lit], w_newest * rank) for lit, rank in newest_units)
         soft.extend(fewest)
         return soft

@@ -1,5 +1,6 @@
 """The soft wishes of a solve, strongest first: pins and the lock, the system's closure,
-newest, fewest store paths (:class:`Preferences`, read by the encoding's cost levels)."""
+already realised (then fewest bytes to download: the problem's ``downloads``), newest,
+fewest store paths (:class:`Preferences`, read by the encoding's cost levels)."""
 
 from __future__ import annotations
 

@@ -140,6 +140,11 @@ class _Renderer:
             need += " with " + ", ".join(wants)
         if name in self.p.missing:
             self.lines.append(f"Because {need}, and no file in the store provides {name}.")
+            for store_path, why in self.p.rejected.get(name, ()):
+                self.lines.append(
+                    f"A binary cache has {store_path}, which would provide {name}, "
+                    f"but it is rejected: {why}."
+                )
             return
         if not survivors:
             lacking = "; ".join(f"{self.pkg(e.provider)} lacks {e.what}" for e in mine)

@@ -8,6 +8,7 @@ import attrs
 from autopatchelf.frozen import FrozenMap, string_map
 from autopatchelf.options import Delivery, GlibcPolicy
 from autopatchelf.schema import Document
+from autopatchelf.store.substitute import Substitute
 
 __all__ = [
     "SOLUTION_DOCUMENT",
@@ -17,6 +18,7 @@ __all__ = [
     "LoadedLibrary",
     "RootSolution",
     "Solution",
+    "Substitute",
 ]
 
 SOLUTION_SCHEMA = "autopatchelf.solution/1"
@@ -90,6 +92,11 @@ class Solution:
     #: Roots with nothing to solve, and why (``statically linked...``): they are not in
     #: ``roots``.
     nothing_to_solve: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=string_map)
+    #: Store paths of ``store_paths`` that a binary cache must provide, with their sizes
+    #: (``realise`` in the document).
+    downloads: tuple[Substitute, ...] = attrs.field(default=(), metadata={"key": "realise"})
+    #: Whether ``downloads`` were realised (downloaded into the store) before returning.
+    realised: bool = False
 
     @classmethod
     def empty(cls, nothing_to_solve: dict[str, str]) -> Solution:
@@ -111,6 +118,11 @@ class Solution:
             if r.root == path:
                 return r
         raise KeyError(path)
+
+    @property
+    def download_bytes(self) -> int:
+        """What realising :attr:`downloads` downloads, in bytes."""
+        return sum(d.file_size for d in self.downloads)
 
     @property
     def unique(self) -> bool:

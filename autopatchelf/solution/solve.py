@@ -102,7 +102,13 @@ def solve_problem(
     if best.glibc is not None:
         store_paths.update(problem.closures.get(best.glibc, {best.glibc}))
     warnings.extend(_unversioned_warnings(problem, replayed, view, interpreter))
+    downloads = tuple(
+        found
+        for sp in sorted(store_paths)
+        if sp in problem.downloads and (found := source.substitute(sp)) is not None
+    )
     return Solution(
+        downloads=downloads,
         roots=replayed,
         glibc=best.glibc,
         interpreter=interpreter,

@@ -58,6 +58,7 @@ from autopatchelf.elf.records import (
 )
 from autopatchelf.elf.symbols import DynamicSymbols
 from autopatchelf.options import SolveOptions
+from autopatchelf.store.substitute import Substitute
 from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.model import Problem
 from autopatchelf.problem.source import StoreFile
@@ -322,6 +323,9 @@ class MemStore:
         #: lib dir -> entry name -> the real file it leads to.
         self._dirs: dict[str, dict[str, str]] = {}
         self._refs: dict[str, list[str]] = {}
+        #: Store paths not realised: bytes to download each (as a binary cache says).
+        self._downloads: dict[str, int] = {}
+        self._rejected: dict[str, list[tuple[str, str]]] = {}
 
     # -- describing the store ------------------------------------------------------------
 
@@ -335,6 +339,15 @@ class MemStore:
 
     def file(self, path: str) -> MemFile:
         return self._files[path]
+
+    def unrealised(self, name: str, file_size: int) -> None:
+        """Store path ``name`` is not in the store: a binary cache has it, ``file_size``
+        bytes to download."""
+        self._downloads[store_path(name)] = file_size
+
+    def reject(self, soname: str, name: str, why: str) -> None:
+        """An unrealised store path ``name`` would provide ``soname`` but may not be used."""
+        self._rejected.setdefault(soname, []).append((store_path(name), why))
 
     def refer(self, name: str, *refs: str) -> None:
         """Record that store path ``name`` refers to ``refs`` (names)."""
@@ -658,6 +671,15 @@ class MemStore:
     def label(self, store_path: str) -> str:
         parsed = parse_store_path(store_path)
         return parsed.name_version if parsed is not None else store_path
+
+    def substitute(self, store_path: str) -> Substitute | None:
+        size = self._downloads.get(store_path)
+        if size is None:
+            return None
+        return Substitute(store_path, size, size * 3, "https://cache.example.org")
+
+    def rejected(self, name: str) -> Sequence[tuple[str, str]]:
+        return tuple(self._rejected.get(name, ()))
 
 
 def _sort_key(path: str) -> tuple[object, ...]:

@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("elf",),
     ("ldso",),
     ("nix", "store"),
+    ("remote",),
     ("index",),
     ("problem",),
     ("sat",),

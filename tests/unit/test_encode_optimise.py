@@ -519,3 +519,68 @@ def test_every_selector_guards_a_fact_and_a_satisfiable_encoding_checks_clean() 
     assert F.ClosureProvides(
         liba2, "libdep.so.1", store.lib_dir("libdep-2.0") + "/libdep.so.1"
     ) in (enc.selectors.values())
+
+
+# -- store paths a binary cache must provide ------------------------------------------------
+
+
+def test_already_realised_beats_newer_that_must_be_downloaded() -> None:
+    store = libfoo_store("1.0", "2.0")
+    store.unrealised("libfoo-2.0", 40_000)
+    app = tool(store, "libfoo.so.1")
+    solution = store.solve([app])
+    assert labels(store, solution.choices)["libfoo.so.1"] == "libfoo-1.0"
+    assert solution.downloads == ()
+    # Once it is needed (only 2.0 defines FOO_2.0), it is downloaded and said so.
+    newer = store.solve(
+        [
+            tool(
+                store,
+                "libfoo.so.1",
+                path="/app/bin/tool-again",
+                version_needs={"libfoo.so.1": ("FOO_2.0",)},
+            )
+        ]
+    )
+    assert labels(store, newer.choices)["libfoo.so.1"] == "libfoo-2.0"
+    assert [d.store_path for d in newer.downloads] == [store.path("libfoo-2.0")]
+    assert newer.download_bytes == 40_000
+
+
+def test_among_downloads_fewer_bytes_wins_over_newer() -> None:
+    store = libfoo_store("1.0", "2.0")
+    store.unrealised("libfoo-1.0", 10_000)
+    store.unrealised("libfoo-2.0", 900_000)
+    solution = store.solve([tool(store, "libfoo.so.1")])
+    assert labels(store, solution.choices)["libfoo.so.1"] == "libfoo-1.0"
+    # Pins still come first.
+    pinned = store.solve([tool_again(store, "libfoo.so.1")], prefer=["libfoo-2.0"])
+    assert labels(store, pinned.choices)["libfoo.so.1"] == "libfoo-2.0"
+
+
+def test_a_downloads_closure_counts_its_own_downloads() -> None:
+    """libbar-1.0 is small but brings a big unrealised libdep; libbar-2.0 brings none."""
+    store = MemStore()
+    store.glibc("glibc-2.36")
+    store.library("libdep-1.0", "libdep.so.1", refs=("glibc-2.36",))
+    store.library("libbar-1.0", "libbar.so.1", needs=("libdep.so.1",), refs=("libdep-1.0",))
+    store.library("libbar-2.0", "libbar.so.1", refs=("glibc-2.36",))
+    store.unrealised("libbar-1.0", 1_000)
+    store.unrealised("libdep-1.0", 5_000_000)
+    store.unrealised("libbar-2.0", 50_000)
+    solution = store.solve([tool(store, "libbar.so.1")])
+    assert labels(store, solution.choices)["libbar.so.1"] == "libbar-2.0"
+    assert [d.store_path for d in solution.downloads] == [store.path("libbar-2.0")]
+
+
+def test_a_rejected_cache_path_is_named_in_the_explanation() -> None:
+    store = MemStore()
+    store.glibc("glibc-2.36")
+    store.reject("libatomic.so.1", "gcc-13.2.0-lib", "signature does not verify with trusted keys")
+    with pytest.raises(Unsatisfiable) as raised:
+        store.solve([tool(store, "libatomic.so.1")])
+    text = "\n".join(raised.value.explanation.lines)
+    assert (
+        f"A binary cache has {store.path('gcc-13.2.0-lib')}, which would provide "
+        "libatomic.so.1, but it is rejected: signature does not verify with trusted keys."
+    ) in text

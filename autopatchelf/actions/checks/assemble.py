@@ -90,6 +90,8 @@ def _verdict_record(
         glibc=solution.glibc,
         interpreter=interpreter,
         store_paths=solution.store_paths,
+        downloads=tuple(d.store_path for d in solution.downloads),
+        download_bytes=solution.download_bytes,
         warnings=(*solution.warnings, *substituted),
         solution=solution,
     )

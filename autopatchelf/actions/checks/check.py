@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from autopatchelf._api import open_index
+from autopatchelf._api import open_index, open_remote
 from autopatchelf.actions.checks.assemble import assemble
 from autopatchelf.actions.checks.check_apps import plan_units
 from autopatchelf.actions.checks.check_baseline import Baseline, apply_baseline
@@ -64,12 +64,14 @@ def check_paths(
     units = plan_units(facts)
     own_index = index is None
     opened = index if index is not None else open_index(options)
+    remote = None
     try:
+        remote = open_remote(options, opened, progress=progress)
         workers = min(jobs, len(units))
         if workers > 1:
             verdicts = solve_in_processes(units, options, workers)
         else:
-            solver = UnitSolver(opened, options)
+            solver = UnitSolver(opened, options, remote)
             bar = progress or NullProgress()
             bar.start("checking", len(units))
             verdicts = []
@@ -81,7 +83,11 @@ def check_paths(
                 bar.finish()
         store_dir = opened.store.dir
         warnings = (opened.stats.cache_warning,) if opened.stats.cache_warning else ()
+        if remote is not None:
+            warnings = (*warnings, *remote.notes)
     finally:
+        if remote is not None:
+            remote.close()
         if own_index:
             opened.close()
     binaries = assemble(found, facts, errors, units, verdicts)

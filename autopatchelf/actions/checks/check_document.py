@@ -49,6 +49,8 @@ class Summary:
     non_elf: int
     unreadable: int
     duplicates: int
+    #: Solvable only with downloads from binary caches.
+    downloads: int = 0
 
 
 @attrs.frozen
@@ -67,6 +69,9 @@ class BinaryEntry:
     warnings: tuple[str, ...]
     note: str | None
     problems: tuple[CheckProblem, ...]
+    #: Store paths a binary cache must provide for it, and their download size.
+    downloads: tuple[str, ...] = ()
+    download_bytes: int = 0
 
 
 @attrs.frozen
@@ -117,6 +122,7 @@ class CheckDocument:
                 non_elf=report.non_elf,
                 unreadable=report.unreadable,
                 duplicates=report.duplicates,
+                downloads=report.count(Status.DOWNLOADS),
             ),
             binaries=tuple(_entry(report, b) for b in report.binaries),
             baseline=None
@@ -140,6 +146,8 @@ def _entry(report: CheckReport, binary: BinaryCheck) -> BinaryEntry:
         warnings=binary.warnings,
         note=binary.note,
         problems=binary.problems,
+        downloads=binary.downloads,
+        download_bytes=binary.download_bytes,
     )
 
 

@@ -51,6 +51,8 @@ class Status(enum.Enum):
     KNOWN = "known"
     #: Not checked (not a loadable object).
     SKIPPED = "skipped"
+    #: Solvable, but only with store paths a binary cache must provide first.
+    DOWNLOADS = "downloads"
 
 
 @attrs.frozen
@@ -102,6 +104,9 @@ class BinaryCheck:
     glibc: str | None = None
     interpreter: str | None = None
     store_paths: tuple[str, ...] = ()
+    #: Those of ``store_paths`` a binary cache must provide, and their download size.
+    downloads: tuple[str, ...] = ()
+    download_bytes: int = 0
     warnings: tuple[str, ...] = ()
     #: Why the file needs no solving (static, not loadable), for humans.
     note: str | None = None
@@ -116,6 +121,8 @@ class BinaryCheck:
             return Status.FAILED
         if self.problems:
             return Status.KNOWN
+        if self.downloads:
+            return Status.DOWNLOADS
         return Status.OK
 
     @property

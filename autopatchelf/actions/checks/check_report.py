@@ -28,6 +28,7 @@ from autopatchelf.actions.checks.check_model import (
     problem_key,
 )
 from autopatchelf.actions.escape import json_text, visible
+from autopatchelf.actions.report import mebibytes
 from autopatchelf.store.path import parse_store_path
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -81,8 +82,15 @@ _COLORS = {
     Status.KNOWN: "\x1b[33m",
     Status.OK: "\x1b[32m",
     Status.SKIPPED: "\x1b[2m",
+    Status.DOWNLOADS: "\x1b[36m",
 }
-_WORDS = {Status.FAILED: "FAIL", Status.KNOWN: "known", Status.OK: "ok", Status.SKIPPED: "skip"}
+_WORDS = {
+    Status.FAILED: "FAIL",
+    Status.KNOWN: "known",
+    Status.OK: "ok",
+    Status.SKIPPED: "skip",
+    Status.DOWNLOADS: "fetch",
+}
 _RESET = "\x1b[0m"
 _DIM = "\x1b[2m"
 
@@ -93,6 +101,7 @@ def summary_line(report: CheckReport) -> str:
         for status, name in (
             (Status.FAILED, "failed"),
             (Status.KNOWN, "known"),
+            (Status.DOWNLOADS, "solvable with downloads"),
             (Status.OK, "ok"),
             (Status.SKIPPED, "skipped"),
         )
@@ -123,7 +132,7 @@ def render_text(
         return f"{code}{text}{_RESET}" if color else text
 
     lines: list[str] = []
-    order = (Status.FAILED, Status.KNOWN, Status.OK, Status.SKIPPED)
+    order = (Status.FAILED, Status.KNOWN, Status.DOWNLOADS, Status.OK, Status.SKIPPED)
     for index, root in enumerate(report.roots):
         mine = [b for b in report.binaries if b.root == index]
         lines.append(f"{visible(root.given)}: {len(mine)} ELF file{'s' * (len(mine) != 1)}")
@@ -176,6 +185,12 @@ def _text_tail(binary: BinaryCheck) -> str:
     if binary.status is Status.OK and binary.solution is not None:
         count = len(binary.store_paths)
         parts.append(f"{_label(binary.glibc)}, {count} store path{'s' * (count != 1)}")
+    if binary.status is Status.DOWNLOADS:
+        count = len(binary.downloads)
+        parts.append(
+            f"solvable with downloads: {count} store path{'s' * (count != 1)}, "
+            f"{mebibytes(binary.download_bytes)}"
+        )
     if binary.note:
         parts.append(binary.note)
     if binary.warnings:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from autopatchelf._api import open_index
+from autopatchelf._api import open_index, open_remote
 from autopatchelf.actions.checks.check_apps import Unit
 from autopatchelf.actions.checks.solver import UnitSolver, Verdict
 from autopatchelf.errors import StoreError
@@ -18,7 +18,8 @@ _WORKER: UnitSolver | None = None
 
 def _start_worker(options: SolveOptions) -> None:
     global _WORKER  # noqa: PLW0603 - one solver per worker process, for its lifetime
-    _WORKER = UnitSolver(open_index(options), options)
+    index = open_index(options)
+    _WORKER = UnitSolver(index, options, open_remote(options, index))
 
 
 def _solve_unit(unit: Unit) -> dict[str, Verdict]:

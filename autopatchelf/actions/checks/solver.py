@@ -19,6 +19,7 @@ from autopatchelf.actions.checks.check_problems import problem_of
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError, ElfError, RootError, Unsatisfiable
 from autopatchelf.index import StoreIndex
+from autopatchelf.index.remote import RemoteIndex
 from autopatchelf.ldso.machines import arch_label
 from autopatchelf.options import SolveOptions
 from autopatchelf.solution.model import Solution
@@ -44,9 +45,13 @@ class Verdict:
 class UnitSolver:
     """Solves units against one open index (one per process)."""
 
-    def __init__(self, index: StoreIndex, options: SolveOptions) -> None:
+    def __init__(
+        self, index: StoreIndex, options: SolveOptions, remote: RemoteIndex | None = None
+    ) -> None:
         self.index = index
-        self.options = attrs.evolve(options, max_alternatives=0)
+        self.remote = remote
+        # A check never downloads: what a binary cache must provide is its own verdict.
+        self.options = attrs.evolve(options, max_alternatives=0, realise=False)
 
     def unit(self, unit: Unit) -> dict[str, Verdict]:
         """A verdict for every root and member of ``unit`` (by real path)."""
@@ -99,7 +104,7 @@ class UnitSolver:
             relax: str | None = None
             try:
                 options = attrs.evolve(self.options, allow_missing=allowed)
-                solution = solve(roots, options, index=self.index)
+                solution = solve(roots, options, index=self.index, remote=self.remote)
             except Unsatisfiable as exc:
                 problem, relax = problem_of(exc.explanation)
             except RootError as exc:
