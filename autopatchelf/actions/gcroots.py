@@ -19,8 +19,7 @@ import attrs
 
 from autopatchelf.errors import GcRootError
 from autopatchelf.nix.dirs import nix_state_dir, nix_store_dir
-
-_NIX_BASE32 = "0123456789abcdfghijklmnpqrsvwxyz"
+from autopatchelf.store import nixbase32
 
 
 @attrs.frozen
@@ -49,23 +48,10 @@ def root_link(directory: str, store_path: str) -> str:
     return os.path.join(os.path.abspath(directory), os.path.basename(store_path.rstrip("/")))
 
 
-def nix_base32(data: bytes) -> str:
-    """Nix's base-32 rendering of ``data`` (its own alphabet, last byte first)."""
-    chars = []
-    for n in reversed(range((len(data) * 8 - 1) // 5 + 1)):
-        bit = n * 5
-        byte, shift = divmod(bit, 8)
-        value = data[byte] >> shift
-        if byte + 1 < len(data):
-            value |= data[byte + 1] << (8 - shift)
-        chars.append(_NIX_BASE32[value & 0x1F])
-    return "".join(chars)
-
-
 def auto_root(link: str, state_dir: str | None = None) -> str:
     """Where Nix registers the indirect root ``link``: ``<state>/gcroots/auto/<hash>``."""
     state = os.path.normpath(state_dir or nix_state_dir())
-    name = nix_base32(hashlib.sha1(link.encode("utf-8", "surrogateescape")).digest())
+    name = nixbase32.encode(hashlib.sha1(link.encode("utf-8", "surrogateescape")).digest())
     return os.path.join(state, "gcroots", "auto", name)
 
 

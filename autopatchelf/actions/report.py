@@ -77,9 +77,10 @@ def solution_text(solution: Solution, names: Mapping[str, str] | None = None) ->
         )
         for download in solution.downloads:
             origin = f" ({download.origin})" if download.origin else ""
+            named = f"  [{download.named_by}]" if download.named_by else "  [a dependency]"
             lines.append(
                 f"  {visible(download.store_path)}{visible(origin)}  "
-                f"{mebibytes(download.file_size)}"
+                f"{mebibytes(download.file_size)}{visible(named)}"
             )
     for old, new in solution.substitutions.items():
         lines.append(visible(f"substitution: {old} is served by a {new} (closest match)"))

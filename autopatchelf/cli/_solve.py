@@ -58,6 +58,7 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions.escape import shell_bytes, visible
     from autopatchelf.actions.linkdir import write_link_dir
     from autopatchelf.errors import NothingToSolve, Unsatisfiable
+    from autopatchelf.progress import TerminalProgress
 
     refuse_no_realise(args, (bool(args.lock), "--lock"), (bool(args.gc_root), "--gc-root"))
     options = solve_options(args)
@@ -66,9 +67,12 @@ def execute(args: argparse.Namespace) -> int:
         if args.lock or args.frozen:
             solution = locked_outcome(args, _lock_target(args), options).solution
         else:
-            solution = solve(args.files, options)
+            bar = TerminalProgress(sys.stderr)
+            solution = solve(args.files, options, progress=bar)
             solution, _ = ask_about_ties(
-                args, solution, lambda prefer: solve(args.files, with_prefer(options, prefer))
+                args,
+                solution,
+                lambda prefer: solve(args.files, with_prefer(options, prefer), progress=bar),
             )
     except NothingToSolve as exc:  # --lock of a file that needs nothing
         solution = Solution.empty({exc.path: exc.why})

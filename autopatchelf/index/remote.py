@@ -122,6 +122,7 @@ class RemoteIndex:
         #: basename -> lib dir (relative) -> name -> file (relative).
         self._entries: dict[str, Entries] = {}
         self._origins: dict[str, str] = {}
+        self._named_by: dict[str, str] = {}
         self._by_name: dict[str, list[str]] = {}
         self._dirs: dict[str, dict[str, str]] = {}
         self._owner: dict[str, str] = {}
@@ -145,8 +146,10 @@ class RemoteIndex:
     def _collect(self) -> None:
         wanted: dict[str, str | None] = {}  # basename -> origin
         for db in self.settings.nix_index:
+            label = f"--nix-index {db or default_database_path()}"
             for basename, origin in self._read_database(db).items():
                 wanted.setdefault(basename, origin)
+                self._named_by.setdefault(basename, label)
         for list_file in self.settings.remote_paths:
             try:
                 paths = read_store_paths(list_file, store_dir=self.settings.store_dir)
@@ -154,10 +157,12 @@ class RemoteIndex:
                 raise StoreError(str(exc), hint="name a store-path list file") from None
             for path in paths:
                 wanted.setdefault(path.basename, None)
+                self._named_by.setdefault(path.basename, f"--remote-paths {list_file}")
         for client in self._clients:
             if client.scheme == "file":
                 for basename in self._listed_in(client):
                     wanted.setdefault(basename, None)
+                    self._named_by.setdefault(basename, f"--substituter {client.url}")
         remote = sorted(b for b in wanted if not self._is_local(b))
         for basename in remote:
             named = wanted[basename]
@@ -414,7 +419,14 @@ class RemoteIndex:
         their store paths concurrently)."""
         todo = sorted({self._owner[p] for p in paths if p not in self._files})
         if todo:
-            self._progress.start(f"fetching {len(todo)} NARs", len(todo))
+            unread = [b for b in todo if not self._cache.nar_read(b)]
+            self.prefetch_narinfos(f"{self.settings.store_dir}/{b}" for b in unread)
+            size = sum(
+                (n.file_size or n.nar_size) for b in unread if (n := self.narinfo(b)) is not None
+            )
+            self._progress.start(
+                f"fetching {len(unread)} NARs ({size / (1 << 20):.1f} MiB)", len(todo)
+            )
 
             def one(basename: str) -> tuple[str, dict[str, ElfFacts]]:
                 try:
@@ -495,6 +507,7 @@ class RemoteIndex:
             nar_size=narinfo.nar_size,
             substituter=known[1],
             origin=self._origins.get(basename),
+            named_by=self._named_by.get(basename, ""),
         )
 
     def origin(self, store_path: str) -> str | None:

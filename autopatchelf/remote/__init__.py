@@ -12,14 +12,7 @@ memory. Every reader bounds its input and raises :class:`RemoteError` subclasses
 
 from __future__ import annotations
 
-from autopatchelf.remote.compression import (
-    Compression,
-    decompress,
-    decompress_sniffed,
-    open_decompressed,
-    sniff,
-)
-from autopatchelf.remote.errors import (
+from autopatchelf.errors import (
     CompressionError,
     FetchError,
     IntegrityError,
@@ -31,6 +24,13 @@ from autopatchelf.remote.errors import (
     RemoteError,
     SignatureError,
     StorePathListError,
+)
+from autopatchelf.remote.compression import (
+    Compression,
+    decompress,
+    decompress_sniffed,
+    open_decompressed,
+    sniff,
 )
 from autopatchelf.remote.fetch import CacheClient, DocumentKind, FetchStats, NarInfoResult
 from autopatchelf.remote.hashing import HashingReader

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, cast
 
 import zstandard
 
-from autopatchelf.remote.errors import CompressionError
+from autopatchelf.errors import CompressionError
 from autopatchelf.remote.readers import CHUNK, Readable
 
 

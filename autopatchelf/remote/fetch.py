@@ -31,7 +31,7 @@ from typing import BinaryIO, TypeVar
 
 import attrs
 
-from autopatchelf.remote.errors import FetchError, NotFoundError, RemoteError
+from autopatchelf.errors import FetchError, NotFoundError, RemoteError
 from autopatchelf.remote.listing import Listing
 from autopatchelf.remote.narinfo import MAX_NARINFO_SIZE, CacheInfo, NarInfo
 from autopatchelf.remote.readers import CHUNK

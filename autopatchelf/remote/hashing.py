@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from autopatchelf.remote.errors import IntegrityError
+from autopatchelf.errors import IntegrityError
 from autopatchelf.remote.readers import CHUNK, Readable
 from autopatchelf.store import nixbase32
 

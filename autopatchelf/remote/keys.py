@@ -21,7 +21,7 @@ import attrs
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from autopatchelf.remote.errors import SignatureError
+from autopatchelf.errors import SignatureError
 
 KEY_SIZE = 32
 SIGNATURE_SIZE = 64

@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
+from autopatchelf.errors import CompressionError, ListingError
 from autopatchelf.remote.compression import decompress_sniffed
-from autopatchelf.remote.errors import CompressionError, ListingError
 from autopatchelf.remote.nar import EntryKind, bad_name_reason
 from autopatchelf.store.path import is_store_basename
 

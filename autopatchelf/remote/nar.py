@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import attrs
 
-from autopatchelf.remote.errors import NarError
+from autopatchelf.errors import NarError
 from autopatchelf.remote.readers import CHUNK, Readable
 
 MAGIC = b"nix-archive-1"

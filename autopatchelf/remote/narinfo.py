@@ -30,8 +30,8 @@ from collections.abc import Iterator
 
 import attrs
 
+from autopatchelf.errors import NarInfoError, SignatureError
 from autopatchelf.remote.compression import Compression
-from autopatchelf.remote.errors import NarInfoError, SignatureError
 from autopatchelf.remote.keys import SIGNATURE_SIZE, PublicKey, TrustedKeys, split_named_base64
 from autopatchelf.store import nixbase32
 from autopatchelf.store.path import HASH_LENGTH, is_store_basename

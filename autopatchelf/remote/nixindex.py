@@ -34,8 +34,8 @@ from pathlib import Path
 
 import attrs
 
+from autopatchelf.errors import CompressionError, NixIndexError
 from autopatchelf.remote.compression import Compression, open_decompressed
-from autopatchelf.remote.errors import CompressionError, NixIndexError
 from autopatchelf.remote.nar import EntryKind, decode_name
 from autopatchelf.remote.readers import CHUNK, Readable
 from autopatchelf.store.path import is_store_basename

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
+from autopatchelf.errors import CompressionError, StorePathListError
 from autopatchelf.remote.compression import decompress_sniffed
-from autopatchelf.remote.errors import CompressionError, StorePathListError
 from autopatchelf.store.path import StorePath, parse_store_path
 
 #: Largest decompressed list accepted (nixpkgs' is ~10 MiB).

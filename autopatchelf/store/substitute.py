@@ -18,3 +18,6 @@ class Substitute:
     substituter: str
     #: The nix-index attribute that builds it (``gcc.cc.lib``), when a database said.
     origin: str | None = None
+    #: What made it a candidate: ``--nix-index DB``, ``--remote-paths FILE`` or
+    #: ``--substituter URL`` (a ``file://`` cache's own paths); empty for a dependency.
+    named_by: str = ""

@@ -58,13 +58,13 @@ from autopatchelf.elf.records import (
 )
 from autopatchelf.elf.symbols import DynamicSymbols
 from autopatchelf.options import SolveOptions
-from autopatchelf.store.substitute import Substitute
 from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.model import Problem
 from autopatchelf.problem.source import StoreFile
 from autopatchelf.solution.model import Solution
 from autopatchelf.solution.solve import solve_problem
 from autopatchelf.store.path import is_store_basename, parse_store_path
+from autopatchelf.store.substitute import Substitute
 
 STORE_DIR = "/nix/store"
 #: Nix's base-32 alphabet (no e, o, t, u).
