@@ -60,6 +60,7 @@ def remote_settings(options: SolveOptions, store_dir: str) -> RemoteSettings | N
         nix_index=options.nix_index,
         substituters=tuple(substituters),
         trusted=trusted,
+        timeout=options.remote_timeout,
     )
 
 

@@ -40,6 +40,9 @@ class Delivery(enum.StrEnum):
 #: user (``$NIX_INDEX_DATABASE``, else ``$XDG_CACHE_HOME/nix-index/files``).
 NIX_INDEX_DEFAULT = ""
 
+#: Seconds a binary cache may take to accept a connection, and for each read after.
+REMOTE_TIMEOUT_DEFAULT = 10.0
+
 
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
@@ -96,6 +99,8 @@ class SolveOptions:
     trusted_public_keys: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     #: Realise the chosen store paths that are not in the store yet (else only say them).
     realise: bool = True
+    #: Seconds a binary cache may take to connect and for each read (then it is down).
+    remote_timeout: float = attrs.field(default=REMOTE_TIMEOUT_DEFAULT, converter=float)
 
     # -- what must hold ----------------------------------------------------------------
     glibc: GlibcPolicy = attrs.field(default=GlibcPolicy.STRICT, converter=_glibc_policy)

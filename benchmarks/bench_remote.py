@@ -82,15 +82,17 @@ def write_cache(directory: Path, count: int) -> Path:
 _FLOOR = """
 import json, sys, time, urllib.request, concurrent.futures, lzma, resource
 base, listed = sys.argv[1], sys.argv[2]
-names = [line.rsplit("/", 1)[1][:32] for line in lzma.decompress(open(listed, "rb").read()).decode().split()]
+lines = lzma.decompress(open(listed, "rb").read()).decode().split()
+names = [line.rsplit("/", 1)[1][:32] for line in lines]
 started = time.perf_counter()
 def get(name):
     with urllib.request.urlopen(f"{base}/{name}.ls", timeout=30) as response:
         return len(response.read())
 with concurrent.futures.ThreadPoolExecutor(8) as pool:
     total = sum(pool.map(get, names))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"seconds": time.perf_counter() - started, "requests": len(names),
-                  "bytes": total, "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "bytes": total, "peak_rss_kib": peak}))
 """
 
 _INDEX = """

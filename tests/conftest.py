@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fixtures import BuildStats, FixtureStore, build_fixture_store
 from fixtures.policy import fixture_store_unavailable_reason, nix_unavailable_reason, require
+from fixtures.remote import RemoteFixture, build_remote_fixture, remote_unavailable_reason
 from prerequisites import need
 from runhelp import private_cache, warm_index
 
@@ -15,9 +16,9 @@ _built: list[BuildStats] = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests using the fixture store need Nix: mark them, so ``-m "not nix"`` drops them."""
+    """Tests using a fixture store need Nix: mark them, so ``-m "not nix"`` drops them."""
     for item in items:
-        if "fixture_store" in getattr(item, "fixturenames", ()):
+        if {"fixture_store", "remote", "absent"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.nix)
 
 
@@ -35,6 +36,21 @@ def fixture_store() -> FixtureStore:
     store = build_fixture_store()
     _built.append(store.stats)
     return store
+
+
+@pytest.fixture(scope="session")
+def remote() -> RemoteFixture:
+    """The binary-cache fixture (``fixtures/remote.py``): built on first use, then reused."""
+    require(remote_unavailable_reason())
+    return build_remote_fixture()
+
+
+@pytest.fixture
+def absent(remote: RemoteFixture) -> Iterator[RemoteFixture]:
+    """The binary-cache fixture with its packages absent locally before and after the test."""
+    remote.ensure_absent()
+    yield remote
+    remote.ensure_absent()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,12 @@ from typing import Any
 import attrs
 
 from autopatchelf.frozen import FrozenMap
-from autopatchelf.options import NIX_INDEX_DEFAULT, GlibcPolicy, SolveOptions
+from autopatchelf.options import (
+    NIX_INDEX_DEFAULT,
+    REMOTE_TIMEOUT_DEFAULT,
+    GlibcPolicy,
+    SolveOptions,
+)
 
 
 def _arguments(kwargs: dict[str, Any]) -> FrozenMap[str, Any]:
@@ -61,6 +66,17 @@ STORE_FLAGS: tuple[Flag, ...] = (
         },
     ),
 )
+
+def _seconds(text: str) -> float:
+    """A timeout: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be more than 0 seconds (and finite)")
+    return value
+
 
 #: Candidates that are not in the store yet: binary caches and what lists their paths.
 REMOTE_FLAGS: tuple[Flag, ...] = (
@@ -110,6 +126,17 @@ REMOTE_FLAGS: tuple[Flag, ...] = (
             "default": [],
             "help": "trust narinfos signed by KEY (name:base64) besides Nix's "
             "trusted-public-keys; repeatable",
+        },
+    ),
+    Flag(
+        "remote_timeout",
+        "--remote-timeout",
+        {
+            "metavar": "SECONDS",
+            "type": _seconds,
+            "default": REMOTE_TIMEOUT_DEFAULT,
+            "help": "how long a binary cache may take to connect, and for each read, before "
+            f"it counts as down (default: {REMOTE_TIMEOUT_DEFAULT:g})",
         },
     ),
     Flag(

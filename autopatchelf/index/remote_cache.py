@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 
 from autopatchelf.cachedir import cache_dir as resolve_cache_dir
@@ -65,6 +66,7 @@ class RemoteCache:
     def __init__(self, store_dir: str, cache_dir: str | None = None) -> None:
         path = remote_cache_path(store_dir, cache_dir)
         self.warning: str | None = None
+        self._writing = threading.Lock()
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self._conn = self._connect(path)
@@ -116,13 +118,16 @@ class RemoteCache:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        # One connection serves the threads that fetch narinfos and NARs in parallel: a
+        # transaction is the connection's state, so one thread at a time opens one.
+        with self._writing:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()

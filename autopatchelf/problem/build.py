@@ -426,7 +426,11 @@ def build_problem(
     hints = _version_hints(builder, known if known is not None else None)
     members = sorted({sp for closure in closures.values() for sp in closure} | set(closures))
     downloads = {sp: s.file_size for sp in members if (s := source.substitute(sp)) is not None}
-    rejected = {name: tuple(found) for name in sorted(missing) if (found := source.rejected(name))}
+    rejected = {
+        name: tuple(found)
+        for name in sorted(builder.candidates)
+        if (found := source.rejected(name))
+    }
     return Problem(
         roots=tuple(builder.foreign[: len(root_facts)]),
         foreign=tuple(builder.foreign),

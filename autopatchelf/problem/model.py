@@ -98,7 +98,7 @@ class Problem:
     substitutes: FrozenMap[tuple[str, str], str] = attrs.field(factory=FrozenMap)
     #: Store paths of the closures that are not in the store: bytes to download each.
     downloads: FrozenMap[str, int] = attrs.field(factory=FrozenMap)
-    #: Missing name -> (store path, why) of unrealised paths that have it but may not be
+    #: Needed name -> (store path, why) of unrealised paths that have it but may not be
     #: used (for explanations).
     rejected: FrozenMap[str, tuple[tuple[str, str], ...]] = attrs.field(factory=FrozenMap)
 

@@ -32,11 +32,12 @@ from typing import BinaryIO, TypeVar
 import attrs
 
 from autopatchelf.errors import FetchError, NotFoundError, RemoteError
+from autopatchelf.options import REMOTE_TIMEOUT_DEFAULT
 from autopatchelf.remote.listing import Listing
 from autopatchelf.remote.narinfo import MAX_NARINFO_SIZE, CacheInfo, NarInfo
 from autopatchelf.remote.readers import CHUNK
 
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = REMOTE_TIMEOUT_DEFAULT
 #: Largest document (narinfo, nix-cache-info, listing...) fetched whole.
 MAX_DOCUMENT = 64 << 20
 _NOT_FOUND = (404, 410)

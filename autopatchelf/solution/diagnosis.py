@@ -25,7 +25,7 @@ from autopatchelf.problem.model import Exclusion, ExclusionKind, Problem
 from autopatchelf.sat import facts as F
 from autopatchelf.solution.kinds import KIND_INFO, KindInfo, ProblemKind
 
-__all__ = ["KIND_INFO", "Diagnosis", "KindInfo", "ProblemKind", "Side", "diagnose"]
+__all__ = ["KIND_INFO", "Diagnosis", "KindInfo", "ProblemKind", "Rejected", "Side", "diagnose"]
 
 
 @attrs.frozen
@@ -36,6 +36,16 @@ class Side:
     provider: str
     #: Labels of the objects whose closures bring it.
     brought_by: tuple[str, ...]
+
+
+@attrs.frozen
+class Rejected:
+    """A store path a binary cache has that would provide a needed soname, but may not be
+    used (its narinfo's signature, its NAR's hash, a closure no cache can give)."""
+
+    store_path: str
+    soname: str
+    reason: str
 
 
 @attrs.frozen
@@ -70,6 +80,9 @@ class Diagnosis:
     #: The glibc without a loader (no-loader) and the loader's name.
     glibc: str | None = None
     loader: str | None = None
+    #: Binary-cache paths that would provide a soname of the conflict, and why each was
+    #: refused: what turns a "nothing provides it" into "trust that key".
+    rejected: tuple[Rejected, ...] = ()
 
     @property
     def relaxable(self) -> str | None:
@@ -310,4 +323,16 @@ def _is_glibc_conflict(fact: F.Fact) -> bool:
 
 def diagnose(problem: Problem, facts: Sequence[F.Fact]) -> Diagnosis:
     """The diagnosis of the minimal conflict ``facts`` of ``problem``."""
-    return _Reader(problem, facts).diagnose()
+    found = _Reader(problem, facts).diagnose()
+    # The sonames the conflict is about: those needed, and those a provider was excluded
+    # for (a closure's libm.so.6 needing a newer glibc is about libm.so.6).
+    names = sorted(
+        {f.name for f in facts if isinstance(f, F.Needs)}
+        | {f.exclusion.name for f in facts if isinstance(f, F.Excluded)}
+    )
+    rejected = tuple(
+        Rejected(store_path, name, why)
+        for name in names
+        for store_path, why in problem.rejected.get(name, ())
+    )
+    return attrs.evolve(found, rejected=rejected) if rejected else found

@@ -117,6 +117,11 @@ class _Renderer:
                     f"And because {self.glibc(fact.glibc)} ships no loader for this machine, "
                     "it cannot be the glibc."
                 )
+        self.lines.extend(
+            f"A binary cache has {r.store_path}, which would provide {r.soname}, "
+            f"but it is rejected: {r.reason}."
+            for r in diagnosis.rejected
+        )
         self.lines.append(conclusion(diagnosis))
         self.lines.extend(f"Closest match: {hint}." for hint in self.p.hints)
         self.lines.extend(self._also_missing())
@@ -140,11 +145,6 @@ class _Renderer:
             need += " with " + ", ".join(wants)
         if name in self.p.missing:
             self.lines.append(f"Because {need}, and no file in the store provides {name}.")
-            for store_path, why in self.p.rejected.get(name, ()):
-                self.lines.append(
-                    f"A binary cache has {store_path}, which would provide {name}, "
-                    f"but it is rejected: {why}."
-                )
             return
         if not survivors:
             lacking = "; ".join(f"{self.pkg(e.provider)} lacks {e.what}" for e in mine)

@@ -17,7 +17,14 @@ from autopatchelf.sat import facts as F
 from autopatchelf.sat.encode import encode
 from autopatchelf.sat.optimize import check
 from autopatchelf.sat.preferences import Preferences
-from autopatchelf.solution.diagnosis import KIND_INFO, Diagnosis, ProblemKind, Side, diagnose
+from autopatchelf.solution.diagnosis import (
+    KIND_INFO,
+    Diagnosis,
+    ProblemKind,
+    Rejected,
+    Side,
+    diagnose,
+)
 from autopatchelf.solution.explain import Explanation, conclusion, explain, summary
 
 TOOL = "/app/bin/tool"
@@ -207,6 +214,28 @@ def test_glibc_too_new_names_the_highest_version_and_the_newest_glibc() -> None:
     assert expl.summary == (
         "needs GLIBC_2.38 from libc.so.6, newer than every glibc in the store (newest: 2.36)"
     )
+
+
+def test_a_rejected_newer_glibc_is_in_the_diagnosis_and_the_text() -> None:
+    """A binary cache's glibc that would do, rejected, turns "none is new enough" into
+    "one is, but it is not trusted": the diagnosis carries it, the text says it."""
+    store = nix_store("glibc-2.36")
+    store.reject("libc.so.6", "glibc-2.41", "not signed by a trusted key (signed by cache-1)")
+    app = store.program(
+        TOOL, needs=("libc.so.6",), version_needs={"libc.so.6": ("GLIBC_2.2.5", "GLIBC_2.38")}
+    )
+    expl = failure(store, [app], names={TOOL: "./tool"})
+    assert expl.diagnosis.kind is ProblemKind.GLIBC_TOO_NEW
+    assert expl.diagnosis.rejected == (
+        Rejected(
+            store.path("glibc-2.41"), "libc.so.6", "not signed by a trusted key (signed by cache-1)"
+        ),
+    )
+    assert expl.lines[1] == (
+        f"A binary cache has {store.path('glibc-2.41')}, which would provide libc.so.6, "
+        "but it is rejected: not signed by a trusted key (signed by cache-1)."
+    )
+    assert expl.lines[-1].startswith("So no glibc in the store is new enough")
 
 
 def test_a_newer_glibc_in_the_store_solves_it() -> None:
