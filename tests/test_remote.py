@@ -344,7 +344,8 @@ def test_a_nix_index_database_names_the_attribute(
     assert {d["store_path"]: d["origin"] for d in realise} == {
         # The output is named only when it is not "out" (gcc.cc.lib): what one writes in
         # a configuration.
-        absent.paths[n]: absent.attr_name(n) for n in JQ_DOWNLOADS
+        absent.paths[n]: absent.attr_name(n)
+        for n in JQ_DOWNLOADS
     }
     text = cli(
         "solve", jq, *within(bookworm), "--nix-index", str(database), "--substituter",

@@ -67,6 +67,7 @@ STORE_FLAGS: tuple[Flag, ...] = (
     ),
 )
 
+
 def _seconds(text: str) -> float:
     """A timeout: a finite number of seconds above 0."""
     try:
