@@ -26,7 +26,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autopatchelf._api import solve
+    from autopatchelf._api import open_remote, solve
     from autopatchelf.actions.checks.check import check_paths
     from autopatchelf.actions.checks.check_baseline import Baseline
     from autopatchelf.actions.checks.check_model import BinaryCheck, CheckProblem, CheckReport
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         OutputError,
         PatchError,
         PredictionError,
+        RemoteError,
         RootError,
         RunError,
         StaleLockError,
@@ -56,16 +57,19 @@ if TYPE_CHECKING:
         Unsatisfiable,
     )
     from autopatchelf.index import Candidate, StoreIndex
+    from autopatchelf.index.remote import RemoteIndex
     from autopatchelf.options import Delivery, GlibcPolicy, SolveOptions
-    from autopatchelf.solution.diagnosis import Diagnosis, ProblemKind
+    from autopatchelf.solution.diagnosis import Diagnosis, ProblemKind, Rejected
     from autopatchelf.solution.explain import Explanation
     from autopatchelf.solution.model import Alternative, LoadedLibrary, RootSolution, Solution
+    from autopatchelf.store.substitute import Substitute
 
     __version__: str
 
 #: public name -> the module that defines it.
 _EXPORTS = {
     "solve": "autopatchelf._api",
+    "open_remote": "autopatchelf._api",
     "check_paths": "autopatchelf.actions.checks.check",
     "Baseline": "autopatchelf.actions.checks.check_baseline",
     "BinaryCheck": "autopatchelf.actions.checks.check_model",
@@ -84,11 +88,14 @@ _EXPORTS = {
     "ElfFacts": "autopatchelf.elf.facts",
     "Candidate": "autopatchelf.index",
     "StoreIndex": "autopatchelf.index",
+    "RemoteIndex": "autopatchelf.index.remote",
+    "Substitute": "autopatchelf.store.substitute",
     "Delivery": "autopatchelf.options",
     "GlibcPolicy": "autopatchelf.options",
     "SolveOptions": "autopatchelf.options",
     "Diagnosis": "autopatchelf.solution.diagnosis",
     "ProblemKind": "autopatchelf.solution.diagnosis",
+    "Rejected": "autopatchelf.solution.diagnosis",
     "Explanation": "autopatchelf.solution.explain",
     "Alternative": "autopatchelf.solution.model",
     "LoadedLibrary": "autopatchelf.solution.model",
@@ -108,6 +115,7 @@ _EXPORTS = {
             "OutputError",
             "PatchError",
             "PredictionError",
+            "RemoteError",
             "RootError",
             "RunError",
             "StaleLockError",
@@ -148,6 +156,9 @@ __all__ = [
     "PatchReport",
     "PredictionError",
     "ProblemKind",
+    "Rejected",
+    "RemoteError",
+    "RemoteIndex",
     "RootError",
     "RootSolution",
     "RunError",
@@ -156,11 +167,13 @@ __all__ = [
     "StaleLockError",
     "StoreError",
     "StoreIndex",
+    "Substitute",
     "Unsatisfiable",
     "__version__",
     "apply_plan",
     "check_paths",
     "obtain",
+    "open_remote",
     "plan_files",
     "plan_patch",
     "read_lock",

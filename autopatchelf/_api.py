@@ -158,9 +158,11 @@ def _realise(solution: Solution, caches: RemoteIndex) -> Solution:
     it uses from them has, in the store, the facts read from its NAR."""
     from autopatchelf.nix.realise import realise
 
+    mirror = caches.mirror_url
     realise(
         [d.store_path for d in solution.downloads],
-        substituters=caches.settings.substituters,
+        # The NARs already fetched for facts first: Nix downloads only the rest.
+        substituters=(*((mirror,) if mirror else ()), *caches.settings.substituters),
         extra_keys=[str(k) for k in caches.settings.trusted],
     )
     downloaded = {d.store_path for d in solution.downloads}

@@ -12,7 +12,7 @@ verifies, or the path is *rejected* (with the reason, for the explanation); the 
 read only for a candidate's facts, streamed through its FileHash/NarHash checks, and only
 its lib dirs' ELF files are kept, in memory. Listings, narinfos and facts are cached
 (:mod:`autopatchelf.index.remote_cache`): store paths never change, so a second solve asks
-nothing again. Requests are counted per kind (:attr:`RemoteIndex.stats`).
+nothing again. Requests are counted per kind (``RemoteIndex.stats``).
 
 Paths that are valid in the local store are left to the local index.
 """
@@ -29,6 +29,7 @@ import attrs
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError, StoreError
+from autopatchelf.index.nar_mirror import NarMirror, TeeReader
 from autopatchelf.index.remote_cache import Entries, RemoteCache
 from autopatchelf.ldso.machines import standard_lib_dirs
 from autopatchelf.progress import NullProgress, Progress
@@ -117,6 +118,7 @@ class RemoteIndex:
         self._is_local = is_local
         self._progress = progress or NullProgress()
         self._cache = RemoteCache(settings.store_dir, cache_dir)
+        self._mirror = NarMirror(settings.store_dir)
         self._clients = [CacheClient(u, timeout=settings.timeout) for u in settings.substituters]
         self._lock = threading.Lock()
         #: basename -> lib dir (relative) -> name -> file (relative).
@@ -138,8 +140,15 @@ class RemoteIndex:
             self.close()
             raise
 
+    @property
+    def mirror_url(self) -> str | None:
+        """A ``file://`` cache of the NARs this index fetched from remote caches (to
+        realise from before them), or ``None`` when it kept none."""
+        return self._mirror.url
+
     def close(self) -> None:
         self._cache.close()
+        self._mirror.close()
 
     # -- which paths, which files ----------------------------------------------------------
 
@@ -391,11 +400,17 @@ class RemoteIndex:
         root = f"{self.settings.store_dir}/{basename}"
         dirs = sorted({_real_dir(target) for names in self._entries.get(basename, {}).values()
                        for target in names.values()})  # fmt: skip
+        want = regular_in_dirs(dirs)
+        cached = self._cache.narinfo(basename)
         try:
             with client.open_nar(narinfo) as stream:
-                contents = extract_verified(
-                    stream, narinfo, want=regular_in_dirs(dirs), head=is_elf
-                )
+                if client.url.startswith("file://") or cached is None:
+                    contents = extract_verified(stream, narinfo, want=want, head=is_elf)
+                else:
+                    # Kept for the realisation: Nix need not fetch it again.
+                    with self._mirror.keeping(basename[:32], cached[1], narinfo.nar_url) as sink:
+                        tee = TeeReader(stream, sink)
+                        contents = extract_verified(tee, narinfo, want=want, head=is_elf)
         except FetchError as exc:
             raise _unreachable(exc) from None
         except RemoteError as exc:

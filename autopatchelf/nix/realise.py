@@ -23,7 +23,8 @@ def realise(
     executable: str = "nix-store",
     timeout: float | None = 3600.0,
 ) -> None:
-    """Make ``paths`` valid in the store, or raise :class:`StoreError` (one line)."""
+    """Make ``paths`` valid in the store, or raise
+    :class:`~autopatchelf.errors.StoreError` (one line)."""
     if not paths:
         return
     found = shutil.which(executable)

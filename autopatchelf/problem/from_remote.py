@@ -1,4 +1,5 @@
-"""The local index and the binary caches seen as one :class:`LibrarySource`.
+"""The local index and the binary caches seen as one library source
+(:class:`~autopatchelf.problem.source.LibrarySource`).
 
 A path the local index offers (valid, and within ``--within``) is always the local
 index's: the remote index leaves such paths out. A remote path's closure comes from its
@@ -25,7 +26,8 @@ _File = IndexFile | RemoteFile
 
 
 class CombinedSource:
-    """:class:`IndexSource` plus the unrealised candidates of a :class:`RemoteIndex`."""
+    """``IndexSource`` plus the unrealised candidates of a
+    :class:`~autopatchelf.index.remote.RemoteIndex`."""
 
     def __init__(self, local: IndexSource, remote: RemoteIndex) -> None:
         self.local = local

@@ -7,7 +7,8 @@ database (files of many store paths at once), or a channel's ``store-paths.xz``.
 it is checked before anything is downloaded: narinfo signatures against trusted keys,
 store paths and names validated; a NAR, when fetched, is verified against FileHash,
 FileSize, NarHash and NarSize while it streams, and only the wanted files are kept, in
-memory. Every reader bounds its input and raises :class:`RemoteError` subclasses only.
+memory. Every reader bounds its input and raises
+:class:`~autopatchelf.errors.RemoteError` subclasses only.
 """
 
 from __future__ import annotations

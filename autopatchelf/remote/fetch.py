@@ -2,10 +2,11 @@
 
 * Every request has a timeout (default 10 s) for connecting and for each read; small
   documents also have an overall deadline of that length, so a cache that is down or
-  stalls gives a :class:`FetchError` quickly instead of a hang.
+  stalls gives a :class:`~autopatchelf.errors.FetchError` quickly instead of a hang.
 * HTTP 404 and 410 (and a missing file in a ``file://`` cache) are
-  :class:`NotFoundError`; ``get_optional`` turns them into ``None`` ("not in this
-  cache"). Every other failure is a :class:`FetchError` naming the URL.
+  :class:`~autopatchelf.errors.NotFoundError`; ``get_optional`` turns them into ``None``
+  ("not in this cache"). Every other failure is a
+  :class:`~autopatchelf.errors.FetchError` naming the URL.
 * Documents are capped in size; NARs are streamed (a file-like), never held whole here.
 * Requests and bytes are counted per kind (narinfo, listing, NAR, other), thread-safely.
 * A ``file://`` cache never reads outside its directory (``..``, absolute paths and

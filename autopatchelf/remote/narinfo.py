@@ -59,7 +59,8 @@ class Hash:
 
     @classmethod
     def parse(cls, text: str) -> Hash:
-        """Any form Nix accepts (see :func:`nixbase32.parse_hash`); ``ValueError`` if bad."""
+        """Any form Nix accepts (see ``autopatchelf.store.nixbase32.parse_hash``);
+        ``ValueError`` if bad."""
         algorithm, digest = nixbase32.parse_hash(text)
         return cls(algorithm, digest)
 
