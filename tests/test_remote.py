@@ -378,3 +378,51 @@ def test_check_says_solvable_with_downloads_and_downloads_nothing(
     without = cli(*args, cache=cache)
     assert without.returncode == 1, without.stdout + without.stderr
     assert absent.valid_paths() == []
+
+
+# -- realisation failures and GC roots -------------------------------------------------------
+
+
+def test_a_failed_realisation_is_one_error_and_nothing_is_half_done(
+    absent: RemoteFixture, bookworm: tuple[str, ...], cache: Path, tmp_path: Path
+) -> None:
+    """The cache's libc6 NAR is corrupted after its facts were read (and cached): the solve
+    still chooses it, Nix refuses the download, and patch leaves the program and the lock
+    as they were."""
+    jq = str(absent.programs["jq"])
+    flags = [*within(bookworm), "--trusted-public-key", absent.public_key]
+    first = cli("solve", jq, *flags, "--substituter", absent.url, "--no-realise", cache=cache)
+    assert first.returncode == 0, first.stderr
+    corrupted = absent.tampered_copy(tmp_path / "corrupted", "libc6", "nar")
+    program = tmp_path / "jq"
+    shutil.copy(jq, program)
+    program.chmod(0o755)
+    before = program.read_bytes()
+    lock = tmp_path / "jq.autopatchelf.lock"
+    done = cli(
+        "patch", str(program), *flags, "--substituter", corrupted, "--lock", str(lock),
+        cache=cache,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("autopatchelf: error: nix-store --realise of 3 store paths")
+    assert done.stderr.count("\n") == 1 and "hint:" in done.stderr
+    assert program.read_bytes() == before
+    assert not lock.exists()
+    assert not absent.is_valid(absent.paths["libc6"])
+
+
+def test_gc_roots_hold_the_realised_paths(
+    absent: RemoteFixture, bookworm: tuple[str, ...], cache: Path, tmp_path: Path
+) -> None:
+    jq = str(absent.programs["jq"])
+    roots = tmp_path / "roots"
+    done = cli(
+        "solve", jq, *within(bookworm), "--substituter", absent.url,
+        "--trusted-public-key", absent.public_key, "--gc-root", str(roots), cache=cache,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "downloaded: 3 store paths" in done.stdout
+    held = {os.path.realpath(link) for link in roots.iterdir()}
+    assert {absent.paths[n] for n in JQ_DOWNLOADS} <= held
+    for link in roots.iterdir():  # let the fixture delete the paths again
+        link.unlink()

@@ -46,7 +46,8 @@ KIND_INFO: dict[ProblemKind, KindInfo] = {
         "A needed library is in no store path",
         "The binary needs a shared library (DT_NEEDED soname) that no file in the store "
         "(or the --within closures) provides.",
-        "add a package providing it to the store or --within, bundle it, or accept it "
+        "add a package providing it to the store or --within, look in binary caches "
+        "(--nix-index, --remote-paths), bundle it, or accept it "
         "with --allow-missing NAME if the program never loads it",
     ),
     ProblemKind.GLIBC_TOO_NEW: KindInfo(
@@ -55,7 +56,8 @@ KIND_INFO: dict[ProblemKind, KindInfo] = {
         "The binary requires a GLIBC_x.y symbol version that every glibc in the store "
         "lacks: it was built against a newer glibc (`version GLIBC_x.y not found`).",
         "use a build made against an older glibc (manylinux, an older distribution), or "
-        "add a newer glibc to the store or --within",
+        "add a newer glibc to the store or --within, or take one from a binary cache "
+        "(--nix-index, --remote-paths)",
     ),
     ProblemKind.MISSING_VERSION: KindInfo(
         "MissingVersion",
