@@ -220,6 +220,7 @@ def test_run_over_http_with_nix_configuration_and_a_store_path_list(
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("curl 8.")
     assert "OpenSSL/3" in done.stdout
+    assert "autopatchelf: downloaded 28 store paths (11.9 MiB) from binary caches" in done.stderr
     valid = set(absent.valid_paths())
     assert {absent.paths["libcurl4t64"], absent.paths["libc6"]} <= valid
     assert absent.paths["jq"] not in valid

@@ -16,6 +16,7 @@ from autopatchelf.cli._shared import (
     locked_outcome,
     refuse_no_realise,
     register_gc_roots,
+    say_downloads,
     with_prefer,
 )
 from autopatchelf.errors import ExitCode, LockUsageError
@@ -65,13 +66,18 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions.patching.patch import apply_plan, plan_files, render_report
     from autopatchelf.actions.patching.plan import render_plan
     from autopatchelf.errors import Unsatisfiable
+    from autopatchelf.progress import TerminalProgress
 
     refuse_no_realise(args, (not args.dry_run, "patch (without --dry-run)"))
     options = solve_options(args, delivery=Delivery.RUNPATH)
 
     def planned(prefer: Sequence[str]) -> PatchPlan:
         return plan_files(
-            args.paths, with_prefer(options, prefer), link_dir=args.link_dir, force=args.force
+            args.paths,
+            with_prefer(options, prefer),
+            link_dir=args.link_dir,
+            force=args.force,
+            progress=TerminalProgress(sys.stderr),
         )
 
     try:
@@ -89,6 +95,8 @@ def execute(args: argparse.Namespace) -> int:
         return int(ExitCode.UNSATISFIABLE)
     for warning in plan.solution.warnings:
         print(f"warning: {visible(warning)}", file=sys.stderr)
+    if not (args.lock or args.frozen):  # else locked_outcome said it
+        say_downloads(args, plan.solution)
     if args.dry_run:
         sys.stdout.write(render_plan(plan))
     else:

@@ -107,13 +107,22 @@ def locked_outcome(
     locks with ``beside``/``cache``; a lock made for another ``options.delivery`` is
     stale); its notes go to stderr."""
     from autopatchelf.actions.locks.locking import obtain
+    from autopatchelf.progress import TerminalProgress
 
     check_lock_target(args.lock)
     outcome = obtain(
-        binary, options, lock_file=args.lock, frozen=args.frozen, beside=beside, cache=cache
+        binary,
+        options,
+        lock_file=args.lock,
+        frozen=args.frozen,
+        beside=beside,
+        cache=cache,
+        progress=TerminalProgress(sys.stderr),
     )
     for note in outcome.notes:
         print(f"autopatchelf: {note}", file=sys.stderr)
+    if outcome.fresh is not None:
+        say_downloads(args, outcome.fresh)
     if outcome.source == "re-solved":
         print(
             f"autopatchelf: re-solved; lock rewritten: {', '.join(outcome.written)}",
@@ -122,6 +131,28 @@ def locked_outcome(
     elif outcome.source == "solved" and args.lock:
         print(f"autopatchelf: lock written: {args.lock}", file=sys.stderr)
     return outcome
+
+
+def say_downloads(args: argparse.Namespace, solution: Solution) -> None:
+    """One stderr line on what the solution downloaded (or, unrealised, would download)."""
+    from autopatchelf.actions.report import mebibytes
+
+    if not solution.downloads:
+        return
+    size = mebibytes(solution.download_bytes)
+    if not solution.realised:
+        print(
+            f"autopatchelf: would download {len(solution.downloads)} store paths ({size}) "
+            "from binary caches",
+            file=sys.stderr,
+        )
+        return
+    keep = "" if args.gc_root else "; --gc-root DIR keeps them from the garbage collector"
+    print(
+        f"autopatchelf: downloaded {len(solution.downloads)} store paths ({size}) from "
+        f"binary caches{keep}",
+        file=sys.stderr,
+    )
 
 
 def register_gc_roots(args: argparse.Namespace, solution: Solution) -> None:

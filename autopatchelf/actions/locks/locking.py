@@ -32,6 +32,7 @@ from autopatchelf.nix.dirs import nix_store_dir
 from autopatchelf.options import SolveOptions
 
 if TYPE_CHECKING:
+    from autopatchelf.progress import Progress
     from autopatchelf.solution.model import Solution
 
 Source = Literal["lock", "solved", "re-solved"]
@@ -69,6 +70,7 @@ def obtain(
     frozen: bool = False,
     beside: bool = False,
     cache: bool = False,
+    progress: Progress | None = None,
 ) -> LockOutcome:
     """A trusted lock for ``binary`` (see the module docstring for the policy).
 
@@ -76,7 +78,8 @@ def obtain(
     shipped lock and ``cache`` for the cached one (and writes it). ``options`` are what
     :func:`autopatchelf.solve` gets (their ``cache_dir`` holds the lock cache too); their
     ``delivery`` (``library-path`` for ``run``, ``runpath`` for ``patch``) is the one the
-    caller needs: a lock made for another delivery is stale.
+    caller needs: a lock made for another delivery is stale. ``progress`` sees a solve's
+    downloads, if it solves.
 
     Raises ``Unsatisfiable`` when solving finds no answer, :class:`StaleLockError` with
     ``frozen`` when no valid lock exists, :class:`LockFileError` when ``lock_file`` cannot
@@ -119,7 +122,7 @@ def obtain(
 
     if stale is not None:
         options = attrs.evolve(options, locked=stale[1].locked_choices(binary))
-    solution = solve([binary], options)
+    solution = solve([binary], options, progress=progress)
     if binary in solution.nothing_to_solve:
         why = solution.nothing_to_solve[binary]
         raise NothingToSolve(binary, why, loadable=why.startswith("statically"))

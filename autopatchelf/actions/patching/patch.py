@@ -34,6 +34,7 @@ from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import PatchError
 from autopatchelf.index import StoreIndex
 from autopatchelf.options import Delivery, SolveOptions
+from autopatchelf.progress import Progress
 
 
 @attrs.frozen
@@ -75,19 +76,20 @@ def plan_files(
     index: StoreIndex | None = None,
     link_dir: str | None = None,
     force: bool = False,
+    progress: Progress | None = None,
 ) -> PatchPlan:
     """Find the ELF files of ``paths`` (files, or app directories searched for programs
     and libraries), solve them as one set with runpath delivery and plan the edits.
 
-    ``options`` (and ``index``) go to :func:`autopatchelf.solve`, with runpath delivery;
-    raises :class:`~autopatchelf.errors.Unsatisfiable` when there is no solution.
+    ``options`` (and ``index``, ``progress``) go to :func:`autopatchelf.solve`, with
+    runpath delivery; raises :class:`~autopatchelf.errors.Unsatisfiable` when there is no solution.
     """
     from autopatchelf._api import solve
 
     options = attrs.evolve(options or SolveOptions(), delivery=Delivery.RUNPATH)
     store = options.store
     targets = find_targets(paths, store_dir=store)
-    solution = solve(list(targets.roots), options, index=index)
+    solution = solve(list(targets.roots), options, index=index, progress=progress)
     return plan_patch(
         solution, paths, store_dir=store, link_dir=link_dir, force=force, skipped=targets.skipped
     )
