@@ -26,6 +26,34 @@ class GlibcPolicy(enum.StrEnum):
     COMPATIBLE = "compatible"
 
 
+class DlopenPriority(enum.StrEnum):
+    """How much a ``.note.dlopen`` entry wants its library (the FDO ELF dlopen metadata
+    spec's ``priority``; ``recommended`` when a note names none). As an option: the least
+    priority a note needs to be solved for."""
+
+    REQUIRED = "required"
+    RECOMMENDED = "recommended"
+    SUGGESTED = "suggested"
+
+    @property
+    def rank(self) -> int:
+        """0 for required, 1 recommended, 2 suggested."""
+        return ("required", "recommended", "suggested").index(self.value)
+
+
+class NeedOrigin(enum.StrEnum):
+    """Why the process loads a library."""
+
+    #: A DT_NEEDED entry: loaded at start-up.
+    NEEDED = "needed"
+    #: A ``.note.dlopen`` entry of an object in the process: dlopen()ed later.
+    NOTE = "note"
+    #: ``--dlopen SONAME``.
+    FLAG = "flag"
+    #: Seen opened when the program ran (``trace``).
+    TRACE = "trace"
+
+
 class Delivery(enum.StrEnum):
     """How the solution reaches the loader; the prediction depends on it."""
 
@@ -64,6 +92,10 @@ def _glibc_policy(value: GlibcPolicy | str) -> GlibcPolicy:
 
 def _delivery(value: Delivery | str) -> Delivery:
     return Delivery(value)
+
+
+def _dlopen_priority(value: DlopenPriority | str) -> DlopenPriority:
+    return DlopenPriority(value)
 
 
 def _count(value: int) -> int:
@@ -108,6 +140,23 @@ class SolveOptions:
     allow_missing: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     #: A close soname (``libfoo.so.2`` for ``libfoo.so.1``) may stand in, at a high cost.
     allow_substitution: bool = False
+    #: Sonames every root's process dlopen()s (``--dlopen``): needed like DT_NEEDED.
+    dlopen: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: ``.note.dlopen`` entries solved for: required ones always (hard), recommended
+    #: ones while the rest stays solvable, suggested ones only with this at "suggested".
+    dlopen_priority: DlopenPriority = attrs.field(
+        default=DlopenPriority.RECOMMENDED, converter=_dlopen_priority
+    )
+    #: Note entries of these features are solved for whatever their priority.
+    dlopen_features: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: List sonames written as strings in the roots that nothing loads (not solved for).
+    dlopen_hints: bool = False
+    #: Directories of graphics/GPU driver libraries, the only providers of driver sonames
+    #: (``None``: NixOS's ``/run/opengl-driver/lib`` or ``-32/lib`` where it exists).
+    driver_dirs: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_strings)
+    #: Sonames a run of the program was seen to open, or fail to open (``trace``):
+    #: included like recommended notes (left out, with a warning, when impossible).
+    traced: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     # -- what is preferred (strongest first) -------------------------------------------
     #: soname -> file chosen before (a lock): kept unless impossible.

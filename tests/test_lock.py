@@ -127,6 +127,7 @@ def test_lock_round_trips_through_its_file(tree: Tree, tmp_path: Path) -> None:
         "libraries",
         "substitutions",
         "warnings",
+        "driver_dirs",
     ]
     # Written atomically: no staging file is left behind; rewriting replaces the file.
     write_lock(attrs.evolve(tree.lock, warnings=("w",)), str(path))

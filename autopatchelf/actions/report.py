@@ -6,16 +6,21 @@ The JSON documents are versioned (``schema``); docs/resolver.rst describes every
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopatchelf.actions.escape import json_text, visible
+from autopatchelf.options import NeedOrigin
 from autopatchelf.schema import encode
 from autopatchelf.solution.explain import Explanation
 from autopatchelf.solution.model import SOLUTION_DOCUMENT, SOLUTION_SCHEMA, Solution
 
+if TYPE_CHECKING:
+    from autopatchelf.actions.trace import TraceResult
+
 __all__ = ["SOLUTION_SCHEMA", "UNSATISFIABLE_SCHEMA", "explanation_document", "solution_document"]
 
 UNSATISFIABLE_SCHEMA = "autopatchelf.unsatisfiable/1"
+TRACE_SCHEMA = "autopatchelf.trace/1"
 
 
 def solution_document(solution: Solution) -> dict[str, Any]:
@@ -59,6 +64,10 @@ def solution_text(solution: Solution, names: Mapping[str, str] | None = None) ->
         width = max((len(visible(lib.name)) for lib in r.libraries), default=0)
         for lib in r.libraries:
             origin = "bundled" if lib.store_path is None else ""
+            if lib.driver:
+                origin = "driver"
+            if lib.via is not NeedOrigin.NEEDED:
+                origin = f"{origin} (dlopen: {lib.via.value})".strip()
             lines.append(
                 f"  {visible(lib.name).ljust(width)}  {visible(lib.path)}  {origin}".rstrip()
             )
@@ -82,6 +91,12 @@ def solution_text(solution: Solution, names: Mapping[str, str] | None = None) ->
                 f"  {visible(download.store_path)}{visible(origin)}  "
                 f"{mebibytes(download.file_size)}{visible(named)}"
             )
+    if solution.dlopen_hints:
+        lines.append("dlopen() hints (sonames written in the program; --dlopen NAME solves one):")
+        for hint in solution.dlopen_hints:
+            where = "a store path has it" if hint.provided else "nothing provides it"
+            who = shown.get(hint.root, hint.root)
+            lines.append(visible(f"  {hint.soname}  ({where}; in {who})"))
     for old, new in solution.substitutions.items():
         lines.append(visible(f"substitution: {old} is served by a {new} (closest match)"))
     for alt in solution.alternatives:
@@ -101,3 +116,42 @@ def mebibytes(size: int) -> str:
 def explanation_text(explanation: Explanation) -> str:
     """The explanation for people, its names escaped."""
     return "no solution:\n" + "".join(f"  {visible(line)}\n" for line in explanation.lines)
+
+
+def trace_text(result: TraceResult, lock_file: str) -> str:
+    """What each round of ``trace`` showed, and what the lock now holds."""
+    lines: list[str] = []
+    for r in result.rounds:
+        ended = "timed out" if r.timed_out else f"exit {r.returncode}"
+        lines.append(f"round {r.number}: ran ({ended})")
+        for name, path in r.leaks:
+            lines.append(visible(f"  leak: {name} was loaded from {path}, not from the store"))
+        lines.extend(visible(f"  failed: {name} was not found") for name in r.failed)
+        lines.extend(visible(f"  dlopen()ed from the store: {name}") for name in r.served)
+        lines.extend(
+            visible(f"  opened by path (a solve cannot serve it): {name}") for name in r.by_path
+        )
+        if r.new:
+            lines.append(visible(f"  solving again with: {', '.join(r.new)}"))
+        else:
+            lines.append("  nothing new")
+    state = "settled" if result.settled else "not settled (--rounds ran out)"
+    traced = ", ".join(result.traced) or "none"
+    lines.append(visible(f"traced: {traced}; {state}"))
+    lines.extend(visible(f"warning: {w}") for w in result.solution.warnings)
+    lines.append(visible(f"lock written: {lock_file}"))
+    return "\n".join(lines) + "\n"
+
+
+def trace_json(result: TraceResult, lock_file: str) -> str:
+    """The ``autopatchelf.trace/1`` document: the rounds, what was traced, the lock and
+    the final solution (an ``autopatchelf.solution/1`` document)."""
+    document = {
+        "schema": TRACE_SCHEMA,
+        "settled": result.settled,
+        "traced": list(result.traced),
+        "rounds": [encode(r) for r in result.rounds],
+        "lock": lock_file,
+        "solution": solution_document(result.solution),
+    }
+    return to_json(document)

@@ -25,6 +25,7 @@ COMMANDS = {
     "check": "autopatchelf.cli._check",
     "patch": "autopatchelf.cli._patch",
     "run": "autopatchelf.cli._run",
+    "trace": "autopatchelf.cli._trace",
 }
 
 

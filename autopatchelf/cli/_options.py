@@ -16,6 +16,7 @@ from autopatchelf.frozen import FrozenMap
 from autopatchelf.options import (
     NIX_INDEX_DEFAULT,
     REMOTE_TIMEOUT_DEFAULT,
+    DlopenPriority,
     GlibcPolicy,
     SolveOptions,
 )
@@ -200,6 +201,69 @@ SOLVE_FLAGS: tuple[Flag, ...] = (
             "action": "store_true",
             "help": "let a close soname (libfoo.so.2 for a missing libfoo.so.1) stand in when "
             "every version and versioned symbol still fits",
+        },
+    ),
+    Flag(
+        "dlopen",
+        "--dlopen",
+        {
+            "metavar": "SONAME",
+            "action": "append",
+            "default": [],
+            "help": "the program dlopen()s SONAME: solve it like a DT_NEEDED (its provider's "
+            "closure joins the one-glibc check); repeatable",
+        },
+    ),
+    Flag(
+        "dlopen_priority",
+        "--dlopen-priority",
+        {
+            "choices": [p.value for p in DlopenPriority],
+            "default": DlopenPriority.RECOMMENDED.value,
+            "help": "the least .note.dlopen priority solved for: required ones must be "
+            "provided; recommended ones (the default) are, unless that breaks the rest "
+            "(then a warning); suggested ones only when asked",
+        },
+    ),
+    Flag(
+        "dlopen_features",
+        "--dlopen-feature",
+        {
+            "metavar": "NAME",
+            "action": "append",
+            "default": [],
+            "help": "also solve the .note.dlopen entries of feature NAME, whatever their "
+            "priority; repeatable",
+        },
+    ),
+    Flag(
+        "driver_dirs",
+        "--driver-dir",
+        {
+            "metavar": "DIR",
+            "action": "append",
+            "default": None,
+            "help": "graphics/GPU driver libraries (libGL, libEGL, libvulkan, libcuda...) come "
+            "from DIR, never from the store (default: /run/opengl-driver/lib, or "
+            "/run/opengl-driver-32/lib for 32-bit programs, where it exists); repeatable",
+        },
+    ),
+    Flag(
+        "driver_dirs",
+        "--no-driver-dir",
+        {
+            "action": "store_const",
+            "const": [],
+            "help": "use no driver dir: driver sonames are left out, with a warning",
+        },
+    ),
+    Flag(
+        "dlopen_hints",
+        "--dlopen-hints",
+        {
+            "action": "store_true",
+            "help": "list the sonames written as strings in the program that nothing loads "
+            "(what it may dlopen()); promote one with --dlopen NAME",
         },
     ),
 )

@@ -15,7 +15,7 @@ EV_CURRENT: Final = 1
 # e_type
 ET_REL, ET_EXEC, ET_DYN, ET_CORE = 1, 2, 3, 4
 # p_type
-PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
+PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
 # The real e_phnum lives in section 0's sh_info when e_phnum is PN_XNUM.
 PN_XNUM: Final = 0xFFFF
 # sh_type of .dynsym

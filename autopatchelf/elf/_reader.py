@@ -63,10 +63,13 @@ from autopatchelf.elf._layout import (
     PT_DYNAMIC,
     PT_INTERP,
     PT_LOAD,
+    PT_NOTE,
 )
+from autopatchelf.elf._notes import dlopen_notes
 from autopatchelf.elf.records import (
     DF_1_PIE,
     ELF_MAGIC,
+    DlopenNote,
     ElfClass,
     ElfType,
     Endian,
@@ -79,11 +82,12 @@ from autopatchelf.errors import ElfError
 __all__ = ["SMALL_FILE_BYTES", "Fields", "parse_fields", "read_fields"]
 
 #: ElfFacts' fields after ``path``: class, byte order, machine, OS ABI, type, interpreter,
-#: soname, needed, rpath, runpath, flags, flags_1, version needs and definitions, symbols.
+#: soname, needed, rpath, runpath, flags, flags_1, version needs and definitions, symbols,
+#: dlopen notes and their problems.
 Fields = tuple[
     ElfClass, Endian, int, int, ElfType, str | None, str | None, tuple[str, ...],
     str | None, str | None, int, int, tuple[VersionNeed, ...],
-    tuple[VersionDefinition, ...], DynamicSymbols,
+    tuple[VersionDefinition, ...], DynamicSymbols, tuple[DlopenNote, ...], tuple[str, ...],
 ]  # fmt: skip
 
 #: Files up to this size are read whole; larger ones are read in pieces.
@@ -166,7 +170,9 @@ class Image:
     file size; every reason for rejecting the file is an :class:`~autopatchelf.errors.ElfError`.
     """
 
-    __slots__ = ("base", "data", "fd", "layout", "loads", "path", "sections", "size", "strtab")
+    __slots__ = (
+        "base", "data", "fd", "layout", "loads", "notes", "path", "sections", "size", "strtab",
+    )  # fmt: skip
 
     def __init__(self, path: str, data: bytes, size: int, fd: int | None) -> None:
         self.path = path
@@ -177,6 +183,8 @@ class Image:
         self.fd = fd
         self.layout = LAYOUTS[1, 1]
         self.loads: tuple[_Load, ...] = ()
+        #: (offset, size) of each PT_NOTE segment's file part.
+        self.notes: tuple[tuple[int, int], ...] = ()
         #: The section header table's offset and entry count ((0, 0) without one).
         self.sections = (0, 0)
         self.strtab = b""
@@ -237,6 +245,7 @@ class Image:
         version_needs = _versions.version_needs(self, tags)
         version_defs = _versions.version_defs(self, tags)
         layout = self.layout
+        notes, note_problems = dlopen_notes(self)
         return (
             layout.elf_class,
             layout.endian,
@@ -253,6 +262,8 @@ class Image:
             version_needs,
             version_defs,
             _symtab.dynamic_symbols(self, tags, version_needs, version_defs),
+            notes,
+            note_problems,
         )
 
     # -- headers -------------------------------------------------------------------------
@@ -346,6 +357,11 @@ class Image:
                     raise self.error("a PT_LOAD segment extends past the end of the file")
                 loads.append((vaddr, vaddr + size, offset))
         self.loads = tuple(loads)
+        self.notes = tuple(
+            (offset, size)
+            for p_type, offset, size in zip(types, offsets, sizes, strict=False)
+            if p_type == PT_NOTE and size
+        )
         dynamic = interp = None
         if PT_DYNAMIC in types:
             first = types.index(PT_DYNAMIC)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autopatchelf.elf.records import (
+    DlopenNote,
     ElfClass,
     ElfType,
     Endian,
@@ -23,8 +24,9 @@ from autopatchelf.elf.records import (
 )
 from autopatchelf.elf.symbols import DynamicSymbols
 from autopatchelf.errors import ElfError
+from autopatchelf.options import DlopenPriority
 
-BLOB_FORMAT = 2
+BLOB_FORMAT = 3
 _MARSHAL_VERSION = 4
 
 
@@ -104,6 +106,25 @@ def _defs_in(value: object) -> tuple[VersionDefinition, ...]:
     return tuple(definitions)
 
 
+def _note_out(note: DlopenNote) -> object:
+    return (note.sonames, note.priority.value, note.feature, note.description)
+
+
+def _notes_in(value: object) -> tuple[DlopenNote, ...]:
+    notes = []
+    for item in _tuple(value):
+        sonames, priority, feature, description = _tuple(item)
+        notes.append(
+            DlopenNote(
+                _strs(sonames),
+                DlopenPriority(_str(priority)),
+                _optional_str(feature),
+                _optional_str(description),
+            )
+        )
+    return tuple(notes)
+
+
 #: Every field of ElfFacts but ``path`` (the blob is about a file, wherever it is) and
 #: ``symbols`` (their own payload): (name, to a plain value, from a plain value).
 _FIELDS: tuple[tuple[str, Callable[[Any], object], Callable[[object], Any]], ...] = (
@@ -121,6 +142,8 @@ _FIELDS: tuple[tuple[str, Callable[[Any], object], Callable[[object], Any]], ...
     ("flags_1", _same, _int),
     ("version_needs", _needs_out, _needs_in),
     ("version_defs", _defs_out, _defs_in),
+    ("dlopen", lambda notes: tuple(_note_out(n) for n in notes), _notes_in),
+    ("dlopen_problems", _same, _strs),
 )
 
 #: The ElfFacts fields the blob holds (a unit test checks none is forgotten).

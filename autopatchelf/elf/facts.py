@@ -15,6 +15,7 @@ import attrs
 from autopatchelf.elf import _reader, blob
 from autopatchelf.elf.records import (
     DF_1_NODEFLIB,
+    DlopenNote,
     ElfClass,
     ElfType,
     Endian,
@@ -52,6 +53,10 @@ class ElfFacts:
     version_needs: tuple[VersionNeed, ...]
     version_defs: tuple[VersionDefinition, ...]
     symbols: DynamicSymbols = attrs.field(eq=False, repr=False)
+    #: ``.note.dlopen`` entries: libraries this object may dlopen() (see
+    #: :mod:`autopatchelf.elf._notes`), and a sentence per malformed note.
+    dlopen: tuple[DlopenNote, ...] = ()
+    dlopen_problems: tuple[str, ...] = ()
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> ElfFacts:

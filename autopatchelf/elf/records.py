@@ -7,6 +7,8 @@ import enum
 
 import attrs
 
+from autopatchelf.options import DlopenPriority
+
 #: Every ELF file starts with these four bytes.
 ELF_MAGIC = b"\x7fELF"
 
@@ -46,6 +48,18 @@ class ElfType(enum.Enum):
     SHARED = "dyn"  # ET_DYN: a shared library
     CORE = "core"
     OTHER = "other"
+
+
+@attrs.frozen
+class DlopenNote:
+    """One entry of a ``.note.dlopen`` note: a library the object may ``dlopen()``."""
+
+    #: Sonames that would do, most preferred first.
+    sonames: tuple[str, ...]
+    priority: DlopenPriority = DlopenPriority.RECOMMENDED
+    #: What it is for (``zstd``) and a sentence saying so, when the note says.
+    feature: str | None = None
+    description: str | None = None
 
 
 # DT_FLAGS / DT_FLAGS_1 bits that matter to the resolver.

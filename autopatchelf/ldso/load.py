@@ -28,6 +28,7 @@ from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.elf.records import ElfType
 from autopatchelf.ldso.machines import compatible
 from autopatchelf.ldso.search import has_slash, search_order
+from autopatchelf.options import NeedOrigin
 
 
 class LoadRole(enum.Enum):
@@ -89,6 +90,8 @@ class Mapped:
     path: str
     #: Who asked for it first.
     requested_by: str
+    #: Why: a DT_NEEDED at start-up, or a dlopen() after (a note, ``--dlopen``...).
+    via: NeedOrigin = NeedOrigin.NEEDED
 
 
 @attrs.frozen
@@ -96,6 +99,8 @@ class LoadOrder:
     mapped: tuple[Mapped, ...]
     #: (requesting object, name) ld.so would not find at all.
     not_found: tuple[tuple[str, str], ...]
+    #: (calling object, name) a dlopen() would not find.
+    dlopen_not_found: tuple[tuple[str, str], ...] = ()
 
 
 def load_order(
@@ -106,50 +111,120 @@ def load_order(
     library_path: Callable[[str], Sequence[str]] = lambda _name: (),
     runpath_override: Callable[[ElfFacts], Sequence[str] | None] = lambda _obj: None,
     renames: Mapping[str, Mapping[str, str]] | None = None,
+    dlopen: Callable[[str], Sequence[tuple[str, NeedOrigin]]] = lambda _path: (),
 ) -> LoadOrder:
-    """Replay the loading of ``root``'s needs.
+    """Replay the loading of ``root``'s needs, then of what its objects dlopen().
 
     ``library_path(name)``: the library path directories to try for ``name`` (callers may
     pass only those that hold it; order kept). ``runpath_override(obj)``: the directories
     of a DT_RUNPATH that replaces ``obj``'s own (a patched one), or None. ``renames``:
     object path -> {needed name: the name it asks for instead} (a patched DT_NEEDED).
+    ``dlopen(path)``: the names the object at ``path`` dlopen()s once started, and why.
     Host directories take part only as far as ``finder`` answers for them.
+
+    Start-up maps DT_NEEDED breadth first. Then each object, in load order, dlopen()s
+    its names: a name already loaded (as asked, or as a DT_SONAME) is that object again;
+    otherwise glibc searches exactly as for a DT_NEEDED of the calling object (its
+    RPATH chain or RUNPATH, the library path, the default dirs), and maps what the new
+    object needs breadth first. Those mapped after start-up carry the dlopen's origin.
     """
-    loaded: dict[str, str] = {}
-    mapped: list[Mapped] = []
-    not_found: list[tuple[str, str]] = []
-    default_dirs: tuple[str, ...] = ()
-    if interpreter is not None:
-        interp_facts = finder.facts(interpreter)
-        for alias in (os.path.basename(interpreter), interp_facts.soname):
-            if alias:
-                loaded[alias] = interpreter
-        default_dirs = (os.path.dirname(interpreter),)
-    files: set[str] = set(loaded.values())
-    queue: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]] = deque([(root, ())])
-    while queue:
-        obj, chain = queue.popleft()
-        own_renames = renames.get(obj.path, {}) if renames else {}
-        for name in obj.needed:
-            wanted = own_renames.get(name, name)
-            if name in loaded or wanted in loaded:
+    state = _State(finder, library_path, runpath_override, renames, interpreter)
+    state.breadth_first(deque([(root, ())]), NeedOrigin.NEEDED)
+    callers: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]] = deque(
+        [(root, ()), *((finder.facts(m.path), state.chains[m.path]) for m in state.mapped)]
+    )
+    dlopen_missing: list[tuple[str, str]] = []
+    while callers:
+        obj, chain = callers.popleft()
+        for name, origin in dlopen(obj.path):
+            if name in state.loaded:
                 continue
-            found = _search(
-                obj, chain, wanted, finder, library_path, runpath_override, default_dirs
-            )
+            found = state.search(obj, chain, name)
             if found is None:
-                not_found.append((obj.path, name))
+                dlopen_missing.append((obj.path, name))
                 continue
-            path, facts = found
-            loaded[name] = path
-            if facts.soname:
-                loaded.setdefault(facts.soname, path)
-            if path in files:
-                continue
-            files.add(path)
-            mapped.append(Mapped(name, path, obj.path))
-            queue.append((facts, (obj, *chain)))
-    return LoadOrder(tuple(mapped), tuple(not_found))
+            before = len(state.mapped)
+            state.map(obj, chain, name, found, origin)
+            state.breadth_first(deque([(found[1], (obj, *chain))]), origin)
+            callers.extend(
+                (finder.facts(m.path), state.chains[m.path]) for m in state.mapped[before:]
+            )
+    return LoadOrder(tuple(state.mapped), tuple(state.not_found), tuple(dlopen_missing))
+
+
+class _State:
+    """What one replay has mapped so far."""
+
+    def __init__(
+        self,
+        finder: Finder,
+        library_path: Callable[[str], Sequence[str]],
+        runpath_override: Callable[[ElfFacts], Sequence[str] | None],
+        renames: Mapping[str, Mapping[str, str]] | None,
+        interpreter: str | None,
+    ) -> None:
+        self.finder = finder
+        self.library_path = library_path
+        self.runpath_override = runpath_override
+        self.renames = renames or {}
+        self.loaded: dict[str, str] = {}
+        self.mapped: list[Mapped] = []
+        self.not_found: list[tuple[str, str]] = []
+        self.chains: dict[str, tuple[ElfFacts, ...]] = {}
+        self.default_dirs: tuple[str, ...] = ()
+        if interpreter is not None:
+            interp_facts = finder.facts(interpreter)
+            for alias in (os.path.basename(interpreter), interp_facts.soname):
+                if alias:
+                    self.loaded[alias] = interpreter
+            self.default_dirs = (os.path.dirname(interpreter),)
+        self.files: set[str] = set(self.loaded.values())
+
+    def search(
+        self, obj: ElfFacts, chain: tuple[ElfFacts, ...], name: str
+    ) -> tuple[str, ElfFacts] | None:
+        return _search(
+            obj, chain, name, self.finder, self.library_path, self.runpath_override,
+            self.default_dirs,
+        )  # fmt: skip
+
+    def map(
+        self,
+        obj: ElfFacts,
+        chain: tuple[ElfFacts, ...],
+        name: str,
+        found: tuple[str, ElfFacts],
+        via: NeedOrigin,
+    ) -> bool:
+        """Record that ``name`` (asked by ``obj``) is ``found``; whether it is new."""
+        path, facts = found
+        self.loaded[name] = path
+        if facts.soname:
+            self.loaded.setdefault(facts.soname, path)
+        if path in self.files:
+            return False
+        self.files.add(path)
+        self.mapped.append(Mapped(name, path, obj.path, via))
+        self.chains[path] = (obj, *chain)
+        return True
+
+    def breadth_first(
+        self, queue: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]], via: NeedOrigin
+    ) -> None:
+        """Map the DT_NEEDED of every queued object, breadth first, as ld.so does."""
+        while queue:
+            obj, chain = queue.popleft()
+            own_renames = self.renames.get(obj.path, {})
+            for name in obj.needed:
+                wanted = own_renames.get(name, name)
+                if name in self.loaded or wanted in self.loaded:
+                    continue
+                found = self.search(obj, chain, wanted)
+                if found is None:
+                    self.not_found.append((obj.path, name))
+                    continue
+                if self.map(obj, chain, name, found, via):
+                    queue.append((found[1], (obj, *chain)))
 
 
 def _search(

@@ -15,12 +15,21 @@ from collections.abc import Iterable, Sequence
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError, RootError
 from autopatchelf.frozen import FrozenMap
+from autopatchelf.ldso.drivers import is_driver_soname
 from autopatchelf.ldso.glibc import glibc_version, is_glibc_name
 from autopatchelf.ldso.machines import compatible, incompatibility, loader_name
 from autopatchelf.ldso.search import has_slash, inherits_rpath, is_host_lib_dir
-from autopatchelf.options import GlibcPolicy
+from autopatchelf.options import DlopenPriority, GlibcPolicy, NeedOrigin
 from autopatchelf.problem.foreign import bundled_dirs, main_rpath_dirs
-from autopatchelf.problem.model import Exclusion, ExclusionKind, Glibc, Problem, Provider
+from autopatchelf.problem.model import (
+    DlopenNeed,
+    DlopenPolicy,
+    Exclusion,
+    ExclusionKind,
+    Glibc,
+    Problem,
+    Provider,
+)
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource, StoreFile
 
 
@@ -42,9 +51,21 @@ def soname_stem(name: str) -> str:
 
 class _Builder:
     def __init__(
-        self, source: LibrarySource, roots: Sequence[ElfFacts], files: ForeignFiles
+        self,
+        source: LibrarySource,
+        roots: Sequence[ElfFacts],
+        files: ForeignFiles,
+        dlopen: DlopenPolicy | None = None,
+        driver_dirs: Sequence[str] = (),
     ) -> None:
         self.source = source
+        self.driver_dirs = tuple(driver_dirs)
+        #: Driver libraries taken from the driver dirs, and driver sonames none has.
+        self.drivers: list[str] = []
+        self.driver_missing: list[str] = []
+        self.dlopen_policy = dlopen or DlopenPolicy()
+        self.dlopen: list[DlopenNeed] = []
+        self._root_paths = {facts.path for facts in roots}
         self.files = files
         self.root_facts = roots[0]
         self.providers: dict[str, Provider] = {}
@@ -111,7 +132,97 @@ class _Builder:
                         self.foreign.append(bundled)
                     queue.append((bundled, (obj.facts, *chain)))
                 self._add_candidate(name, found)
+            for need in self._dlopen_needs(obj.facts):
+                found = self._find_bundled(obj.facts, chain, need.name)
+                if found is None:
+                    free.append(need.name)
+                    continue
+                # A bundled copy its own search finds: loaded with it, at dlopen() time.
+                self.fixed[(obj.path, need.name)] = found
+                if found not in self.providers:
+                    bundled = self._bundled_provider(found)
+                    if always:
+                        self.foreign.append(bundled)
+                    queue.append((bundled, (obj.facts, *chain)))
+                self._add_candidate(need.name, found)
         return free
+
+    # -- dlopen() ---------------------------------------------------------------------
+
+    def _dlopen_needs(self, facts: ElfFacts) -> list[DlopenNeed]:
+        """The libraries ``facts`` dlopen()s that this solve includes: ``--dlopen`` names
+        (roots only) and its ``.note.dlopen`` entries the policy takes. A note whose
+        alternatives no source provides is left out with a note unless it is required."""
+        policy = self.dlopen_policy
+        needs: list[DlopenNeed] = []
+        if facts.path in self._root_paths:
+            needs.extend(
+                DlopenNeed(facts.path, name, NeedOrigin.FLAG, DlopenPriority.REQUIRED)
+                for name in policy.flags
+                if name not in facts.needed
+            )
+            for seen in policy.traced:
+                if seen in facts.needed or seen in policy.flags:
+                    continue
+                need = DlopenNeed(facts.path, seen, NeedOrigin.TRACE, DlopenPriority.RECOMMENDED)
+                if self._pick_alternative(facts, (seen,)) is None:
+                    self._note(f"{os.path.basename(facts.path)}: {need.describe()}; no store "
+                               "path provides it: left out")  # fmt: skip
+                    continue
+                needs.append(need)
+        for problem in facts.dlopen_problems:
+            self._note(f"{facts.path}: {problem}")
+        for note in facts.dlopen:
+            if not policy.includes(note.priority, note.feature):
+                continue
+            name = self._pick_alternative(facts, note.sonames)
+            need = DlopenNeed(
+                facts.path, name or note.sonames[0], NeedOrigin.NOTE, note.priority,
+                note.feature, note.sonames,
+            )  # fmt: skip
+            if name is None and need.soft:
+                self._note(
+                    f"{os.path.basename(facts.path)} may dlopen() {need.describe()}; no store "
+                    "path provides it: left out"
+                )
+                continue
+            if need.name not in facts.needed:
+                needs.append(need)
+        needs = [n for n in needs if (n.requester, n.name) not in policy.dropped]
+        known = {(n.requester, n.name) for n in self.dlopen}
+        self.dlopen.extend(n for n in needs if (n.requester, n.name) not in known)
+        return needs
+
+    def _driver_candidates(self, name: str) -> list[str]:
+        """The driver dirs' files for driver soname ``name`` (never the store's: NixOS
+        serves drivers from its driver dir). Their own libraries are theirs to find at run
+        time; only their glibc needs join the solve (the one glibc must have every version
+        they need). Returns those glibc names."""
+        glibc_needs: list[str] = []
+        for directory in self.driver_dirs:
+            path = os.path.join(directory, name)
+            facts = self.files.facts(path)
+            if facts is None or not compatible(self.root_facts, facts):
+                continue
+            if path not in self.providers:
+                label = f"{name} of the driver dir {directory}"
+                self.providers[path] = Provider(path, facts, None, label)
+                self.drivers.append(path)
+                self.free[path] = [n for n in facts.needed if is_glibc_name(n)]
+                glibc_needs.extend(self.free[path])
+            self._add_candidate(name, path)
+        if not self.candidates.get(name):
+            self.driver_missing.append(name)
+        return glibc_needs
+
+    def _pick_alternative(self, facts: ElfFacts, sonames: Sequence[str]) -> str | None:
+        """The first of a note's sonames that some file could provide."""
+        for name in sonames:
+            if self.candidates.get(name) or any(True for _ in self.source.candidates(name)):
+                return name
+            if self.files.facts(os.path.join(os.path.dirname(facts.path), name)) is not None:
+                return name
+        return None
 
     def _bundled_provider(self, path: str) -> Provider:
         read = self.files.facts(path)
@@ -165,6 +276,7 @@ class _Builder:
         names: deque[str] = deque()
         for needed in self.free.values():
             names.extend(needed)
+        names.extend(need.name for need in self.dlopen)
         self._explore(names, deque(self._named_store_files))
         if allow_substitution:
             self._explore(deque(), deque(self._substitute()))
@@ -204,6 +316,9 @@ class _Builder:
                     continue
                 seen_names.add(name)
                 self.candidates.setdefault(name, [])
+                if is_driver_soname(name):
+                    names.extend(self._driver_candidates(name))
+                    continue
                 for cand in self.source.candidates(name):
                     if self.admit(name, cand):
                         self._add_candidate(name, cand.path)
@@ -230,6 +345,16 @@ class _Builder:
                         seen_files.add(found.path)
                         files.append(found)
                     names.append(dep)
+                for need in self._dlopen_needs(cand.facts):
+                    found = self._find_in_closure(cand, need.name)
+                    if found is not None:
+                        self.fixed[(cand.path, need.name)] = found.path
+                        if self.admit(need.name, found):
+                            self._add_candidate(need.name, found.path)
+                        if found.path not in seen_files:
+                            seen_files.add(found.path)
+                            files.append(found)
+                    names.append(need.name)
 
     def _bundled_for_store(self, cand: StoreFile, name: str, names: deque[str]) -> bool:
         """A store library without DT_RUNPATH that its own search leaves without ``name``
@@ -381,9 +506,13 @@ def build_problem(
     allow_substitution: bool = False,
     files: ForeignFiles | None = None,
     glibc_policy: GlibcPolicy = GlibcPolicy.STRICT,
+    dlopen: DlopenPolicy | None = None,
+    driver_dirs: Sequence[str] = (),
 ) -> Problem:
     """Read the roots (paths, or facts already read) and gather every candidate and fact
-    the encoding needs; ``files`` is where bundled libraries are looked for (the disk)."""
+    the encoding needs; ``files`` is where bundled libraries are looked for (the disk);
+    ``dlopen`` which dlopen()ed libraries are included; ``driver_dirs`` where driver
+    sonames (:mod:`autopatchelf.ldso.drivers`) come from."""
     if not roots:
         raise RootError("no file to solve", hint="name at least one ELF file")
     root_facts = [
@@ -401,7 +530,7 @@ def build_problem(
                 f"{other.path} cannot share a solve with {first.path}: {reason}",
                 hint="solve files of different architectures separately",
             )
-    builder = _Builder(source, root_facts, files or DiskFiles())
+    builder = _Builder(source, root_facts, files or DiskFiles(), dlopen, driver_dirs)
     builder.add_foreign(root_facts)
     builder.explore_store(allow_substitution=allow_substitution)
     builder.check_versions(any_glibc=glibc_policy is GlibcPolicy.COMPATIBLE)
@@ -451,6 +580,9 @@ def build_problem(
         substitutes=FrozenMap(sorted(builder.substitutes.items())),
         downloads=FrozenMap(downloads),
         rejected=FrozenMap(rejected),
+        dlopen=tuple(builder.dlopen),
+        drivers=frozenset(builder.drivers),
+        driver_missing=tuple(sorted(set(builder.driver_missing))),
     )
 
 

@@ -14,6 +14,7 @@ import attrs
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.frozen import FrozenMap
+from autopatchelf.options import DlopenPriority, NeedOrigin
 
 
 @attrs.frozen
@@ -63,6 +64,58 @@ class Glibc:
 
 
 @attrs.frozen
+class DlopenNeed:
+    """A library an object of the process dlopen()s: solved like a DT_NEEDED of that
+    object (its own search finds it first; the chosen provider's closure joins the
+    one-glibc check), but loaded after start-up."""
+
+    #: The object that calls dlopen() (a root, a bundled or a store library).
+    requester: str
+    #: The soname solved for (the first of the note's alternatives that exists).
+    name: str
+    origin: NeedOrigin
+    priority: DlopenPriority
+    feature: str | None = None
+    #: Every soname the note allows, most preferred first.
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def soft(self) -> bool:
+        """Left out (with a warning) when it cannot be provided with the rest."""
+        return self.priority is not DlopenPriority.REQUIRED
+
+    def describe(self) -> str:
+        """``libzstd.so.1 (recommended: zstd)``, ``libfoo.so.1 (--dlopen)``."""
+        if self.origin is NeedOrigin.FLAG:
+            return f"{self.name} (--dlopen)"
+        if self.origin is NeedOrigin.TRACE:
+            return f"{self.name} (seen opened by a traced run)"
+        what = self.priority.value + (f": {self.feature}" if self.feature else "")
+        return f"{self.name} ({what})"
+
+
+@attrs.frozen
+class DlopenPolicy:
+    """Which dlopen()ed libraries a solve includes (from ``SolveOptions``)."""
+
+    #: ``--dlopen``: needed by every root.
+    flags: tuple[str, ...] = ()
+    #: Notes of this priority or a stronger one are included.
+    priority: DlopenPriority = DlopenPriority.RECOMMENDED
+    #: Notes of these features are included whatever their priority.
+    features: tuple[str, ...] = ()
+    #: Seen opened at run time (``trace``): needed by every root, softly.
+    traced: tuple[str, ...] = ()
+    #: (requester, name) left out after they could not be provided with the rest.
+    dropped: frozenset[tuple[str, str]] = frozenset()
+
+    def includes(self, priority: DlopenPriority, feature: str | None) -> bool:
+        return priority.rank <= self.priority.rank or (
+            feature is not None and feature in self.features
+        )
+
+
+@attrs.frozen
 class Problem:
     """Everything the encoding needs about one solve: who is loaded whatever we choose,
     who may provide each name, and the closures, glibcs and exclusions that constrain it."""
@@ -101,6 +154,17 @@ class Problem:
     #: Needed name -> (store path, why) of unrealised paths that have it but may not be
     #: used (for explanations).
     rejected: FrozenMap[str, tuple[tuple[str, str], ...]] = attrs.field(factory=FrozenMap)
+    #: Libraries objects dlopen() that the solve includes (their providers are chosen
+    #: like DT_NEEDED ones; those the object's own search finds are in ``fixed`` too).
+    dlopen: tuple[DlopenNeed, ...] = ()
+    #: Files of the driver dirs that are candidates (for driver sonames only).
+    drivers: frozenset[str] = frozenset()
+    #: Driver sonames no driver dir has: left out (never taken from the store).
+    driver_missing: tuple[str, ...] = ()
+
+    def dlopen_of(self, path: str) -> tuple[str, ...]:
+        """The names the object at ``path`` dlopen()s, in order."""
+        return tuple(n.name for n in self.dlopen if n.requester == path)
 
     def needs_in_load_order(
         self, start: Iterable[str], provider_of: Callable[[str, str], str | None]

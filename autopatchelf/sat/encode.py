@@ -166,6 +166,16 @@ class _Encoder:
         for sp, glibcs in p.closure_glibcs.items():
             if glibcs:
                 self._sel(F.ClosureGlibc(sp, glibcs))
+        for fact in self._dlopen_facts():
+            self._sel(fact)
+
+    def _dlopen_facts(self) -> list[F.Dlopens]:
+        """One fact per dlopen() need its requester's own search does not serve."""
+        return [
+            F.Dlopens(need.requester, need.name, need)
+            for need in self.p.dlopen
+            if (need.requester, need.name) not in self.p.fixed and need.requester in self.U
+        ]
 
     def _encode_needs(self, foreign: set[str]) -> None:
         p = self.p
@@ -189,6 +199,12 @@ class _Encoder:
                 continue
             for name in names:
                 self.hard.append([-self.U[req], self.L[name]])
+        # A dlopen() need holds while its requester is loaded (foreign ones always are).
+        for fact in self._dlopen_facts():
+            clause = [self.L[fact.name]]
+            if fact.requester not in foreign:
+                clause.insert(0, -self.U[fact.requester])
+            self._guarded(fact, clause)
 
     def _encode_exclusions(self, foreign: set[str]) -> None:
         for excl in self.p.exclusions:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from autopatchelf.problem.model import Exclusion
+from autopatchelf.problem.model import DlopenNeed, Exclusion
 
 
 @attrs.frozen
@@ -17,6 +17,14 @@ class Needs:
 
     requester: str
     name: str
+
+
+@attrs.frozen
+class Dlopens(Needs):
+    """``requester`` (any object of the process) dlopen()s ``name``: needed while
+    ``requester`` is loaded. ``need`` says why (a note's priority, ``--dlopen``)."""
+
+    need: DlopenNeed = attrs.field(eq=False)
 
 
 @attrs.frozen

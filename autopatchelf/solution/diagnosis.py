@@ -220,6 +220,14 @@ class _Reader:
         subject = "+".join(sorted({n.name for n in self.needs})) or "libc.so.6"
         return Diagnosis(ProblemKind.GLIBC_CONFLICT, subject, self.first, sides=sides)
 
+    def _closure_glibc(self) -> bool:
+        """Whether a store library of the conflict takes its glibc from its own closure."""
+        return any(isinstance(f, F.ClosureProvides) and is_glibc_name(f.name) for f in self.facts)
+
+    def glibc_conflict_of(self, name: str) -> Diagnosis:
+        subject = "+".join(sorted({n.name for n in self.needs})) or name
+        return Diagnosis(ProblemKind.GLIBC_CONFLICT, subject, self.first)
+
     def diamond(self) -> Diagnosis | None:
         for fact in self.facts:
             if isinstance(fact, F.OneProvider):
@@ -259,6 +267,11 @@ class _Reader:
             requester = self.p.providers[first.requester].facts
             highest = highest_glibc_need(requester, first.name) or first.what
             best = max((g.version for g in self.p.glibcs.values()), default=())
+            wanted = parse_glibc_version(highest)
+            if best and wanted is not None and wanted <= best and self._closure_glibc():
+                # A glibc new enough exists, but a closure in the conflict loads an older
+                # one: that is two glibcs, not a missing one.
+                return self.glibc_conflict_of(first.name)
             return Diagnosis(
                 ProblemKind.GLIBC_TOO_NEW,
                 highest,

@@ -89,16 +89,23 @@ class _Renderer:
                     f"{self.who(fact.provider)} through its own RUNPATH, that copy is loaded."
                 )
         foreign = {f.path for f in self.p.foreign}
+        needed = {(f.requester, f.name) for f in self.facts if isinstance(f, F.Needs)}
         for fact in self.facts:
             if isinstance(fact, F.ClosureProvides):
                 self.lines.append(
                     f"And because {self.pkg(fact.requester)} loads {fact.name} from its own "
                     f"closure ({self.pkg(fact.provider)}), no other {fact.name} may be loaded."
                 )
-            elif isinstance(fact, F.Excluded) and fact.exclusion.requester not in foreign:
+            elif isinstance(fact, F.Excluded) and (
+                fact.exclusion.requester not in foreign
+                or (fact.exclusion.requester, fact.exclusion.name) not in needed
+            ):
+                # A foreign object's exclusion is said with its need, if the need is in
+                # the conflict; else (its provider is forced elsewhere) here.
                 e = fact.exclusion
+                who = self.who(e.requester) if e.requester in foreign else self.pkg(e.requester)
                 self.lines.append(
-                    f"And because {self.pkg(e.requester)} needs {e.what} from {e.name}, "
+                    f"And because {who} needs {e.what} from {e.name}, "
                     f"{self.pkg(e.provider)} cannot be its {e.name}."
                 )
             elif isinstance(fact, F.ClosureGlibc):

@@ -16,7 +16,7 @@ from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError
 from autopatchelf.ldso.load import load_order
 from autopatchelf.ldso.search import Tag, has_slash, split, unsafe_reason
-from autopatchelf.options import Delivery
+from autopatchelf.options import Delivery, NeedOrigin
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.solution.model import LoadedLibrary
 
@@ -29,6 +29,8 @@ class Replay:
     libraries: tuple[LoadedLibrary, ...]
     #: Names ld.so would not find at all.
     not_found: tuple[tuple[str, str], ...]
+    #: (calling object, name) a dlopen() would not find.
+    dlopen_not_found: tuple[tuple[str, str], ...] = ()
 
 
 class FileView:
@@ -120,6 +122,7 @@ def replay(
     runpath_override: Callable[[ElfFacts], Sequence[str] | None] | None = None,
     store_path_of: Callable[[str], str | None] = lambda _path: None,
     renames: Mapping[str, Mapping[str, str]] | None = None,
+    dlopen: Callable[[str], Sequence[tuple[str, NeedOrigin]]] = lambda _path: (),
 ) -> Replay:
     """What ld.so loads for ``root`` (:func:`autopatchelf.ldso.load.load_order`) with
     this library path and these patched RUNPATHs. The default directories are the chosen
@@ -140,11 +143,13 @@ def replay(
         library_path=lambda name: holders.get(name, ()),
         runpath_override=runpath_override or (lambda _obj: None),
         renames=renames,
+        dlopen=dlopen,
     )
     libraries = tuple(
-        LoadedLibrary(m.name, m.path, store_path_of(m.path), m.requested_by) for m in order.mapped
+        LoadedLibrary(m.name, m.path, store_path_of(m.path), m.requested_by, m.via)
+        for m in order.mapped
     )
-    return Replay(libraries, order.not_found)
+    return Replay(libraries, order.not_found, order.dlopen_not_found)
 
 
 def link_entries(

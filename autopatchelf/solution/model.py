@@ -6,7 +6,7 @@ from __future__ import annotations
 import attrs
 
 from autopatchelf.frozen import FrozenMap, string_map
-from autopatchelf.options import Delivery, GlibcPolicy
+from autopatchelf.options import Delivery, GlibcPolicy, NeedOrigin
 from autopatchelf.schema import Document
 from autopatchelf.store.substitute import Substitute
 
@@ -15,6 +15,7 @@ __all__ = [
     "SOLUTION_SCHEMA",
     "Alternative",
     "Delivery",
+    "DlopenHint",
     "LoadedLibrary",
     "RootSolution",
     "Solution",
@@ -35,6 +36,10 @@ class LoadedLibrary:
     store_path: str | None
     #: Who asked for it first (a root, a bundled library or a store library).
     requested_by: str
+    #: ``needed``: mapped at start-up; else it is dlopen()ed later (``note``, ``flag``).
+    via: NeedOrigin = NeedOrigin.NEEDED
+    #: A graphics/GPU driver library of a driver dir (``store_path`` is then None).
+    driver: bool = False
 
 
 @attrs.frozen
@@ -56,6 +61,17 @@ class Alternative:
     name: str
     chosen: str
     others: tuple[str, ...]
+
+
+@attrs.frozen
+class DlopenHint:
+    """A soname written as a string in a root (``--dlopen-hints``): maybe a dlopen()
+    argument. Not solved for; ``--dlopen NAME`` promotes it."""
+
+    root: str
+    soname: str
+    #: Whether some store file (or binary cache path) could provide it.
+    provided: bool
 
 
 @attrs.frozen(kw_only=True)
@@ -97,6 +113,10 @@ class Solution:
     downloads: tuple[Substitute, ...] = attrs.field(default=(), metadata={"key": "realise"})
     #: Whether ``downloads`` were realised (downloaded into the store) before returning.
     realised: bool = False
+    #: Sonames found as strings in the roots that nothing loads (``--dlopen-hints``).
+    dlopen_hints: tuple[DlopenHint, ...] = ()
+    #: Driver dirs (``/run/opengl-driver/lib``) that serve chosen driver libraries.
+    driver_dirs: tuple[str, ...] = ()
 
     @classmethod
     def empty(cls, nothing_to_solve: dict[str, str]) -> Solution:

@@ -6,13 +6,20 @@ import fnmatch
 import os
 from collections.abc import Mapping, Sequence
 
+import attrs
+
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.elf.records import ElfClass
+from autopatchelf.elf.strings import soname_strings
 from autopatchelf.errors import PredictionError, Unsatisfiable
+from autopatchelf.ldso.drivers import default_driver_dirs
+from autopatchelf.ldso.glibc import is_glibc_name
 from autopatchelf.ldso.search import Tag, own_entries
-from autopatchelf.options import Delivery, SolveOptions
+from autopatchelf.options import Delivery, NeedOrigin, SolveOptions
 from autopatchelf.problem.build import build_problem
-from autopatchelf.problem.model import Problem
+from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
+from autopatchelf.sat import facts as F
 from autopatchelf.sat.encode import encode
 from autopatchelf.sat.optimize import check, optimise
 from autopatchelf.sat.preferences import Preferences, unmatched
@@ -25,7 +32,13 @@ from autopatchelf.solution.loadorder import (
     order_library_path,
     replay,
 )
-from autopatchelf.solution.model import Alternative, LoadedLibrary, RootSolution, Solution
+from autopatchelf.solution.model import (
+    Alternative,
+    DlopenHint,
+    LoadedLibrary,
+    RootSolution,
+    Solution,
+)
 
 
 def solve_problem(
@@ -47,23 +60,49 @@ def solve_problem(
     options = options or SolveOptions()
     delivery = options.delivery
     disk = files or DiskFiles()
-    problem = build_problem(
-        roots,
-        source,
-        allow_substitution=options.allow_substitution,
-        files=disk,
-        glibc_policy=options.glibc,
-    )
-    allowed = frozenset(
-        n
-        for n in problem.missing
-        if any(fnmatch.fnmatchcase(n, pat) for pat in options.allow_missing)
+    policy = DlopenPolicy(
+        flags=options.dlopen,
+        priority=options.dlopen_priority,
+        features=options.dlopen_features,
+        traced=options.traced,
     )
     prefs = Preferences.of(options, in_use)
-    enc = encode(problem, options.glibc, prefs, source.version_of, allowed)
-    conflict = check(enc)
-    if conflict is not None:
-        raise Unsatisfiable(explain(problem, conflict.facts, names=dict(names or {})))
+    left_out: list[str] = []
+    drivers = _driver_dirs(roots, options)
+    while True:
+        problem = build_problem(
+            roots,
+            source,
+            allow_substitution=options.allow_substitution,
+            files=disk,
+            glibc_policy=options.glibc,
+            dlopen=policy,
+            driver_dirs=drivers,
+        )
+        allowed = frozenset(
+            n
+            for n in problem.missing
+            if any(fnmatch.fnmatchcase(n, pat) for pat in options.allow_missing)
+        ) | frozenset(problem.driver_missing)
+        enc = encode(problem, options.glibc, prefs, source.version_of, allowed)
+        conflict = check(enc)
+        if conflict is None:
+            break
+        explanation = explain(problem, conflict.facts, names=dict(names or {}))
+        soft = [f for f in conflict.facts if isinstance(f, F.Dlopens) and f.need.soft]
+        if not soft:
+            raise Unsatisfiable(explanation)
+        # A recommended (or asked-for suggested) dlopen() library that cannot be had with
+        # the rest is left out, said, and the rest solved again.
+        for fact in soft:
+            who = os.path.basename(fact.requester)
+            left_out.append(
+                f"{who} may dlopen() {fact.need.describe()}; left out, it cannot be provided "
+                f"with the rest: {explanation.conclusion}"
+            )
+        policy = attrs.evolve(
+            policy, dropped=policy.dropped | {(f.requester, f.name) for f in soft}
+        )
     best = optimise(enc, max_alternatives=options.max_alternatives)
     choices = dict(sorted(best.choices))
     substitutions = {
@@ -72,7 +111,7 @@ def solve_problem(
         if (name, path) in problem.substitutes
     }
     interpreter = problem.glibcs[best.glibc].loader if best.glibc else None
-    warnings = [*problem.notes]
+    warnings = [*problem.notes, *left_out]
     for flag, patterns in (("--prefer", options.prefer), ("--avoid", options.avoid)):
         warnings.extend(
             f"{flag} {pat} matches no candidate provider: it changed nothing"
@@ -80,19 +119,43 @@ def solve_problem(
         )
     warnings.extend(
         f"{name} is missing (allowed): the program may fail when it is used"
-        for name in sorted(allowed)
+        for name in sorted(allowed - set(problem.driver_missing))
+    )
+    where = ", ".join(drivers) if drivers else "none here"
+    warnings.extend(
+        f"{name} is a graphics/GPU driver library: it comes from the system's driver dir "
+        f"(on NixOS /run/opengl-driver/lib, with hardware.graphics.enable), never from "
+        f"the store; no driver dir has it ({where}; --driver-dir DIR)"
+        for name in problem.driver_missing
     )
     view = FileView(
         source,
-        foreign_dirs=frozenset(os.path.dirname(p.path) for p in problem.foreign),
+        foreign_dirs=frozenset(
+            {os.path.dirname(p.path) for p in problem.foreign}
+            | {os.path.dirname(p) for p in problem.drivers}
+        ),
         files=disk,
     )
     first_use = _first_use(problem, choices)
-    library_path = order_library_path(choices, view, first_use)
-    runpath = _root_runpath(problem, choices, view, first_use, substitutions)
+    library_path = _drivers_first(order_library_path(choices, view, first_use), problem)
+    runpath = _drivers_first(
+        _root_runpath(problem, choices, view, first_use, substitutions), problem
+    )
     search = library_path if delivery is Delivery.LIBRARY_PATH else runpath
+    dlopen_misses: list[tuple[str, str]] = []
     replayed, needs_link_dir = _replay_roots(
-        problem, choices, interpreter, view, search, allowed, delivery, substitutions
+        problem, choices, interpreter, view, search, allowed, delivery, substitutions,
+        dlopen_misses,
+    )  # fmt: skip
+    warnings.extend(
+        f"{os.path.basename(caller)}'s dlopen() of {name} would not find the chosen file "
+        f"with {delivery.value} delivery"
+        + (
+            " (its own RUNPATH cannot be patched: start it with `run`)"
+            if caller not in {p.path for p in problem.foreign}
+            else ""
+        )
+        for caller, name in sorted(set(dlopen_misses))
     )
     store_paths: set[str] = set()
     for r in replayed:
@@ -102,12 +165,29 @@ def solve_problem(
     if best.glibc is not None:
         store_paths.update(problem.closures.get(best.glibc, {best.glibc}))
     warnings.extend(_unversioned_warnings(problem, replayed, view, interpreter))
+    hints = _dlopen_hints(problem, replayed, source) if options.dlopen_hints else ()
+    if problem.drivers:
+        replayed = tuple(
+            attrs.evolve(
+                r,
+                libraries=tuple(
+                    attrs.evolve(lib, driver=True) if lib.path in problem.drivers else lib
+                    for lib in r.libraries
+                ),
+            )
+            for r in replayed
+        )
+    used_drivers = sorted(
+        {os.path.dirname(lib.path) for r in replayed for lib in r.libraries if lib.driver}
+    )
     downloads = tuple(
         found
         for sp in sorted(store_paths)
         if sp in problem.downloads and (found := source.substitute(sp)) is not None
     )
     return Solution(
+        driver_dirs=tuple(used_drivers),
+        dlopen_hints=hints,
         downloads=downloads,
         roots=replayed,
         glibc=best.glibc,
@@ -123,6 +203,45 @@ def solve_problem(
         alternatives=_alternatives(best.choices, best.alternatives),
         glibc_policy=options.glibc,
     )
+
+
+def _driver_dirs(roots: Sequence[str | ElfFacts], options: SolveOptions) -> tuple[str, ...]:
+    """The driver dirs: those given, else NixOS's for the first root's class."""
+    if options.driver_dirs is not None:
+        return tuple(os.path.abspath(d) for d in options.driver_dirs)
+    if not roots:
+        return ()
+    first = roots[0]
+    facts = first if isinstance(first, ElfFacts) else ElfFacts.read(os.path.abspath(first))
+    return default_driver_dirs(bits32=facts.elf_class is ElfClass.ELF32)
+
+
+def _drivers_first(
+    library_path: tuple[str, ...] | None, problem: Problem
+) -> tuple[str, ...] | None:
+    """The chosen driver dirs ahead of every store dir, as NixOS's own wrappers put
+    them (a driver dir is searched before any package for what it has)."""
+    if library_path is None or not problem.drivers:
+        return library_path
+    dirs = {os.path.dirname(p) for p in problem.drivers}
+    return (*[d for d in library_path if d in dirs], *[d for d in library_path if d not in dirs])
+
+
+def _dlopen_hints(
+    problem: Problem, replayed: Sequence[RootSolution], source: LibrarySource
+) -> tuple[DlopenHint, ...]:
+    """Sonames written in each root that its process does not load."""
+    hints: list[DlopenHint] = []
+    for root in replayed:
+        facts = problem.providers[root.root].facts
+        loaded = {lib.name for lib in root.libraries} | set(facts.needed)
+        loaded |= {os.path.basename(lib.path) for lib in root.libraries}
+        for name in soname_strings(root.root):
+            if name in loaded or name == facts.soname or is_glibc_name(name):
+                continue
+            provided = any(True for _ in source.candidates(name))
+            hints.append(DlopenHint(root.root, name, provided))
+    return tuple(hints)
 
 
 def _first_use(problem: Problem, choices: Mapping[str, str]) -> list[str]:
@@ -145,20 +264,38 @@ def _replay_roots(
     allowed: frozenset[str],
     delivery: Delivery,
     substitutions: Mapping[str, str],
+    dlopen_misses: list[tuple[str, str]],
 ) -> tuple[tuple[RootSolution, ...], bool]:
     """Replay every root with the delivery's search path; fall back to a link directory.
 
-    Returns the per-root load orders and whether the link directory was needed.
+    Returns the per-root load orders and whether the link directory was needed; fills
+    ``dlopen_misses`` with the (caller, name) dlopen()s that would not find the chosen
+    file (a store library's own RUNPATH cannot be patched: only a library path serves it).
     """
     foreign = {p.path for p in problem.foreign}
+    unserved = dlopen_misses
 
     def store_path_of(path: str) -> str | None:
         prov = problem.providers.get(path)
         return prov.store_path if prov is not None else None
 
+    dlopened: dict[str, list[tuple[str, NeedOrigin]]] = {}
+    for need in problem.dlopen:
+        dlopened.setdefault(need.requester, []).append((need.name, need.origin))
+
+    def dlopen(path: str) -> Sequence[tuple[str, NeedOrigin]]:
+        return dlopened.get(path, ())
+
     def attempt(dirs: tuple[str, ...], root: ElfFacts, interp: str | None) -> Replay:
         if delivery is Delivery.LIBRARY_PATH:
-            return replay(root, interp, view, library_path=dirs, store_path_of=store_path_of)
+            return replay(
+                root,
+                interp,
+                view,
+                library_path=dirs,
+                store_path_of=store_path_of,
+                dlopen=dlopen,
+            )
 
         def override(obj: ElfFacts) -> tuple[str, ...] | None:
             return (*kept_origin_dirs(obj), *dirs) if obj.path in foreign else None
@@ -171,6 +308,7 @@ def _replay_roots(
             runpath_override=override,
             store_path_of=store_path_of,
             renames=renames,
+            dlopen=dlopen,
         )
 
     renames = {
@@ -183,16 +321,23 @@ def _replay_roots(
     tries = ([search] if search is not None else []) + [(LINK_DIR,)]
     for dirs in tries:
         results: list[RootSolution] = []
+        unserved.clear()
         failure = None
         for root in problem.roots:
             interp = interpreter if root.facts.interpreter else None
             # In any real process the loader is there before a library root is loaded.
             outcome = attempt(dirs, root.facts, interpreter)
-            lost = [name for _, name in outcome.not_found if name not in allowed]
+            # A driver's own needs are found by its own RUNPATH on the real system.
+            lost = [
+                name
+                for req, name in outcome.not_found
+                if name not in allowed and req not in problem.drivers
+            ]
             if not _agrees(outcome.libraries, choices) or lost:
                 failure = _disagreement(root.path, outcome.libraries, choices, lost)
                 break
             results.append(RootSolution(root.path, interp, outcome.libraries))
+            unserved.extend(outcome.dlopen_not_found)
         if failure is None:
             return tuple(results), dirs == (LINK_DIR,)
     raise PredictionError(failure or "no delivery serves the chosen files")
@@ -229,12 +374,14 @@ def _root_runpath(
 ) -> tuple[str, ...] | None:
     """Directories for a patched RUNPATH serving the foreign objects' own needs (under
     the substitute names patching writes into their DT_NEEDED)."""
-    wanted = {
-        substitutions.get(name, name): choices[name]
-        for prov in problem.foreign
-        for name in problem.free.get(prov.path, ())
-        if name in choices
-    }
+    foreign = {prov.path for prov in problem.foreign}
+    own = [name for prov in problem.foreign for name in problem.free.get(prov.path, ())]
+    own += [
+        need.name
+        for need in problem.dlopen
+        if need.requester in foreign and (need.requester, need.name) not in problem.fixed
+    ]
+    wanted = {substitutions.get(name, name): choices[name] for name in own if name in choices}
     order = [substitutions.get(name, name) for name in first_use]
     return order_library_path(wanted, view, order, Tag.RUNPATH)
 

@@ -48,6 +48,7 @@ from autopatchelf.elf.records import (
     DF_1_NODEFLIB,
     DF_1_PIE,
     DefinedSymbol,
+    DlopenNote,
     ElfClass,
     ElfType,
     Endian,
@@ -158,6 +159,7 @@ def make_facts(
     version_needs: Mapping[str, Sequence[str]] | None = None,
     weak: Iterable[str] = (),
     imports: Mapping[str, ImportVersion] | None = None,
+    dlopen: Sequence[DlopenNote] = (),
 ) -> ElfFacts:
     """The facts of one ELF object, with real version and symbol tables.
 
@@ -223,6 +225,7 @@ def make_facts(
             version_defs=version_defs,
             path=path,
         ),
+        dlopen=tuple(dlopen),
     )
 
 
@@ -376,6 +379,7 @@ class MemStore:
         nodeflib: bool = False,
         arch: Arch | None = None,
         osabi: int = 0,
+        dlopen: Sequence[DlopenNote] = (),
     ) -> MemFile:
         """A library file in store path ``name``, at ``<lib_dir>/<file or soname>``.
 
@@ -405,6 +409,7 @@ class MemStore:
             version_needs=version_needs,
             weak=weak,
             imports=imports,
+            dlopen=dlopen,
         )
         return self.add_file(name, facts, links=links, refs=refs)
 
@@ -525,6 +530,7 @@ class MemStore:
         interpreter: str | object | None = _DEFAULT,
         nodeflib: bool = False,
         arch: Arch | None = None,
+        dlopen: Sequence[DlopenNote] = (),
     ) -> ElfFacts:
         """A foreign executable (PIE with an interpreter, the host's loader by default)."""
         arch = arch or self.arch
@@ -545,6 +551,7 @@ class MemStore:
                 version_needs=version_needs,
                 weak=weak,
                 imports=imports,
+                dlopen=dlopen,
             )
         )
 

@@ -566,3 +566,24 @@ def test_every_kind_has_its_text(kind: ProblemKind) -> None:
     d = Diagnosis(kind, "x", TOOL, soname="libx.so.1", wanted=("X_1",))
     assert conclusion(d).startswith("So ")
     assert summary(d)
+
+
+def test_a_closure_glibc_older_than_a_version_need_is_a_glibc_conflict() -> None:
+    """A new-enough glibc exists, but the only libzstd loads an older one from its own
+    closure: two glibcs, not a missing one (it was once called glibc-too-new)."""
+    store = nix_store("glibc-2.36", "glibc-2.41")
+    store.library("zstd-1.5", "libzstd.so.1", needs=("libc.so.6",), refs=("glibc-2.36",))
+    app = store.program(
+        TOOL,
+        needs=("libzstd.so.1", "libc.so.6"),
+        version_needs={"libc.so.6": ("GLIBC_2.38",)},
+    )
+    expl = failure(store, [app], names={TOOL: "./tool"})
+    assert expl.diagnosis.kind is ProblemKind.GLIBC_CONFLICT
+    assert expl.lines == (
+        "Because ./tool needs libzstd.so.1, and only zstd-1.5 provides it, zstd-1.5 is required.",
+        "And because zstd-1.5 loads libc.so.6 from its own closure (glibc-2.36), no other "
+        "libc.so.6 may be loaded.",
+        "And because ./tool needs GLIBC_2.38 from libc.so.6, glibc-2.36 cannot be its libc.so.6.",
+        "So no single glibc fits every library the process needs.",
+    )

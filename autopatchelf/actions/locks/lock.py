@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from autopatchelf.frozen import FrozenMap, string_map
-from autopatchelf.options import Delivery, GlibcPolicy
+from autopatchelf.options import Delivery, GlibcPolicy, NeedOrigin
 from autopatchelf.schema import Document
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ class LockedLibrary:
     #: Its store path, or None for a library of the binary's own tree.
     store_path: str | None
     requested_by: str
+    #: ``needed`` (start-up), or why it is dlopen()ed: ``note``, ``flag``, ``trace``.
+    via: NeedOrigin = NeedOrigin.NEEDED
 
 
 def _binary(key: str) -> dict[str, object]:
@@ -90,6 +92,8 @@ class Lock:
     libraries: tuple[LockedLibrary, ...]
     substitutions: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=string_map)
     warnings: tuple[str, ...] = ()
+    #: Driver dirs the solution takes graphics/GPU libraries from (outside the store).
+    driver_dirs: tuple[str, ...] = ()
 
     @classmethod
     def from_solution(cls, solution: Solution, root: str) -> Lock:
@@ -112,7 +116,9 @@ class Lock:
             system=nix_system(facts),
             interpreter=root_solution.interpreter,
             libraries=tuple(
-                LockedLibrary(lib.name, rel(lib.path), lib.store_path, rel(lib.requested_by))
+                LockedLibrary(
+                    lib.name, rel(lib.path), lib.store_path, rel(lib.requested_by), lib.via
+                )
                 for lib in root_solution.libraries
             ),
             **_carried(solution, rel),
@@ -144,7 +150,7 @@ class Lock:
             return self.expand(path, root)
 
         libraries = tuple(
-            LoadedLibrary(lib.name, real(lib.path), lib.store_path, real(lib.requested_by))
+            LoadedLibrary(lib.name, real(lib.path), lib.store_path, real(lib.requested_by), lib.via)
             for lib in self.libraries
         )
         return Solution(
@@ -168,6 +174,7 @@ def _carried(source: Solution | Lock, path: Callable[[str], str]) -> dict[str, A
         "choices": {name: path(file) for name, file in sorted(source.choices.items())},
         "substitutions": dict(sorted(source.substitutions.items())),
         "warnings": source.warnings,
+        "driver_dirs": source.driver_dirs,
     }
 
 

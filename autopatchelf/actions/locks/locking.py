@@ -29,7 +29,7 @@ from autopatchelf.actions.locks.lockfile import read_lock, write_lock
 from autopatchelf.actions.locks.verify import describe_problems, verify, verify_claims
 from autopatchelf.errors import ElfError, LockFileError, NothingToSolve, StaleLockError
 from autopatchelf.nix.dirs import nix_store_dir
-from autopatchelf.options import SolveOptions
+from autopatchelf.options import NeedOrigin, SolveOptions
 
 if TYPE_CHECKING:
     from autopatchelf.progress import Progress
@@ -106,6 +106,7 @@ def obtain(
         problems = verify(
             lock, binary, sha256=sha256, delivery=options.delivery, stores=_stores(options)
         )
+        problems.extend(_unlocked_dlopen(lock, options))
         if not problems and not _trusted(lock, options):
             problems = verify_claims(lock)
             if not problems:
@@ -121,7 +122,13 @@ def obtain(
     from autopatchelf._api import solve
 
     if stale is not None:
-        options = attrs.evolve(options, locked=stale[1].locked_choices(binary))
+        # Re-solving keeps the old choices where they still hold, and what a trace found.
+        seen = [lib.name for lib in stale[1].libraries if lib.via is NeedOrigin.TRACE]
+        options = attrs.evolve(
+            options,
+            locked=stale[1].locked_choices(binary),
+            traced=tuple(dict.fromkeys([*options.traced, *seen])),
+        )
     solution = solve([binary], options, progress=progress)
     if binary in solution.nothing_to_solve:
         why = solution.nothing_to_solve[binary]
@@ -197,3 +204,9 @@ def _targets(
     if cached is not None and cached not in targets:
         targets.append(cached)
     return targets
+
+
+def _unlocked_dlopen(lock: Lock, options: SolveOptions) -> list[str]:
+    """``--dlopen`` names the lock does not load: a lock made without them is stale."""
+    loaded = {lib.name for lib in lock.libraries}
+    return [f"it does not load --dlopen {name}" for name in options.dlopen if name not in loaded]

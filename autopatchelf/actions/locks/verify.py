@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from autopatchelf.actions.locks.hashing import elf_digest, file_sha256
 from autopatchelf.actions.locks.lock import ORIGIN, Lock, under_any
 from autopatchelf.errors import AutopatchelfError
+from autopatchelf.ldso.drivers import DRIVER_DIR_32, DRIVER_DIR_64
 from autopatchelf.nix.dirs import nix_store_dir
 from autopatchelf.nix.names import is_store_basename
 from autopatchelf.options import Delivery
@@ -107,6 +108,11 @@ def _canonical(path: str) -> bool:
 def _shape_problems(lock: Lock, stores: tuple[str, ...]) -> list[str]:
     """What the lock's own text gets wrong, before anything is looked at on disk."""
     problems: list[str] = []
+    # Files outside the store are trusted only in NixOS's own driver dirs.
+    drivers = [d for d in lock.driver_dirs if d in (DRIVER_DIR_64, DRIVER_DIR_32)]
+    problems.extend(
+        f"driver dir {d} is not one of NixOS's" for d in lock.driver_dirs if d not in drivers
+    )
     for path in lock.store_paths:
         if not _canonical(path):
             problems.append(f"store path {path!r} is not a canonical path")
@@ -119,7 +125,7 @@ def _shape_problems(lock: Lock, stores: tuple[str, ...]) -> list[str]:
             if any(part in ("", ".") for part in parts):
                 outside.append(path)  # not canonical: a trailing /, // or /./
             continue
-        if not _canonical(path) or not under_any(path, lock.store_paths):
+        if not _canonical(path) or not under_any(path, (*lock.store_paths, *drivers)):
             outside.append(path)
     if lock.glibc and lock.glibc not in lock.store_paths:
         outside.insert(0, lock.glibc)
