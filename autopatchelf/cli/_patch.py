@@ -19,7 +19,7 @@ from autopatchelf.cli._shared import (
     say_downloads,
     with_prefer,
 )
-from autopatchelf.errors import ExitCode, LockUsageError
+from autopatchelf.errors import ExitCode, LockUsageError, UsageError
 from autopatchelf.options import Delivery, SolveOptions
 
 if TYPE_CHECKING:
@@ -56,6 +56,13 @@ def configure_parser(sub: Any) -> None:
         help="when no RUNPATH order serves every chosen file, make DIR a directory of "
         "links to exactly the chosen files and point RUNPATH at it",
     )
+    group.add_argument(
+        "--wrap",
+        action="store_true",
+        help="leave the ELF files as they are: put a POSIX sh wrapper at each program's "
+        "path that execs it through its loader (the program moves to .NAME-wrapped beside "
+        "it); libraries are solved with it, not touched",
+    )
     add_lock_options(parser)
     add_interactive_option(parser)
 
@@ -69,6 +76,8 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.progress import TerminalProgress
 
     refuse_no_realise(args, (not args.dry_run, "patch (without --dry-run)"))
+    if args.wrap:
+        return _wrap(args)
     options = solve_options(args, delivery=Delivery.RUNPATH)
 
     def planned(prefer: Sequence[str]) -> PatchPlan:
@@ -119,3 +128,51 @@ def _locked_plan(args: argparse.Namespace, options: SolveOptions) -> PatchPlan:
     return plan_patch(
         solution, args.paths, store_dir=options.store, link_dir=args.link_dir, force=args.force
     )
+
+
+def _wrap(args: argparse.Namespace) -> int:
+    """``patch --wrap``: a wrapper script for every program, library-path delivery."""
+    from autopatchelf import solve
+    from autopatchelf.actions import report
+    from autopatchelf.actions.escape import visible
+    from autopatchelf.actions.linkdir import write_link_dir
+    from autopatchelf.actions.patching.targets import find_targets
+    from autopatchelf.actions.wrapper import elf_behind, programs_among, wrap, wrapper_of
+    from autopatchelf.errors import PatchError, Unsatisfiable
+    from autopatchelf.progress import TerminalProgress
+
+    if args.lock or args.frozen or args.dry_run:
+        raise UsageError(
+            "--wrap does not go with --lock, --frozen or --dry-run",
+            hint="solve --format wrapper prints a wrapper without writing one",
+        )
+    options = solve_options(args, delivery=Delivery.LIBRARY_PATH)
+    given = [elf_behind(p) if os.path.isfile(p) else p for p in args.paths]
+    targets = find_targets(given, store_dir=options.store)
+    programs = programs_among(targets.roots)
+    if not programs:
+        raise PatchError("no program to wrap", hint="--wrap makes wrappers for programs only")
+    try:
+        solution = solve(list(targets.roots), options, progress=TerminalProgress(sys.stderr))
+    except Unsatisfiable as exc:
+        sys.stdout.write(report.explanation_text(exc.explanation))
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return int(ExitCode.UNSATISFIABLE)
+    for warning in solution.warnings:
+        print(f"warning: {visible(warning)}", file=sys.stderr)
+    say_downloads(args, solution)
+    link_dir = None
+    if solution.needs_link_dir:
+        if not args.link_dir:
+            raise UsageError(
+                "no library-path order serves every chosen file", hint="pass --link-dir DIR"
+            )
+        link_dir = write_link_dir(solution, args.link_dir)
+    for elf in programs:
+        path = wrapper_of(elf)
+        moved = wrap(solution, path, link_dir=link_dir)
+        print(visible(f"wrapped {path} (the program is {moved})"))
+    if args.gc_root:
+        register_gc_roots(args, solution)
+    return int(ExitCode.OK)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopatchelf.cli._options import add_solve_options, solve_options
 from autopatchelf.cli._shared import (
@@ -17,7 +17,10 @@ from autopatchelf.cli._shared import (
     register_gc_roots,
     with_prefer,
 )
-from autopatchelf.errors import ExitCode, LockUsageError
+from autopatchelf.errors import ExitCode, LockUsageError, UsageError
+
+if TYPE_CHECKING:
+    from autopatchelf.solution.model import Solution
 
 
 def _lock_target(args: argparse.Namespace) -> str:
@@ -42,7 +45,13 @@ def configure_parser(sub: Any) -> None:
     add_solve_options(parser)
     add_lock_options(parser)
     add_interactive_option(parser)
-    parser.add_argument("--format", choices=["text", "json", "env"], default="text")
+    parser.add_argument(
+        "--format",
+        choices=["text", "json", "env", "wrapper"],
+        default="text",
+        help="text (default), json, env (nix-ld variables for eval) or wrapper (a POSIX sh "
+        "script that execs the one FILE through its loader)",
+    )
     parser.add_argument(
         "--link-dir",
         metavar="DIR",
@@ -60,7 +69,17 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.errors import NothingToSolve, Unsatisfiable
     from autopatchelf.progress import TerminalProgress
 
-    refuse_no_realise(args, (bool(args.lock), "--lock"), (bool(args.gc_root), "--gc-root"))
+    refuse_no_realise(
+        args,
+        (bool(args.lock), "--lock"),
+        (bool(args.gc_root), "--gc-root"),
+        (args.format == "wrapper", "--format wrapper"),
+    )
+    if args.format == "wrapper" and len(args.files) != 1:
+        raise UsageError(
+            f"--format wrapper takes one FILE, got {len(args.files)}",
+            hint="a wrapper starts one program: make one per FILE",
+        )
     options = solve_options(args)
     names = {os.path.abspath(file): file for file in args.files}
     try:
@@ -79,9 +98,9 @@ def execute(args: argparse.Namespace) -> int:
     except Unsatisfiable as exc:
         if args.format == "json":
             sys.stdout.write(report.to_json(report.explanation_document(exc.explanation)))
-        elif args.format == "env":
-            # Nothing on stdout: it is meant for eval, and the explanation holds names
-            # taken from the binary.
+        elif args.format in ("env", "wrapper"):
+            # Nothing on stdout: it is meant for eval (or to be run), and the explanation
+            # holds names taken from the binary.
             sys.stderr.write(report.explanation_text(exc.explanation))
         else:
             sys.stdout.write(report.explanation_text(exc.explanation))
@@ -92,6 +111,8 @@ def execute(args: argparse.Namespace) -> int:
         register_gc_roots(args, solution)
     if args.format == "json":
         sys.stdout.write(report.to_json(report.solution_document(solution)))
+    elif args.format == "wrapper":
+        return _print_wrapper(args, solution, names)
     elif args.format == "env":
         for path, reason in solution.nothing_to_solve.items():
             print(f"autopatchelf: nothing to solve: {visible(names.get(path, path))} is {reason}",
@@ -117,4 +138,32 @@ def execute(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     else:
         sys.stdout.write(report.solution_text(solution, names))
+    return int(ExitCode.OK)
+
+
+def _print_wrapper(args: argparse.Namespace, solution: Solution, names: dict[str, str]) -> int:
+    """``--format wrapper``: the script on stdout, everything else on stderr."""
+    from autopatchelf.actions.escape import visible
+    from autopatchelf.actions.linkdir import write_link_dir
+    from autopatchelf.actions.wrapper import render_wrapper
+
+    for warning in solution.warnings:
+        print(f"autopatchelf: warning: {visible(warning)}", file=sys.stderr)
+    if solution.nothing_to_solve:
+        path, reason = next(iter(solution.nothing_to_solve.items()))
+        raise UsageError(
+            f"{visible(names.get(path, path))} is {reason}: it needs no wrapper",
+            hint="start it as it is",
+        )
+    link_dir = None
+    if solution.needs_link_dir:
+        if not args.link_dir:
+            raise UsageError(
+                "no library-path order serves every chosen file", hint="pass --link-dir DIR"
+            )
+        link_dir = write_link_dir(solution, args.link_dir)
+    script = render_wrapper(solution, solution.roots[0].root, link_dir=link_dir)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(script)
+    sys.stdout.buffer.flush()
     return int(ExitCode.OK)

@@ -6,11 +6,11 @@ solver's choices are only trusted once the replay agrees with them.
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
-import networkx as nx
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError
@@ -188,22 +188,39 @@ def order_library_path(
     if any(unsafe_reason(d, tag) is not None for d in dir_of.values()):
         return None
     rank = {name: i for i, name in enumerate(first_use)}
-    graph: nx.DiGraph[str] = nx.DiGraph()
     dir_rank: dict[str, int] = {}
     for name, directory in dir_of.items():
-        graph.add_node(directory)
         dir_rank[directory] = min(dir_rank.get(directory, 1 << 30), rank.get(name, 1 << 29))
-    for directory in list(graph.nodes):
+    # An edge a -> b: a must come before b (b holds another file of a name a serves).
+    after: dict[str, set[str]] = {directory: set() for directory in dir_rank}
+    for directory in sorted(dir_rank):
         for name in sorted(view.names_in(directory) & dir_of.keys()):
             if dir_of[name] == directory:
                 continue
             hit = view.find(directory, name)
             if hit is not None and hit[0] != chosen[name]:
-                graph.add_edge(dir_of[name], directory)
-    try:
-        ordered = nx.lexicographical_topological_sort(
-            graph, key=lambda d: (dir_rank.get(d, 1 << 30), d)
-        )
-        return tuple(ordered)
-    except nx.NetworkXUnfeasible:
-        return None
+                after[dir_of[name]].add(directory)
+    return _first_come_order(after, lambda d: (dir_rank[d], d))
+
+
+def _first_come_order(
+    after: Mapping[str, set[str]], key: Callable[[str], tuple[int, str]]
+) -> tuple[str, ...] | None:
+    """A topological order of ``after`` (node -> nodes that must come later) that, among
+    the nodes free to come next, always takes the smallest ``key`` (Kahn's algorithm with a
+    heap); None when there is a cycle."""
+    waiting = {node: 0 for node in after}
+    for successors in after.values():
+        for node in successors:
+            waiting[node] += 1
+    ready = [(key(node), node) for node, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, node = heapq.heappop(ready)
+        order.append(node)
+        for successor in after[node]:
+            waiting[successor] -= 1
+            if waiting[successor] == 0:
+                heapq.heappush(ready, (key(successor), successor))
+    return tuple(order) if len(order) == len(after) else None
