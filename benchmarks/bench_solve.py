@@ -144,6 +144,12 @@ class MemorySource:
     def label(self, store_path: str) -> str:
         return os.path.basename(store_path)[33:]
 
+    def substitute(self, store_path: str) -> None:
+        return None  # every path is "in the store": nothing to download
+
+    def rejected(self, name: str) -> tuple[tuple[str, str], ...]:
+        return ()
+
 
 def synthetic(n: int, k: int) -> tuple[ElfFacts, MemorySource]:
     src = MemorySource()

@@ -1,0 +1,45 @@
+"""Every benchmark script runs, in a quick mode, and writes the JSON fields others read, so
+none can rot unnoticed (as bench_solve.py once did when the library source grew). No
+timing is asserted: the machines are shared and noisy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+#: script -> (quick arguments, JSON fields that must be there, needs the Nix fixture).
+QUICK = {
+    "bench_elf.py": (["--files", "20", "--repeat", "1"], ["files"], False),
+    "bench_solve.py": (["--sizes", "20", "--no-scenarios"], ["scaling"], False),
+    "bench_remote.py": (["--paths", "40"], ["cold_over_floor", "cold", "warm"], False),
+    "bench_index.py": (["--files", "200"], ["cold_over_read_only"], False),
+    "bench_run.py": (["--runs", "2"], ["median_ms", "wrapper_over_patched_ms"], True),
+    "bench_check.py": (["--copies", "1", "--real-copies", "0", "--no-wheels"], [], True),
+}
+
+
+@pytest.mark.parametrize("script", sorted(QUICK))
+def test_benchmark_runs_in_quick_mode(
+    script: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    args, fields, nix = QUICK[script]
+    if nix:
+        request.getfixturevalue("fixture_store")
+    out = tmp_path / "result.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    document = json.loads(out.read_text())
+    missing = [f for f in fields if f not in document]
+    assert not missing, f"{script}: JSON lacks {missing}: {sorted(document)}"
