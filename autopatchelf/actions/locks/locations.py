@@ -24,3 +24,8 @@ def verified_path(lock_digest: str, cache_dir: str | None = None) -> str:
     """The marker saying the lock whose content hash is ``lock_digest`` passed the deep
     check (its files are what it claims)."""
     return os.path.join(resolve_cache_dir(cache_dir), "locks", "verified", lock_digest)
+
+
+def hash_record_path(device: int, inode: int, cache_dir: str | None = None) -> str:
+    """The record of the last sha256 computed for the file at (``device``, ``inode``)."""
+    return os.path.join(resolve_cache_dir(cache_dir), "locks", "hashes", f"{device}-{inode}")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from autopatchelf.actions.locks.hashing import file_sha256
+from autopatchelf.actions.locks.hashing import known_sha256
 from autopatchelf.actions.locks.locations import beside_path, cached_path, verified_path
 from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, Lock
 from autopatchelf.actions.locks.lockfile import read_lock, write_lock
@@ -89,7 +89,7 @@ def obtain(
     binary = os.path.abspath(binary)
     lock_file = os.path.abspath(lock_file) if lock_file is not None else None
     try:
-        sha256 = file_sha256(binary)
+        sha256 = known_sha256(binary, options.cache_dir)
     except OSError as exc:
         raise ElfError(binary, f"cannot be read: {exc.strerror or exc}") from exc
     cached = cached_path(sha256, options.cache_dir) if cache else None
