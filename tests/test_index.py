@@ -279,7 +279,7 @@ def test_outdated_blob_format_rebuilds_the_cache(plain: dict[str, Path], tmp_pat
     db = _cache_file(tmp_path / "cache")
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute("UPDATE files SET facts = ?", (b"\x00old format",))
+        conn.execute("UPDATE blobs SET blob = ?", (b"\x00old format",))
     conn.close()
     reader = CountingReader()
     with open_plain(tmp_path, reader=reader) as index:
@@ -335,7 +335,7 @@ def test_parallel_cold_scan_matches_in_process_scan(
     for i in range(200):
         root = tmp_path / "store" / f"{nixutil.fake_hash(f'par{i}')}-par-{i}"
         (root / "lib").mkdir(parents=True)
-        os.link(source, root / "lib" / "libz.so.1")
+        shutil.copy(source, root / "lib" / "libz.so.1")  # copies: hard links are read once
         (root / "lib" / "notes.txt").write_text("not ELF")
     jobs: list[int] = []
     original = ReaderPool.run
@@ -357,6 +357,29 @@ def test_parallel_cold_scan_matches_in_process_scan(
     assert parallel_stats == serial_stats
     assert serial_stats.files_read == 207  # 200 copies + the sample store's 7 ELF files
     assert len(serial["libz.so.1"]) == 202
+
+
+@pytest.mark.parametrize("workers", [2, 1])
+def test_a_hard_linked_library_is_read_once_for_all_its_paths(
+    plain: dict[str, Path], tmp_path: Path, workers: int
+) -> None:
+    """Nix's store optimisation hard-links identical files: one inode, many store paths.
+    It is read once; every path is still a candidate, with its own store path."""
+    source = tmp_path / "libz-original.so.1"
+    shutil.copy(os.path.realpath(f"{nixutil.HOST_LIB_DIR}/libz.so.1"), source)
+    for i in range(300):
+        root = tmp_path / "store" / f"{nixutil.fake_hash(f'ln{i}')}-ln-{i}"
+        (root / "lib").mkdir(parents=True)
+        os.link(source, root / "lib" / "libz.so.1")
+    cache = str(tmp_path / f"cache{workers}")
+    with open_plain(tmp_path, cache_dir=cache, workers=workers) as index:
+        found = index.candidates("libz.so.1")
+        stats = index.stats
+    linked = [c for c in found if "-ln-" in c.path]
+    assert len(linked) == 300
+    assert len({c.store_path for c in linked}) == 300
+    assert all(c.path == f"{c.store_path}/lib/libz.so.1" for c in linked)
+    assert stats.files_read <= 1 + 7  # one of the 300, and the sample store's own files
 
 
 _NO_TIMES = {"update_seconds": 0.0, "load_seconds": 0.0, "seconds": 0.0}

@@ -25,7 +25,7 @@ from autopatchelf.index.records import DirScan, ElfSummary, PathScan
 from autopatchelf.sqlite import is_busy as _is_busy
 
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
-SCHEMA_VERSION = 3  # 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's
+SCHEMA_VERSION = 4  # 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's
 _BUSY_TIMEOUT = 60.0
 
 _SCHEMA = """
@@ -56,9 +56,11 @@ CREATE TABLE files (
     runpath TEXT,
     interpreter TEXT,
     elf64 INTEGER NOT NULL,
-    facts BLOB NOT NULL
+    facts BLOB NOT NULL REFERENCES blobs (digest)
 );
 CREATE INDEX files_owner ON files (owner);
+CREATE INDEX files_facts ON files (facts);
+CREATE TABLE blobs (digest BLOB PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE entries (
     dir INTEGER NOT NULL REFERENCES dirs (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
@@ -80,7 +82,13 @@ CREATE TABLE refs (
 ) WITHOUT ROWID;
 """
 
-_TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs")
+_TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs", "blobs")
+
+
+def blob_digest(blob: bytes) -> bytes:
+    """The key a facts blob is stored under: equal files (copies of one library in many
+    store paths) share one row."""
+    return hashlib.blake2b(blob, digest_size=16).digest()
 
 
 def cache_file_name(store_dir: str) -> str:
@@ -106,6 +114,9 @@ class IndexCache:
         self, conn: sqlite3.Connection, path: str | None, *, warning: str | None = None
     ) -> None:
         self._conn = conn
+        #: Digests of blobs written lately: hard-linked files share one bytes object, and
+        #: a bytes object keeps its own hash, so a repeat costs a dict lookup.
+        self._digests: dict[bytes, bytes] = {}
         #: The SQLite file, or ``None`` for an in-memory cache.
         self.path = path
         #: Why the cache is in memory, or that a corrupt file was rebuilt: said once.
@@ -306,6 +317,9 @@ class IndexCache:
             conn.execute(
                 "DELETE FROM files WHERE NOT EXISTS (SELECT 1 FROM entries WHERE file = files.id)"
             )
+            conn.execute(
+                "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM files WHERE facts = digest)"
+            )
 
     def write(self, paths: Sequence[PathScan], dirs: Sequence[DirScan] = ()) -> None:
         """Record scanned store paths and dirs, in one transaction."""
@@ -356,12 +370,17 @@ class IndexCache:
             ),
         )
         dir_id = cursor.lastrowid
+        digests = [self._digest(f.blob) for f in scan.files]
+        conn.executemany(
+            "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)",
+            [(d, f.blob) for d, f in zip(digests, scan.files, strict=True)],
+        )
         conn.executemany(
             "INSERT OR IGNORE INTO files (path, owner, soname, rpath, runpath, interpreter, elf64,"
             " facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (f.path, f.owner, f.soname, f.rpath, f.runpath, f.interpreter, int(f.elf64), f.blob)
-                for f in scan.files
+                (f.path, f.owner, f.soname, f.rpath, f.runpath, f.interpreter, int(f.elf64), d)
+                for d, f in zip(digests, scan.files, strict=True)
             ],
         )
         conn.executemany(
@@ -371,10 +390,22 @@ class IndexCache:
         )
         self._write_names(scan.owner, scan.names, scan.refs)
 
+    def _digest(self, blob: bytes) -> bytes:
+        found = self._digests.get(blob)
+        if found is None:
+            if len(self._digests) >= 4096:
+                self._digests.clear()
+            found = self._digests[blob] = blob_digest(blob)
+        return found
+
     def replace_blob(self, path: str, blob: bytes) -> None:
         """Store re-read facts for one file (its old blob could not be decoded)."""
+        digest = blob_digest(blob)
         with self._transaction():
-            self._conn.execute("UPDATE files SET facts = ? WHERE path = ?", (blob, path))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)", (digest, blob)
+            )
+            self._conn.execute("UPDATE files SET facts = ? WHERE path = ?", (digest, path))
 
     # -- queries used to build the in-memory view -----------------------------------------
 
@@ -420,16 +451,23 @@ class IndexCache:
             batch = list(paths[start : start + 500])
             marks = ",".join("?" * len(batch))
             for path, blob in self._conn.execute(
-                f"SELECT path, facts FROM files WHERE path IN ({marks})", batch
+                "SELECT f.path, b.blob FROM files AS f JOIN blobs AS b ON b.digest = f.facts"
+                f" WHERE f.path IN ({marks})",
+                batch,
             ):
                 result[path] = blob
         return result
 
     def blobs_decode(self, decode: Callable[[bytes, str], object]) -> bool:
         """Whether a sample blob still decodes (``False``: written by an older reader)."""
-        row = self._conn.execute("SELECT path, facts FROM files ORDER BY id LIMIT 1").fetchone()
+        row = self._conn.execute(
+            "SELECT f.path, b.blob FROM files AS f LEFT JOIN blobs AS b ON b.digest = f.facts"
+            " ORDER BY f.id LIMIT 1"
+        ).fetchone()
         if row is None:
             return True
+        if row[1] is None:
+            return False  # a file whose blob is gone: not a cache we wrote
         try:
             decode(row[1], row[0])
         except ElfError:

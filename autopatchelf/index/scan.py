@@ -9,7 +9,10 @@ files of many store paths on several processes before they are scanned.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+
+import attrs
 
 from autopatchelf.index.parallel import Job, ReaderPool
 from autopatchelf.index.readfile import (
@@ -38,9 +41,22 @@ _NESTED_EXECUTABLE_DIRS = frozenset({"libexec", "usr/libexec"})
 #: Fewer files than this are read in-process even when a pool is available.
 _MIN_PARALLEL_JOBS = 128
 
+#: Hard-linked files whose read results are kept for their other paths (each holds one
+#: blob: tens of KiB), oldest dropped first.
+_MAX_LINKED = 8192
+
 #: What the scanner remembers about a library file: read but not yet handed out
 #: (FileRecord), known (ElfSummary: cached, or already handed out), or a skip reason.
 _Library = FileRecord | ElfSummary | str
+
+
+def _shared_inode(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a file with more than one hard link, else None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st.st_nlink > 1 else None
 
 
 def is_standard_dir(rest: str) -> bool:
@@ -72,6 +88,10 @@ class Scanner:
         self._placer = DirectoryPlacer(store)
         self._libraries: dict[str, _Library] = {}
         self._executables: dict[str, ExecutableRead] = {}
+        #: What a hard-linked library file (one inode, several paths: Nix's store
+        #: optimisation) was read as, by (device, inode): read once, for every path.
+        self._linked: OrderedDict[tuple[int, int], FileRecord | str] = OrderedDict()
+        self._planned: set[tuple[int, int]] = set()
         #: ELF reader calls so far (in this process or in the pool).
         self.reads = 0
 
@@ -90,15 +110,34 @@ class Scanner:
             if known is not None:
                 self._libraries[path] = known
                 return known, False
-            result, called = read_library(path, self._owner(path), self._reader)
-            self.reads += called
-            remembered = result
+            inode = _shared_inode(path)
+            shared = self._linked.get(inode) if inode is not None else None
+            if shared is not None:
+                remembered = self._for_path(shared, path)
+            else:
+                result, called = read_library(path, self._owner(path), self._reader)
+                self.reads += called
+                remembered = result
+                self._remember_linked(inode, result)
         if isinstance(remembered, FileRecord):
             # Hand the blob out once; keep only the small summary from now on.
             self._libraries[path] = summary_of(remembered)
             return remembered, True
         self._libraries[path] = remembered
         return remembered, False
+
+    def _for_path(self, shared: FileRecord | str, path: str) -> FileRecord | str:
+        """Another path of a file already read (the blob is about the file, not a path)."""
+        if isinstance(shared, str):
+            return shared
+        return attrs.evolve(shared, path=path, owner=self._owner(path))
+
+    def _remember_linked(self, inode: tuple[int, int] | None, result: object) -> None:
+        if inode is None or not isinstance(result, FileRecord | str):
+            return
+        self._linked[inode] = result
+        if len(self._linked) > _MAX_LINKED:
+            self._linked.popitem(last=False)
 
     def _executable(self, path: str, owner: str) -> ExecutableRead:
         if path not in self._executables:
@@ -131,8 +170,13 @@ class Scanner:
                 known = self._known(path)
                 if known is not None:
                     self._libraries[path] = known
-                else:
-                    jobs.append(("lib", path, self._owner(path)))
+                    continue
+                inode = _shared_inode(path)
+                if inode is not None:
+                    if inode in self._planned or inode in self._linked:
+                        continue  # read once, through its first path
+                    self._planned.add(inode)
+                jobs.append(("lib", path, self._owner(path)))
         for path in self._executable_files(basename):
             if path not in self._executables:
                 jobs.append(("exe", path, basename))
@@ -150,6 +194,7 @@ class Scanner:
             if kind == "lib":
                 assert isinstance(result, FileRecord | str)
                 self._libraries.setdefault(path, result)
+                self._remember_linked(_shared_inode(path), result)
             else:
                 assert isinstance(result, ElfSummary | str)
                 self._executables.setdefault(path, result)
