@@ -7,6 +7,7 @@ this list come from the same build (glibc checks that the loader and libc agree;
 
 from __future__ import annotations
 
+import functools
 import re
 
 from autopatchelf.elf.facts import ElfFacts
@@ -41,6 +42,7 @@ def is_glibc_name(name: str) -> bool:
     return name in GLIBC_SONAMES or name.startswith(("ld-linux", "libnss_"))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_glibc_version(name: str) -> tuple[int, ...] | None:
     """``GLIBC_2.38`` -> ``(2, 38)``; None for any other version name."""
     match = _GLIBC_VERSION.match(name)

@@ -8,6 +8,7 @@ per (requester, candidate) pair, so the encoding only sees their verdicts.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -42,6 +43,7 @@ def closest_names(name: str, known: Iterable[str], limit: int = 5) -> tuple[str,
     return tuple(same_stem[:limit])
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def soname_stem(name: str) -> str:
     """The library a soname names, without its version: ``libfoo`` for ``libfoo.so.1``,
     ``libfoo-2.so`` and ``libfoo.so``."""
