@@ -265,6 +265,16 @@ class DynamicSymbols:
             )
         )
 
+    @functools.cached_property
+    def defined_names(self) -> frozenset[str]:
+        """The names of :attr:`defined` (decoded once per object)."""
+        return frozenset(self._columns.export_names)
+
+    @functools.cached_property
+    def unversioned_imports(self) -> frozenset[str]:
+        """The names of :attr:`undefined` imported without a version."""
+        return frozenset(s.name for s in self.undefined if s.version is None)
+
     def exports(self, name: str, version: str | None = None) -> bool:
         """Whether ld.so would bind a reference to ``name`` (at ``version``) here.
 

@@ -415,9 +415,9 @@ def _unversioned_warnings(
             objects.append(view.facts(interpreter))
         defined: set[str] = set()
         for obj in objects:
-            defined.update(s.name for s in obj.symbols.defined)
+            defined |= obj.symbols.defined_names
         for obj in objects:
-            lost = sorted({s.name for s in obj.symbols.undefined if s.version is None} - defined)
+            lost = sorted(obj.symbols.unversioned_imports - defined)
             if lost:
                 shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
                 warnings.append(
