@@ -32,15 +32,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from autopatchelf.store import nixbase32
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz"
-
 
 def _hash_part(seed: str) -> str:
-    digest = hashlib.sha256(seed.encode()).digest()
-    return "".join(_ALPHABET[b % 32] for b in digest[:32])
+    """A store path's hash part made from ``seed`` (nix base-32 of 20 bytes of sha256)."""
+    return nixbase32.encode(hashlib.sha256(seed.encode()).digest()[:20])
 
 
 def write_cache(directory: Path, count: int) -> Path:

@@ -14,8 +14,6 @@ import lzma
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 from fixtures import FixtureStore
 from fixtures.remote import RemoteFixture, refused_url, serve, served, silent_server
 from ldcheck import predicted, run_directly, run_through
+from runhelp import cli
 
 from autopatchelf import SolveOptions, open_remote, solve
 from autopatchelf._api import open_index
@@ -62,20 +61,6 @@ def cache(warm_local: Path, tmp_path: Path) -> Path:
 
 def within(bookworm: Sequence[str]) -> list[str]:
     return [arg for path in bookworm for arg in ("--within", path)]
-
-
-def cli(
-    *args: str, cache: Path, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "AUTOPATCHELF_CACHE_DIR": str(cache), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "autopatchelf", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def options(

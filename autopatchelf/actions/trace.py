@@ -22,14 +22,12 @@ import attrs
 
 from autopatchelf.actions.observe import Observation, run_observed
 from autopatchelf.actions.run import loader_plan
+from autopatchelf.ldso.machines import LOADER_NAMES
 from autopatchelf.ldso.search import has_slash
 from autopatchelf.options import SolveOptions
 from autopatchelf.solution.model import Solution
 
 __all__ = ["Round", "TraceResult", "trace"]
-
-#: Sonames the process is served by no matter what the solution says.
-_LOADER_NAMES = ("ld-linux", "ld64.so", "ld.so")
 
 
 @attrs.frozen
@@ -136,4 +134,5 @@ def _read_round(
 
 
 def _is_loader(name: str) -> bool:
-    return os.path.basename(name).startswith(_LOADER_NAMES)
+    """The loader serves the process whatever the solution says."""
+    return os.path.basename(name) in LOADER_NAMES

@@ -17,6 +17,7 @@ from autopatchelf.cli._shared import (
     refuse_no_realise,
     register_gc_roots,
     say_downloads,
+    solution_link_dir,
     with_prefer,
 )
 from autopatchelf.errors import ExitCode, LockUsageError, UsageError
@@ -135,7 +136,6 @@ def _wrap(args: argparse.Namespace) -> int:
     from autopatchelf import solve
     from autopatchelf.actions import report
     from autopatchelf.actions.escape import visible
-    from autopatchelf.actions.linkdir import write_link_dir
     from autopatchelf.actions.patching.targets import find_targets
     from autopatchelf.actions.wrapper import elf_behind, programs_among, wrap, wrapper_of
     from autopatchelf.errors import PatchError, Unsatisfiable
@@ -162,13 +162,7 @@ def _wrap(args: argparse.Namespace) -> int:
     for warning in solution.warnings:
         print(f"warning: {visible(warning)}", file=sys.stderr)
     say_downloads(args, solution)
-    link_dir = None
-    if solution.needs_link_dir:
-        if not args.link_dir:
-            raise UsageError(
-                "no library-path order serves every chosen file", hint="pass --link-dir DIR"
-            )
-        link_dir = write_link_dir(solution, args.link_dir)
+    link_dir = solution_link_dir(args, solution)
     for elf in programs:
         path = wrapper_of(elf)
         moved = wrap(solution, path, link_dir=link_dir)

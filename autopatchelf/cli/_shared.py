@@ -155,6 +155,20 @@ def say_downloads(args: argparse.Namespace, solution: Solution) -> None:
     )
 
 
+def solution_link_dir(args: argparse.Namespace, solution: Solution) -> str | None:
+    """The directory of links a solution needs for library-path delivery (``--link-dir``,
+    made now), or None when its library path serves it; refused without ``--link-dir``."""
+    if not solution.needs_link_dir:
+        return None
+    if not args.link_dir:
+        raise UsageError(
+            "no library-path order serves every chosen file", hint="pass --link-dir DIR"
+        )
+    from autopatchelf.actions.linkdir import write_link_dir
+
+    return write_link_dir(solution, args.link_dir)
+
+
 def register_gc_roots(args: argparse.Namespace, solution: Solution) -> None:
     """``--gc-root DIR``: root ``solution``'s store paths in DIR; a summary on stderr."""
     from autopatchelf.actions.gcroots import add_gc_roots

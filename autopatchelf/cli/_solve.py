@@ -15,6 +15,7 @@ from autopatchelf.cli._shared import (
     locked_outcome,
     refuse_no_realise,
     register_gc_roots,
+    solution_link_dir,
     with_prefer,
 )
 from autopatchelf.errors import ExitCode, LockUsageError, UsageError
@@ -65,7 +66,6 @@ def execute(args: argparse.Namespace) -> int:
     from autopatchelf.actions import report
     from autopatchelf.actions.env import nix_ld_variables, render_env, system_of
     from autopatchelf.actions.escape import shell_bytes, visible
-    from autopatchelf.actions.linkdir import write_link_dir
     from autopatchelf.errors import NothingToSolve, Unsatisfiable
     from autopatchelf.progress import TerminalProgress
 
@@ -121,16 +121,7 @@ def execute(args: argparse.Namespace) -> int:
             print(f"autopatchelf: warning: {visible(warning)}", file=sys.stderr)
         if not solution.roots:
             return int(ExitCode.OK)
-        link_dir = None
-        if solution.needs_link_dir:
-            if not args.link_dir:
-                print(
-                    "autopatchelf: error: no library-path order serves every chosen file "
-                    "(hint: pass --link-dir DIR)",
-                    file=sys.stderr,
-                )
-                return int(ExitCode.USAGE)
-            link_dir = write_link_dir(solution, args.link_dir)
+        link_dir = solution_link_dir(args, solution)
         system = system_of(solution.roots[0].root)
         variables = nix_ld_variables(solution, system, link_dir=link_dir)
         sys.stdout.flush()
@@ -144,7 +135,6 @@ def execute(args: argparse.Namespace) -> int:
 def _print_wrapper(args: argparse.Namespace, solution: Solution, names: dict[str, str]) -> int:
     """``--format wrapper``: the script on stdout, everything else on stderr."""
     from autopatchelf.actions.escape import visible
-    from autopatchelf.actions.linkdir import write_link_dir
     from autopatchelf.actions.wrapper import render_wrapper
 
     for warning in solution.warnings:
@@ -155,13 +145,7 @@ def _print_wrapper(args: argparse.Namespace, solution: Solution, names: dict[str
             f"{visible(names.get(path, path))} is {reason}: it needs no wrapper",
             hint="start it as it is",
         )
-    link_dir = None
-    if solution.needs_link_dir:
-        if not args.link_dir:
-            raise UsageError(
-                "no library-path order serves every chosen file", hint="pass --link-dir DIR"
-            )
-        link_dir = write_link_dir(solution, args.link_dir)
+    link_dir = solution_link_dir(args, solution)
     script = render_wrapper(solution, solution.roots[0].root, link_dir=link_dir)
     sys.stdout.flush()
     sys.stdout.buffer.write(script)

@@ -22,6 +22,7 @@ from typing import Any
 from autopatchelf.cachedir import cache_dir as resolve_cache_dir
 from autopatchelf.errors import ElfError
 from autopatchelf.index.records import DirScan, ElfSummary, PathScan
+from autopatchelf.sqlite import connect_cache, transaction
 from autopatchelf.sqlite import is_busy as _is_busy
 
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
@@ -244,15 +245,8 @@ class IndexCache:
             self._lock_depth = 0
             os.close(fd)  # releases the flock
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        return transaction(self._conn)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -482,14 +476,4 @@ class IndexCache:
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-    )
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        if path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.DatabaseError:
-        pass  # a corrupt file: _prepare notices and rebuilds it
-    return conn
+    return connect_cache(path, timeout=_BUSY_TIMEOUT, foreign_keys=True)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 
 from autopatchelf.cachedir import cache_dir as resolve_cache_dir
-from autopatchelf.sqlite import is_busy
+from autopatchelf.sqlite import connect_cache, is_busy, transaction
 
 SCHEMA_VERSION = 1
 _BUSY_TIMEOUT = 60.0
@@ -82,14 +82,7 @@ class RemoteCache:
 
     @staticmethod
     def _connect(path: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-        )
-        if path != ":memory:":
-            with contextlib.suppress(sqlite3.DatabaseError):
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
+        return connect_cache(path, timeout=_BUSY_TIMEOUT)
 
     def _prepare(self, store_dir: str) -> None:
         wanted = {"schema": str(SCHEMA_VERSION), "store": store_dir}
@@ -120,14 +113,8 @@ class RemoteCache:
     def _transaction(self) -> Iterator[None]:
         # One connection serves the threads that fetch narinfos and NARs in parallel: a
         # transaction is the connection's state, so one thread at a time opens one.
-        with self._writing:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._writing, transaction(self._conn):
+            yield
 
     def close(self) -> None:
         self._conn.close()

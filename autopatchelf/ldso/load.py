@@ -130,25 +130,27 @@ def load_order(
     """
     state = _State(finder, library_path, runpath_override, renames, interpreter)
     state.breadth_first(deque([(root, ())]), NeedOrigin.NEEDED)
-    callers: deque[tuple[ElfFacts, tuple[ElfFacts, ...]]] = deque(
-        [(root, ()), *((finder.facts(m.path), state.chains[m.path]) for m in state.mapped)]
-    )
+    # Callers in load order: the root, then every object mapped (also by a dlopen below;
+    # the list grows while it is walked). Facts are fetched only for objects that dlopen.
     dlopen_missing: list[tuple[str, str]] = []
-    while callers:
-        obj, chain = callers.popleft()
-        for name, origin in dlopen(obj.path):
+    position = -1
+    while position < len(state.mapped):
+        path = root.path if position < 0 else state.mapped[position].path
+        position += 1
+        wanted = dlopen(path)
+        if not wanted:
+            continue
+        obj = root if path == root.path else finder.facts(path)
+        chain = state.chains.get(path, ())
+        for name, origin in wanted:
             if name in state.loaded:
                 continue
             found = state.search(obj, chain, name)
             if found is None:
                 dlopen_missing.append((obj.path, name))
                 continue
-            before = len(state.mapped)
             state.map(obj, chain, name, found, origin)
             state.breadth_first(deque([(found[1], (obj, *chain))]), origin)
-            callers.extend(
-                (finder.facts(m.path), state.chains[m.path]) for m in state.mapped[before:]
-            )
     return LoadOrder(tuple(state.mapped), tuple(state.not_found), tuple(dlopen_missing))
 
 

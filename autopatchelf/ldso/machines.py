@@ -136,6 +136,10 @@ def arch_label(facts: _HasArch) -> str:
     return f"{name} ({bits}-bit)"
 
 
+#: The file names of glibc's loaders, on every machine modelled.
+LOADER_NAMES: frozenset[str] = frozenset(m.loader for m in MACHINES)
+
+
 def loader_name(facts: _HasArch) -> str | None:
     """The file name of glibc's loader for objects like ``facts`` (None if unknown)."""
     found = machine_of(facts)

@@ -16,6 +16,7 @@ plain hard clauses.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 
@@ -166,9 +167,10 @@ class _Encoder:
         for sp, glibcs in p.closure_glibcs.items():
             if glibcs:
                 self._sel(F.ClosureGlibc(sp, glibcs))
-        for fact in self._dlopen_facts():
+        for fact in self._dlopen_facts:
             self._sel(fact)
 
+    @functools.cached_property
     def _dlopen_facts(self) -> list[F.Dlopens]:
         """One fact per dlopen() need its requester's own search does not serve."""
         return [
@@ -200,7 +202,7 @@ class _Encoder:
             for name in names:
                 self.hard.append([-self.U[req], self.L[name]])
         # A dlopen() need holds while its requester is loaded (foreign ones always are).
-        for fact in self._dlopen_facts():
+        for fact in self._dlopen_facts:
             clause = [self.L[fact.name]]
             if fact.requester not in foreign:
                 clause.insert(0, -self.U[fact.requester])
