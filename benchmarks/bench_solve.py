@@ -1,6 +1,6 @@
 """Benchmark the resolver: solve time against problem size, and a greedy baseline.
 
-    python benchmarks/bench_solve.py [--sizes 50,200,500,1000,1500] [--candidates 5]
+    python benchmarks/bench_solve.py [--sizes 50,200,500,1000,1500,5000] [--candidates 5]
                                      [--json OUT] [--no-scenarios]
 
 1. Scaling, on synthetic stores held in memory (facts built directly, no ELF files): a
@@ -9,8 +9,10 @@
    RUNPATH, as in Nix), the newest release of every soname is built against a newer glibc,
    and every seventh soname's newest release lacks a version the root needs. The one
    glibc rule then forbids the newest release everywhere: an optimum that no per-soname
-   rule finds. Reported: build+encode+solve seconds per size, and the greedy first-match
-   baseline's time on the same inputs, and whether each answer is consistent.
+   rule finds. Reported: build+encode+solve seconds per size and its peak RSS, the greedy
+   first-match baseline's time on the same inputs, whether each answer is consistent, and
+   the optimiser alone against one RC2 over the whole formula (the baseline it replaced;
+   up to ``--whole-max`` sonames): both times and whether the optimum is the same.
 2. Scenarios, when the real fixture store can be built (Nix, root): every fixture
    scenario solved by the resolver and by greedy first-match, each answer *run* through
    ld.so; reported: how many each gets right.
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -31,6 +35,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+from pysat.examples.rc2 import RC2Stratified
+from pysat.formula import WCNF
 
 from autopatchelf.elf import (
     DynamicSymbols,
@@ -43,6 +49,11 @@ from autopatchelf.elf import (
     VersionRequirement,
 )
 from autopatchelf.errors import Unsatisfiable
+from autopatchelf.options import GlibcPolicy
+from autopatchelf.problem.build import build_problem
+from autopatchelf.sat.encode import Encoding, encode
+from autopatchelf.sat.optimize import optimise
+from autopatchelf.sat.preferences import Preferences
 from autopatchelf.solution.greedy import greedy_first_match
 from autopatchelf.solution.solve import solve_problem
 
@@ -208,34 +219,88 @@ def consistent(mapping: dict[str, str], src: MemorySource) -> bool:
     return len(glibcs) == 1
 
 
-def scaling(sizes: Sequence[int], k: int) -> list[dict[str, Any]]:
+def scaling(sizes: Sequence[int], k: int, whole_max: int) -> list[dict[str, Any]]:
     rows = []
+    context = multiprocessing.get_context("fork")
     for n in sizes:
-        root, src = synthetic(n, k)
-        started = time.perf_counter()
-        solution = solve_problem([root], src)
-        solve_s = time.perf_counter() - started
-        started = time.perf_counter()
-        greedy = greedy_first_match([root], src)
-        greedy_s = time.perf_counter() - started
-        ok = consistent(dict(solution.choices), src)
-        rows.append(
-            {
-                "sonames": n,
-                "candidates": k,
-                "solve_s": round(solve_s, 4),
-                "greedy_s": round(greedy_s, 4),
-                "ratio_solve_to_greedy": round(solve_s / greedy_s, 2),
-                "solver_consistent": ok,
-                "greedy_consistent": consistent(greedy, src),
-            }
+        # Each size in its own process: its peak RSS is its own.
+        with context.Pool(1) as pool:
+            row = pool.apply(_measure, (n, k, n <= whole_max))
+        rows.append(row)
+        whole = (
+            f"  whole-formula RC2 {row['whole_rc2_s']:7.3f}s (optimise x"
+            f"{row['ratio_optimise_to_whole']:.3f}, same optimum={row['same_optimum']})"
+            if row["whole_rc2_s"] is not None
+            else ""
         )
         print(
-            f"{n:5d} x {k}: solve {solve_s:7.3f}s  greedy {greedy_s:7.3f}s  "
-            f"(x{solve_s / greedy_s:.1f})  solver ok={ok}  "
-            f"greedy ok={rows[-1]['greedy_consistent']}"
+            f"{n:5d} x {k}: solve {row['solve_s']:7.3f}s  greedy {row['greedy_s']:7.3f}s  "
+            f"(x{row['ratio_solve_to_greedy']:.1f})  solver ok={row['solver_consistent']}  "
+            f"greedy ok={row['greedy_consistent']}  peak {row['peak_rss_mib']:.0f} MiB{whole}"
         )
     return rows
+
+
+def _measure(n: int, k: int, with_whole: bool) -> dict[str, Any]:
+    root, src = synthetic(n, k)
+    started = time.perf_counter()
+    solution = solve_problem([root], src)
+    solve_s = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    greedy = greedy_first_match([root], src)
+    greedy_s = time.perf_counter() - started
+    # The optimiser alone, against one RC2 over the whole formula (what it did before
+    # it conditioned on the glibc and split the formula): same encoding, same optimum.
+    problem = build_problem([root], src)
+    enc = encode(problem, GlibcPolicy.STRICT, Preferences(), src.version_of)
+    started = time.perf_counter()
+    best = optimise(enc)
+    optimise_s = time.perf_counter() - started
+    whole_s: float | None = None
+    same: bool | None = None
+    if with_whole:
+        started = time.perf_counter()
+        cost, chosen = whole_formula_optimum(enc)
+        whole_s = time.perf_counter() - started
+        same = cost == best.cost and whole_formula_optimum(enc, best.choices)[0] == cost
+        same = same and consistent(dict(chosen), src)
+    return {
+        "sonames": n,
+        "candidates": k,
+        "solve_s": round(solve_s, 4),
+        "greedy_s": round(greedy_s, 4),
+        "ratio_solve_to_greedy": round(solve_s / greedy_s, 2),
+        "solver_consistent": consistent(dict(solution.choices), src),
+        "greedy_consistent": consistent(greedy, src),
+        "peak_rss_mib": round(peak, 1),
+        "optimise_s": round(optimise_s, 4),
+        "whole_rc2_s": None if whole_s is None else round(whole_s, 4),
+        "ratio_optimise_to_whole": None if whole_s is None else round(optimise_s / whole_s, 4),
+        "same_optimum": same,
+    }
+
+
+def whole_formula_optimum(
+    enc: Encoding, fixed: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[int, frozenset[tuple[str, str]]]:
+    """The baseline: one stratified RC2 over every clause (``fixed`` choices forced)."""
+    wcnf = WCNF()
+    for clause in enc.hard:
+        wcnf.append(clause)
+    for sel in sorted(enc.selectors):
+        wcnf.append([sel])
+    for key in sorted(fixed):
+        wcnf.append([enc.choices[key]])
+    for clause, weight in enc.soft:
+        wcnf.append(clause, weight=weight)
+    with RC2Stratified(wcnf, solver="g4") as rc2:
+        model = rc2.compute()
+        if model is None:
+            raise RuntimeError("unsatisfiable benchmark problem")
+        true = {lit for lit in model if lit > 0}
+        chosen = frozenset(key for key, var in enc.choices.items() if var in true)
+        return int(rc2.cost), chosen
 
 
 def scenarios() -> dict[str, Any] | None:
@@ -305,13 +370,19 @@ def _runs(argv: list[str]) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="50,200,500,1000,1500")
+    parser.add_argument("--sizes", default="50,200,500,1000,1500,5000")
     parser.add_argument("--candidates", type=int, default=5)
+    parser.add_argument(
+        "--whole-max",
+        type=int,
+        default=1500,
+        help="largest size also optimised by one RC2 over the whole formula (the baseline)",
+    )
     parser.add_argument("--json")
     parser.add_argument("--no-scenarios", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    report: dict[str, Any] = {"scaling": scaling(sizes, args.candidates)}
+    report: dict[str, Any] = {"scaling": scaling(sizes, args.candidates, args.whole_max)}
     if not args.no_scenarios:
         report["scenarios"] = scenarios()
     if args.json:

@@ -273,7 +273,27 @@ class DynamicSymbols:
     @functools.cached_property
     def unversioned_imports(self) -> frozenset[str]:
         """The names of :attr:`undefined` imported without a version."""
-        return frozenset(s.name for s in self.undefined if s.version is None)
+        if not self.count:
+            return frozenset()
+        columns = self._columns
+        return frozenset(
+            name
+            for name, (version, _) in zip(columns.import_names, columns.imports, strict=True)
+            if version is None
+        )
+
+    @functools.cached_property
+    def versioned_imports(self) -> tuple[tuple[str, str, str], ...]:
+        """(needed file, name, version) of each :attr:`undefined` symbol the version table
+        ties to a file, in table order, without building a record per import."""
+        if not self.count:
+            return ()
+        columns = self._columns
+        return tuple(
+            (file, name, version)
+            for name, (version, file) in zip(columns.import_names, columns.imports, strict=True)
+            if version is not None and file is not None
+        )
 
     def exports(self, name: str, version: str | None = None) -> bool:
         """Whether ld.so would bind a reference to ``name`` (at ``version``) here.

@@ -423,9 +423,8 @@ class _Builder:
                     v.name for v in need.versions if not v.weak
                 )
             symbols: dict[str, list[tuple[str, str]]] = {}
-            for sym in requester.facts.symbols.undefined:
-                if sym.file is not None and sym.version is not None:
-                    symbols.setdefault(sym.file, []).append((sym.name, sym.version))
+            for file, sym, version in requester.facts.symbols.versioned_imports:
+                symbols.setdefault(file, []).append((sym, version))
             for name in requester.facts.needed:
                 fixed = self.fixed.get((req_path, name))
                 options = [fixed] if fixed else list(self.candidates.get(name, ()))
