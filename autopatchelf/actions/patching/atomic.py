@@ -39,6 +39,16 @@ def stage(
     return its path. ``check(temp)`` runs once the data is written (before the times are
     set, so reading the file back does not change its access time); it raises to reject it.
     """
+    return stage_with(path, lambda fd: _write_data(fd, data), original, check)
+
+
+def stage_with(
+    path: str,
+    write: Callable[[int], None],
+    original: os.stat_result,
+    check: Callable[[str], None] | None = None,
+) -> str:
+    """:func:`stage`, the content written by ``write(fd)`` into the new empty file."""
     directory, name = os.path.split(path)
     clean_stale(path)
     try:
@@ -49,7 +59,7 @@ def stage(
         raise PatchError(f"{path}: cannot create a file beside it ({exc.strerror})") from None
     try:
         try:
-            _write_data(fd, data)
+            write(fd)
             if check is not None:
                 check(temp)
             _copy_metadata(fd, path, original)
@@ -69,6 +79,36 @@ def _write_data(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def write_at(fd: int, data: bytes, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` of ``fd``."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+def copy_file(source: int, fd: int, size: int) -> None:
+    """Copy the first ``size`` bytes of ``source`` to the start of ``fd`` (both file
+    descriptors) inside the kernel where it can (no user-space copy, a reflink on file
+    systems that have them), else through a small buffer."""
+    done = 0
+    try:
+        while done < size:
+            copied = os.copy_file_range(source, fd, size - done, done, done)
+            if copied == 0:
+                break
+            done += copied
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    while done < size:
+        chunk = os.pread(source, min(1 << 20, size - done), done)
+        if not chunk:
+            raise OSError(errno.EIO, "the file shrank while it was copied")
+        write_at(fd, chunk, done)
+        done += len(chunk)
 
 
 def _copy_metadata(fd: int, path: str, original: os.stat_result) -> None:

@@ -20,17 +20,15 @@ import attrs
 
 from autopatchelf.actions.linkdir import ensure_links, link_entries
 from autopatchelf.actions.patching import atomic
-from autopatchelf.actions.patching.elfedit import Layout, rewrite
+from autopatchelf.actions.patching.elfedit import Layout, stage_rewrite
 from autopatchelf.actions.patching.plan import (
     Change,
-    ElfState,
     FileEdit,
     PatchPlan,
     check_privileges,
     plan_patch,
 )
 from autopatchelf.actions.patching.targets import find_targets
-from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import PatchError
 from autopatchelf.index import StoreIndex
 from autopatchelf.options import Delivery, SolveOptions
@@ -133,32 +131,23 @@ def _stage(edit: FileEdit, *, force: bool) -> tuple[str, FileResult]:
     path = edit.path
     try:
         original = os.stat(path)
-        if not force:
-            check_privileges(path)
-        with open(path, "rb") as handle:
-            data = handle.read()
     except OSError as exc:
         raise PatchError(f"{path}: cannot read it ({exc.strerror})") from None
-    rewritten = rewrite(data, path, edit.before, edit.after)
-
-    def read_back(temp: str) -> None:
-        written = ElfState.of(ElfFacts.read(temp))
-        if written != edit.after:
-            raise PatchError(f"{path}: the written file reads back as {written}")
-
-    temp = atomic.stage(path, rewritten.data, original, read_back)
+    if not force:
+        check_privileges(path)
+    staged = stage_rewrite(path, edit.before, edit.after, original)
     notes = []
     if original.st_nlink > 1:
         notes.append(f"its {original.st_nlink - 1} other hard link(s) keep the old content")
     result = FileResult(
         path,
         edit.changes,
-        size_before=len(data),
-        size_after=len(rewritten.data),
-        layout=rewritten.layout,
+        size_before=original.st_size,
+        size_after=staged.size,
+        layout=staged.layout,
         notes=tuple(notes),
     )
-    return temp, result
+    return staged.temp, result
 
 
 def _ensure_link_dir(plan: PatchPlan) -> str | None:
