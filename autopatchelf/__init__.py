@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from autopatchelf.actions.checks.check import check_paths
     from autopatchelf.actions.checks.check_baseline import Baseline
     from autopatchelf.actions.checks.check_model import BinaryCheck, CheckProblem, CheckReport
+    from autopatchelf.actions.locks.applock import AppBinary, AppLock
     from autopatchelf.actions.locks.lock import Lock
     from autopatchelf.actions.locks.lockfile import read_lock, write_lock
-    from autopatchelf.actions.locks.locking import LockOutcome, obtain
+    from autopatchelf.actions.locks.locking import AppLockOutcome, LockOutcome, obtain, obtain_app
     from autopatchelf.actions.locks.verify import verify as verify_lock
     from autopatchelf.actions.patching.patch import PatchReport, apply_plan, plan_files
     from autopatchelf.actions.patching.plan import PatchPlan, plan_patch
@@ -75,11 +76,15 @@ _EXPORTS = {
     "BinaryCheck": "autopatchelf.actions.checks.check_model",
     "CheckProblem": "autopatchelf.actions.checks.check_model",
     "CheckReport": "autopatchelf.actions.checks.check_model",
+    "AppBinary": "autopatchelf.actions.locks.applock",
+    "AppLock": "autopatchelf.actions.locks.applock",
     "Lock": "autopatchelf.actions.locks.lock",
     "read_lock": "autopatchelf.actions.locks.lockfile",
     "write_lock": "autopatchelf.actions.locks.lockfile",
+    "AppLockOutcome": "autopatchelf.actions.locks.locking",
     "LockOutcome": "autopatchelf.actions.locks.locking",
     "obtain": "autopatchelf.actions.locks.locking",
+    "obtain_app": "autopatchelf.actions.locks.locking",
     "plan_files": "autopatchelf.actions.patching.patch",
     "apply_plan": "autopatchelf.actions.patching.patch",
     "PatchReport": "autopatchelf.actions.patching.patch",
@@ -129,6 +134,9 @@ _RENAMED = {"verify_lock": ("autopatchelf.actions.locks.verify", "verify")}
 
 __all__ = [
     "Alternative",
+    "AppBinary",
+    "AppLock",
+    "AppLockOutcome",
     "AutopatchelfError",
     "Baseline",
     "BaselineError",
@@ -173,6 +181,7 @@ __all__ = [
     "apply_plan",
     "check_paths",
     "obtain",
+    "obtain_app",
     "open_remote",
     "plan_files",
     "plan_patch",

@@ -481,7 +481,7 @@ def test_lock_takes_one_file(fixture_store: FixtureStore, cache: Path, tmp_path:
     apps = [str(fx.apps["foo-v2"]), str(fx.apps["diamond"])]
     done = cli("solve", "--lock", str(tmp_path / "x.lock"), *apps, cache=cache)
     assert done.returncode == 2
-    assert done.stderr.startswith("autopatchelf: error: --lock takes one FILE, got 2")
+    assert done.stderr.startswith("autopatchelf: error: --lock takes one FILE or DIR, got 2")
     done = cli("solve", "--frozen", apps[0], cache=cache)
     assert done.returncode == 2
     assert done.stderr.startswith("autopatchelf: error: --frozen needs --lock FILE")

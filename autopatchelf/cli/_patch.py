@@ -13,6 +13,7 @@ from autopatchelf.cli._shared import (
     add_interactive_option,
     add_lock_options,
     ask_about_ties,
+    locked_app_outcome,
     locked_outcome,
     refuse_no_realise,
     register_gc_roots,
@@ -117,15 +118,20 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def _locked_plan(args: argparse.Namespace, options: SolveOptions) -> PatchPlan:
-    """``--lock FILE``: one program, its choices taken from (or written to) the lock."""
+    """``--lock FILE``: one program, or one app directory (solved as one app), its choices
+    taken from (or written to) the lock."""
     from autopatchelf.actions.patching.plan import plan_patch
 
-    if len(args.paths) != 1 or not os.path.isfile(args.paths[0]):
+    if len(args.paths) != 1 or not (os.path.isfile(args.paths[0]) or os.path.isdir(args.paths[0])):
         raise LockUsageError(
-            "--lock takes one FILE to patch",
-            hint="a lock belongs to one binary: patch each program with its own --lock",
+            "--lock takes one FILE or DIR to patch",
+            hint="a lock belongs to one binary or one app directory: patch each with its "
+            "own --lock",
         )
-    solution = locked_outcome(args, args.paths[0], options).solution
+    if os.path.isdir(args.paths[0]):
+        solution = locked_app_outcome(args, args.paths[0], options).solution
+    else:
+        solution = locked_outcome(args, args.paths[0], options).solution
     return plan_patch(
         solution, args.paths, store_dir=options.store, link_dir=args.link_dir, force=args.force
     )

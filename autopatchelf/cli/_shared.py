@@ -15,7 +15,7 @@ from autopatchelf.errors import LockUsageError, UsageError
 
 if TYPE_CHECKING:
     from autopatchelf import Solution
-    from autopatchelf.actions.locks.locking import LockOutcome
+    from autopatchelf.actions.locks.locking import AppLockOutcome, LockOutcome
     from autopatchelf.options import SolveOptions
 
 
@@ -130,6 +130,34 @@ def locked_outcome(
         )
     elif outcome.source == "solved" and args.lock:
         print(f"autopatchelf: lock written: {args.lock}", file=sys.stderr)
+    return outcome
+
+
+def locked_app_outcome(
+    args: argparse.Namespace, app_root: str, options: SolveOptions
+) -> AppLockOutcome:
+    """The lock policy for the app tree ``app_root`` (``--lock FILE`` naming a directory
+    to solve or patch as one app); its notes go to stderr."""
+    from autopatchelf.actions.locks.locking import obtain_app
+    from autopatchelf.progress import TerminalProgress
+
+    check_lock_target(args.lock)
+    outcome = obtain_app(
+        app_root,
+        options,
+        lock_file=args.lock,
+        frozen=args.frozen,
+        progress=TerminalProgress(sys.stderr),
+    )
+    for note in outcome.notes:
+        print(f"autopatchelf: {note}", file=sys.stderr)
+    if outcome.fresh is not None:
+        say_downloads(args, outcome.fresh)
+        what = "re-solved; lock rewritten" if outcome.source == "re-solved" else "lock written"
+        print(
+            f"autopatchelf: {what}: {args.lock} ({len(outcome.lock.binaries)} binaries)",
+            file=sys.stderr,
+        )
     return outcome
 
 

@@ -1,4 +1,6 @@
-"""``autopatchelf solve FILE...``: choose providers and print them (text, json or env)."""
+"""``autopatchelf solve FILE_OR_DIR...``: choose providers and print them (text, json, env
+or a wrapper). A directory stands for every dynamically linked program and library in it,
+solved together as one app (``--lock`` then writes the app tree's lock)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from autopatchelf.cli._shared import (
     add_interactive_option,
     add_lock_options,
     ask_about_ties,
+    locked_app_outcome,
     locked_outcome,
     refuse_no_realise,
     register_gc_roots,
@@ -29,10 +32,25 @@ def _lock_target(args: argparse.Namespace) -> str:
         raise LockUsageError("--frozen needs --lock FILE", hint="name the lock to hold to")
     if len(args.files) != 1:
         raise LockUsageError(
-            f"--lock takes one FILE, got {len(args.files)}",
-            hint="a lock belongs to one binary: solve each with its own --lock",
+            f"--lock takes one FILE or DIR, got {len(args.files)}",
+            hint="a lock belongs to one binary or one app directory: solve each with its "
+            "own --lock",
         )
     return str(args.files[0])
+
+
+def _expanded(files: list[str], store: str | None) -> list[str]:
+    """The files to solve: directories replaced by their programs and libraries."""
+    if not any(os.path.isdir(f) for f in files):
+        return files
+    from autopatchelf.actions.patching.targets import find_targets
+
+    out: list[str] = []
+    for given in files:
+        out.extend(
+            find_targets([given], store_dir=store).roots if os.path.isdir(given) else [given]
+        )
+    return list(dict.fromkeys(out))
 
 
 def configure_parser(sub: Any) -> None:
@@ -42,7 +60,13 @@ def configure_parser(sub: Any) -> None:
         description="Choose one /nix/store provider for every library the files load "
         "(exit 0), or explain why none exists (exit 1).",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE_OR_DIR",
+        help="ELF files; a directory stands for its dynamically linked programs and "
+        "libraries, solved as one app",
+    )
     add_solve_options(parser)
     add_lock_options(parser)
     add_interactive_option(parser)
@@ -75,23 +99,32 @@ def execute(args: argparse.Namespace) -> int:
         (bool(args.gc_root), "--gc-root"),
         (args.format == "wrapper", "--format wrapper"),
     )
-    if args.format == "wrapper" and len(args.files) != 1:
+    if args.format == "wrapper" and (len(args.files) != 1 or os.path.isdir(args.files[0])):
         raise UsageError(
-            f"--format wrapper takes one FILE, got {len(args.files)}",
-            hint="a wrapper starts one program: make one per FILE",
+            f"--format wrapper takes one FILE, got {len(args.files)}"
+            if len(args.files) != 1
+            else f"--format wrapper takes one program, not the directory {args.files[0]}",
+            hint="a wrapper starts one program: make one per FILE (patch --wrap DIR wraps "
+            "every program of an app)",
         )
     options = solve_options(args)
     names = {os.path.abspath(file): file for file in args.files}
     try:
         if args.lock or args.frozen:
-            solution = locked_outcome(args, _lock_target(args), options).solution
+            target = _lock_target(args)
+            if os.path.isdir(target):
+                solution = locked_app_outcome(args, target, options).solution
+            else:
+                solution = locked_outcome(args, target, options).solution
+            files = [target]
         else:
             bar = TerminalProgress(sys.stderr)
-            solution = solve(args.files, options, progress=bar)
+            files = _expanded(list(args.files), options.store)
+            solution = solve(files, options, progress=bar)
             solution, _ = ask_about_ties(
                 args,
                 solution,
-                lambda prefer: solve(args.files, with_prefer(options, prefer), progress=bar),
+                lambda prefer: solve(files, with_prefer(options, prefer), progress=bar),
             )
     except NothingToSolve as exc:  # --lock of a file that needs nothing
         solution = Solution.empty({exc.path: exc.why})

@@ -117,7 +117,11 @@ class Lock:
             interpreter=root_solution.interpreter,
             libraries=tuple(
                 LockedLibrary(
-                    lib.name, rel(lib.path), lib.store_path, rel(lib.requested_by), lib.via
+                    lib.name,
+                    rel(lib.path),
+                    lib.store_path,
+                    BINARY if lib.requested_by == root else rel(lib.requested_by),
+                    lib.via,
                 )
                 for lib in root_solution.libraries
             ),
@@ -187,8 +191,6 @@ class _Relativizer:
         self.store_paths = store_paths
 
     def __call__(self, path: str) -> str:
-        if path == self.root:
-            return BINARY
         if under_any(path, self.store_paths) or not os.path.isabs(path):
             return path
         if os.path.commonpath([path, self.origin]) == "/":

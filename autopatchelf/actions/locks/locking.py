@@ -10,6 +10,12 @@ The one policy ``solve --lock``, ``run`` and ``patch`` share:
    :class:`~autopatchelf.actions.locks.lock.StaleLockError`; else solve, preferring the locked
    choices of the stale lock, and write the new lock where the old one was (and the cache).
 
+An app tree's lock (``autopatchelf.lock/2``, :mod:`~autopatchelf.actions.locks.applock`)
+follows the same policy for the whole tree (:func:`obtain_app`: every binary verified, none
+added or removed, else the tree re-solved as one), and serves any one binary of the tree
+through :func:`obtain` (only that binary's entry is verified; when it is stale, the tree
+is re-solved and the lock rewritten).
+
 Nothing is printed: what happened comes back as :attr:`LockOutcome.notes`.
 """
 
@@ -22,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from autopatchelf.actions.locks.applock import AppLock
 from autopatchelf.actions.locks.hashing import known_sha256
 from autopatchelf.actions.locks.locations import beside_path, cached_path, verified_path
 from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, Lock
@@ -96,13 +103,28 @@ def obtain(
     candidates = _candidates(binary, lock_file, beside, cached)
     notes: list[str] = []
     stale: tuple[str, Lock] | None = None
+    stale_app: tuple[str, AppLock] | None = None
     for path in candidates:
         try:
-            lock = read_lock(path)
+            found = read_lock(path)
         except LockFileError as exc:
             if os.path.exists(path):  # a missing one is simply not there yet
                 notes.append(f"{exc.reason}; ignoring it")
             continue
+        if isinstance(found, AppLock):
+            app_root = found.app_root(path)
+            entry = found.entry(binary, app_root)
+            if entry is None:
+                if not _inside(binary, app_root):
+                    raise LockFileError(
+                        path, f"is the lock of the app tree {app_root}; {binary} is not in it"
+                    )
+                notes.append(f"lock {path} is stale: it has no entry for {binary}")
+                stale_app = stale_app or (path, found)
+                continue
+            lock = found.binary_lock(entry)
+        else:
+            lock = found
         problems = verify(
             lock, binary, sha256=sha256, delivery=options.delivery, stores=_stores(options)
         )
@@ -114,10 +136,15 @@ def obtain(
         if not problems:
             return LockOutcome(binary, lock, "lock", path, (), tuple(notes))
         notes.append(f"lock {path} is stale: {describe_problems(problems)}")
-        stale = stale or (path, lock)
+        if isinstance(found, AppLock):
+            stale_app = stale_app or (path, found)
+        else:
+            stale = stale or (path, lock)
     if frozen:
         reason = notes[-1] if notes else "no lock found (looked in: " + ", ".join(candidates) + ")"
         raise StaleLockError(binary, reason)
+    if stale_app is not None:
+        return _for_binary(binary, stale_app, options, notes, progress)
 
     from autopatchelf._api import solve
 
@@ -152,6 +179,173 @@ def obtain(
         tuple(notes),
         solution,
     )
+
+
+@attrs.frozen
+class AppLockOutcome:
+    """What :func:`obtain_app` found or did for an app tree."""
+
+    app_root: str
+    lock: AppLock
+    source: Source
+    lock_file: str
+    written: tuple[str, ...]
+    notes: tuple[str, ...]
+    fresh: Solution | None = attrs.field(default=None, eq=False)
+
+    @property
+    def solution(self) -> Solution:
+        """The solution to act on, every binary of the tree a root."""
+        return self.fresh if self.fresh is not None else self.lock.to_solution(self.app_root)
+
+
+def obtain_app(
+    app_root: str,
+    options: SolveOptions | None = None,
+    *,
+    lock_file: str,
+    frozen: bool = False,
+    progress: Progress | None = None,
+) -> AppLockOutcome:
+    """A trusted lock for the app tree at ``app_root``, in ``lock_file``.
+
+    The lock there is used when it is an app lock of this tree listing exactly the
+    binaries the tree holds now (the dynamically linked programs and libraries ``patch``
+    would take), each of which verifies as its own lock would. Otherwise (or with none)
+    the tree is solved as one, preferring the old choices, and the lock written; with
+    ``frozen`` that is a :class:`StaleLockError` instead.
+    """
+    from autopatchelf.actions.patching.targets import find_targets
+
+    options = options or SolveOptions()
+    app_root = os.path.realpath(app_root)
+    lock_file = os.path.abspath(lock_file)
+    binaries = find_targets([app_root], store_dir=options.store).roots
+    notes: list[str] = []
+    old: AppLock | None = None
+    try:
+        found = read_lock(lock_file)
+    except LockFileError as exc:
+        found = None
+        if os.path.exists(lock_file):
+            notes.append(f"{exc.reason}; ignoring it")
+    if isinstance(found, Lock):
+        notes.append(f"lock {lock_file} is the lock of one binary ({found.binary}), not of a tree")
+    elif found is not None:
+        problems = _app_problems(found, lock_file, app_root, binaries, options)
+        if not problems:
+            return AppLockOutcome(app_root, found, "lock", lock_file, (), tuple(notes))
+        notes.append(f"lock {lock_file} is stale: {describe_problems(problems)}")
+        old = found
+    if frozen:
+        raise StaleLockError(app_root, notes[-1] if notes else f"no lock at {lock_file}")
+    solution, lock = _solve_app(app_root, binaries, lock_file, old, options, progress)
+    write_lock(lock, lock_file, make_dirs=False)
+    source: Source = "re-solved" if old is not None else "solved"
+    return AppLockOutcome(app_root, lock, source, lock_file, (lock_file,), tuple(notes), solution)
+
+
+def _app_problems(
+    lock: AppLock,
+    lock_file: str,
+    app_root: str,
+    binaries: tuple[str, ...],
+    options: SolveOptions,
+) -> list[str]:
+    locked_root = os.path.realpath(lock.app_root(lock_file))
+    if locked_root != app_root:
+        return [f"it is the lock of {locked_root}"]
+    listed = {os.path.join(app_root, entry.path) for entry in lock.binaries}
+    problems = [
+        f"{os.path.relpath(path, app_root)} is new in the tree"
+        for path in binaries
+        if path not in listed
+    ]
+    problems.extend(
+        f"{os.path.relpath(path, app_root)} is gone from the tree"
+        for path in sorted(listed - set(binaries))
+    )
+    if problems:
+        return problems
+    for entry in lock.binaries:
+        binary = os.path.join(app_root, entry.path)
+        view = lock.binary_lock(entry)
+        found = verify(
+            view,
+            binary,
+            sha256=known_sha256(binary, options.cache_dir),
+            delivery=options.delivery,
+            stores=_stores(options),
+        )
+        found.extend(_unlocked_dlopen(view, options))
+        if not found and not _trusted(view, options):
+            found = verify_claims(view)
+            if not found:
+                _remember(view, options)
+        problems.extend(f"{entry.path}: {problem}" for problem in found)
+    return problems
+
+
+def _solve_app(
+    app_root: str,
+    binaries: tuple[str, ...],
+    lock_file: str,
+    old: AppLock | None,
+    options: SolveOptions,
+    progress: Progress | None,
+) -> tuple[Solution, AppLock]:
+    """Solve the tree as one (preferring ``old``'s choices); its new lock."""
+    from autopatchelf._api import solve
+
+    if old is not None:
+        seen = [
+            lib.name for entry in old.binaries for lib in entry.libraries
+            if lib.via is NeedOrigin.TRACE
+        ]  # fmt: skip
+        options = attrs.evolve(
+            options,
+            locked=old.locked_choices(app_root),
+            traced=tuple(dict.fromkeys([*options.traced, *seen])),
+        )
+    solution = solve(list(binaries), options, progress=progress)
+    lock = AppLock.from_solution(solution, app_root, lock_file)
+    for entry in lock.binaries:
+        _remember(lock.binary_lock(entry), options)  # made here: the solver's own claims
+    return solution, lock
+
+
+def _for_binary(
+    binary: str,
+    stale: tuple[str, AppLock],
+    options: SolveOptions,
+    notes: list[str],
+    progress: Progress | None,
+) -> LockOutcome:
+    """A binary of a stale app lock: the tree re-solved, the lock rewritten, the binary's
+    part of it returned."""
+    path, old = stale
+    app_root = os.path.realpath(old.app_root(path))
+    outcome = obtain_app(app_root, options, lock_file=path, progress=progress)
+    entry = outcome.lock.entry(binary, app_root)
+    if entry is None:
+        raise LockFileError(
+            path,
+            f"the app tree {app_root} was solved again, but {binary} is not one of its binaries",
+        )
+    return LockOutcome(
+        binary,
+        outcome.lock.binary_lock(entry),
+        outcome.source,
+        path,
+        outcome.written,
+        (*notes, *outcome.notes),
+        outcome.fresh,
+    )
+
+
+def _inside(path: str, directory: str) -> bool:
+    relative = os.path.relpath(os.path.realpath(path), os.path.realpath(directory))
+    return relative != ".." and not relative.startswith("../")
 
 
 def _stores(options: SolveOptions) -> tuple[str, ...]:
