@@ -256,6 +256,7 @@ def _measure(n: int, k: int, with_whole: bool) -> dict[str, Any]:
     enc = encode(problem, GlibcPolicy.STRICT, Preferences(), src.version_of)
     started = time.perf_counter()
     best = optimise(enc)
+    assert best is not None
     optimise_s = time.perf_counter() - started
     whole_s: float | None = None
     same: bool | None = None

@@ -89,8 +89,13 @@ def check(enc: Encoding) -> Conflict | None:
     return Conflict(tuple(enc.selectors[s] for s in minimal))
 
 
-def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum:
-    """Optimal choices of a satisfiable encoding (call :func:`check` first)."""
+def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum | None:
+    """Optimal choices of an encoding, or ``None`` when its hard facts cannot all hold
+    (then :func:`check` says which conflict).
+
+    Optimising first is the cheaper order: a satisfiable problem (the usual one) is never
+    solved twice, and an unsatisfiable one is refuted by propagation or by its small
+    parts quickly."""
     x_items = sorted(enc.choices.items(), key=lambda kv: kv[1])
     if not enc.soft:  # nothing to optimise (no choice at all): any model will do
         return _any_model(enc, x_items, max_alternatives)
@@ -104,8 +109,8 @@ def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum:
                 result = _solve_case(case, choice_vars, max_alternatives)
                 if result is not None:
                     solved.append(result)
-    if not solved:  # pragma: no cover - check() ran first
-        raise RuntimeError("hard clauses became unsatisfiable during optimisation")
+    if not solved:
+        return None
     best = min(solved, key=lambda s: s.cost)  # the first of equal costs: deterministic
     alternatives: list[frozenset[tuple[str, str]]] = []
     seen = {best.choices}
@@ -264,11 +269,12 @@ def _choices(
 
 def _any_model(
     enc: Encoding, x_items: list[tuple[tuple[str, str], int]], max_alternatives: int
-) -> Optimum:
+) -> Optimum | None:
     with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
+        _choose_first(solver, enc)
         assumptions = sorted(enc.selectors)
-        if not solver.solve(assumptions=assumptions):  # pragma: no cover - check() ran first
-            raise RuntimeError("hard clauses became unsatisfiable during optimisation")
+        if not solver.solve(assumptions=assumptions):
+            return None
         model = solver.get_model() or []
         best = _project(model, x_items)
         glibc = _glibc(model, enc)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import gc
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
 
@@ -41,6 +43,22 @@ from autopatchelf.solution.model import (
 )
 
 
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Solving allocates millions of short-lived clauses and records and creates no
+    reference cycle worth collecting, while Python's cyclic collector keeps rescanning the
+    growing heap: 25% of a 5,000-soname solve (benchmarks/bench_solve.py). It is paused
+    for the solve and restored as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_cycle_collector_paused()
 def solve_problem(
     roots: Sequence[str | ElfFacts],
     source: LibrarySource,
@@ -85,9 +103,12 @@ def solve_problem(
             if any(fnmatch.fnmatchcase(n, pat) for pat in options.allow_missing)
         ) | frozenset(problem.driver_missing)
         enc = encode(problem, options.glibc, prefs, source.version_of, allowed)
-        conflict = check(enc)
-        if conflict is None:
+        best = optimise(enc, max_alternatives=options.max_alternatives)
+        if best is not None:
             break
+        conflict = check(enc)
+        if conflict is None:  # pragma: no cover - optimise and check disagree
+            raise RuntimeError("the optimiser found no model of a satisfiable encoding")
         explanation = explain(problem, conflict.facts, names=dict(names or {}))
         soft = [f for f in conflict.facts if isinstance(f, F.Dlopens) and f.need.soft]
         if not soft:
@@ -103,7 +124,6 @@ def solve_problem(
         policy = attrs.evolve(
             policy, dropped=policy.dropped | {(f.requester, f.name) for f in soft}
         )
-    best = optimise(enc, max_alternatives=options.max_alternatives)
     choices = dict(sorted(best.choices))
     substitutions = {
         name: problem.substitutes[(name, path)]

@@ -40,6 +40,7 @@ def whole_formula_optimum(enc: Encoding, fixed: frozenset[tuple[str, str]] = fro
 
 def assert_optimal(enc: Encoding) -> None:
     best = optimise(enc)
+    assert best is not None
     reference = whole_formula_optimum(enc)
     assert best.cost == reference
     # The choices themselves reach that cost (and satisfy every hard clause).
@@ -136,3 +137,19 @@ def test_ties_in_two_independent_parts_are_both_alternatives() -> None:
     program = store.program("/app/bin/tool", needs=("liba.so.1", "libb.so.1", "libc.so.6"))
     solution = store.solve([program])
     assert [alt.name for alt in solution.alternatives] == ["liba.so.1", "libb.so.1"]
+
+
+def test_an_unsatisfiable_encoding_has_no_optimum_and_check_names_the_conflict() -> None:
+    store = MemStore()
+    store.glibc("glibc-2.36")
+    store.library("libfoo-1.0", "libfoo.so.1", defines=("FOO_1",), needs=("libc.so.6",),
+                  refs=("glibc-2.36",))  # fmt: skip
+    program = store.program(
+        "/app/bin/tool",
+        needs=("libfoo.so.1", "libc.so.6"),
+        version_needs={"libfoo.so.1": ["FOO_2"]},
+    )
+    enc = encode(store.problem([program]), GlibcPolicy.STRICT, Preferences(), store.version_of)
+    assert optimise(enc) is None
+    conflict = check(enc)
+    assert conflict is not None and conflict.facts

@@ -109,6 +109,7 @@ def test_encoding_the_diamond_directly_finds_the_same_optimum() -> None:
     enc = encoded(problem, store)
     assert check(enc) is None
     best = optimise(enc)
+    assert best is not None
     assert (
         "liba.so.1",
         store.lib_dir("liba-1.0") + "/liba.so.1",
