@@ -109,34 +109,42 @@ def _simplified(
 
 
 def _components(hard: list[tuple[int, ...]], soft: list[SoftClause]) -> tuple[Part, ...]:
-    """The connected components of the clauses' variables (union-find)."""
+    """The connected components of the clauses' variables (union-find, by size, with
+    path halving)."""
     parent: dict[int, int] = {}
+    size: dict[int, int] = {}
+
+    def find(var: int) -> int:
+        up = parent.get(var)
+        if up is None:
+            parent[var] = var
+            size[var] = 1
+            return var
+        while up != var:
+            grand = parent[up]
+            parent[var] = grand
+            var, up = up, grand
+        return var
+
     for clause in _all_clauses(hard, soft):
-        roots = set()
-        for lit in clause:
-            var = abs(lit)
-            root = parent.setdefault(var, var)
-            while root != parent[root]:
-                parent[root] = root = parent[parent[root]]
-            roots.add(root)
-        if len(roots) > 1:
-            top = min(roots)
-            for root in roots:
-                parent[root] = top
-    find: dict[int, int] = {}
-    for var in parent:
-        root = var
-        while root != parent[root]:
-            root = parent[root]
-        find[var] = root
+        first = find(abs(clause[0]))
+        for lit in clause[1:]:
+            other = find(abs(lit))
+            if other == first:
+                continue
+            if size[other] > size[first]:
+                first, other = other, first
+            parent[other] = first
+            size[first] += size[other]
+    root_of = {var: find(var) for var in parent}
     hard_of: dict[int, list[tuple[int, ...]]] = {}
     soft_of: dict[int, list[SoftClause]] = {}
     for clause in hard:
-        hard_of.setdefault(find[abs(clause[0])], []).append(clause)
+        hard_of.setdefault(root_of[abs(clause[0])], []).append(clause)
     for item in soft:
-        soft_of.setdefault(find[abs(item[0][0])], []).append(item)
+        soft_of.setdefault(root_of[abs(item[0][0])], []).append(item)
     vars_of: dict[int, list[int]] = {}
-    for var, root in find.items():
+    for var, root in root_of.items():
         vars_of.setdefault(root, []).append(var)
     parts = [
         Part(

@@ -1,7 +1,8 @@
 """Encode a :class:`~autopatchelf.problem.model.Problem` as CNF with selector-guarded hard
 facts, plus soft costs.
 
-Variables (all taken from one ``IDPool`` before any cardinality encoding):
+Variables (numbered 1, 2, ... before any cardinality encoding, whose auxiliaries come
+from an ``IDPool`` starting after them):
 
 * ``L(name)``: some loaded object needs ``name``;
 * ``X(name, file)``: ``file`` provides ``name`` in the process;
@@ -57,25 +58,26 @@ class _Encoder:
         self.p = problem
         self.policy = policy
         self.allow_missing = allow_missing
-        self.pool = IDPool()
+        # Problem variables and selectors are numbered here, 1, 2, ...; the IDPool the
+        # cardinality encodings take their auxiliaries from starts after the last of them
+        # (so no auxiliary can collide with a problem variable). Numbering directly is a
+        # fifth of the encoding's time cheaper than an IDPool lookup per variable.
+        self.top = 0
+        self._pool: IDPool | None = None
         self.hard: list[list[int]] = []
         self.selectors: dict[int, F.Fact] = {}
         self._sel_by_fact: dict[F.Fact, int] = {}
         # Allocate every problem variable first (cardinality encodings come last).
-        self.L = {
-            n: self.pool.id(("L", n)) for n in sorted({*problem.candidates, *problem.missing})
-        }
+        self.L = {n: self._new() for n in sorted({*problem.candidates, *problem.missing})}
         self.X = {
-            (n, path): self.pool.id(("X", n, path))
-            for n, paths in problem.candidates.items()
-            for path in paths
+            (n, path): self._new() for n, paths in problem.candidates.items() for path in paths
         }
-        self.U = {path: self.pool.id(("U", path)) for path in problem.providers}
-        self.G = {g: self.pool.id(("G", g)) for g in problem.glibcs}
+        self.U = {path: self._new() for path in problem.providers}
+        self.G = {g: self._new() for g in problem.glibcs}
         store_paths = sorted(
             {sp for closure in problem.closures.values() for sp in closure} | set(problem.closures)
         )
-        self.S = {sp: self.pool.id(("S", sp)) for sp in store_paths}
+        self.S = {sp: self._new() for sp in store_paths}
         for fact in self._all_selector_facts():
             self._sel(fact)
 
@@ -87,10 +89,25 @@ class _Encoder:
         for name in self.L:
             yield F.OneProvider(name)
 
+    def _new(self) -> int:
+        """A fresh variable (before the cardinality encodings, or from their pool)."""
+        if self._pool is not None:
+            return int(self._pool.id())
+        self.top += 1
+        return self.top
+
+    @property
+    def pool(self) -> IDPool:
+        """The pool of the cardinality encodings' auxiliaries: every variable numbered so
+        far is below its first."""
+        if self._pool is None:
+            self._pool = IDPool(start_from=self.top + 1)
+        return self._pool
+
     def _sel(self, fact: F.Fact) -> int:
         sel = self._sel_by_fact.get(fact)
         if sel is None:
-            sel = self.pool.id(("sel", fact))
+            sel = self._new()
             self._sel_by_fact[fact] = sel
             self.selectors[sel] = fact
         return sel
