@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from autopatchelf.actions.checks.check_baseline import Baseline
     from autopatchelf.actions.checks.check_model import BinaryCheck, CheckProblem, CheckReport
     from autopatchelf.actions.locks.applock import AppBinary, AppLock
+    from autopatchelf.actions.locks.applocking import AppLockOutcome, obtain_app
     from autopatchelf.actions.locks.lock import Lock
     from autopatchelf.actions.locks.lockfile import read_lock, write_lock
-    from autopatchelf.actions.locks.locking import AppLockOutcome, LockOutcome, obtain, obtain_app
+    from autopatchelf.actions.locks.locking import LockOutcome, obtain
     from autopatchelf.actions.locks.verify import verify as verify_lock
     from autopatchelf.actions.patching.patch import PatchReport, apply_plan, plan_files
     from autopatchelf.actions.patching.plan import PatchPlan, plan_patch
@@ -81,10 +82,10 @@ _EXPORTS = {
     "Lock": "autopatchelf.actions.locks.lock",
     "read_lock": "autopatchelf.actions.locks.lockfile",
     "write_lock": "autopatchelf.actions.locks.lockfile",
-    "AppLockOutcome": "autopatchelf.actions.locks.locking",
+    "AppLockOutcome": "autopatchelf.actions.locks.applocking",
     "LockOutcome": "autopatchelf.actions.locks.locking",
     "obtain": "autopatchelf.actions.locks.locking",
-    "obtain_app": "autopatchelf.actions.locks.locking",
+    "obtain_app": "autopatchelf.actions.locks.applocking",
     "plan_files": "autopatchelf.actions.patching.patch",
     "apply_plan": "autopatchelf.actions.patching.patch",
     "PatchReport": "autopatchelf.actions.patching.patch",

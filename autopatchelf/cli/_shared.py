@@ -15,7 +15,8 @@ from autopatchelf.errors import LockUsageError, UsageError
 
 if TYPE_CHECKING:
     from autopatchelf import Solution
-    from autopatchelf.actions.locks.locking import AppLockOutcome, LockOutcome
+    from autopatchelf.actions.locks.applocking import AppLockOutcome
+    from autopatchelf.actions.locks.locking import LockOutcome
     from autopatchelf.options import SolveOptions
 
 
@@ -138,7 +139,7 @@ def locked_app_outcome(
 ) -> AppLockOutcome:
     """The lock policy for the app tree ``app_root`` (``--lock FILE`` naming a directory
     to solve or patch as one app); its notes go to stderr."""
-    from autopatchelf.actions.locks.locking import obtain_app
+    from autopatchelf.actions.locks.applocking import obtain_app
     from autopatchelf.progress import TerminalProgress
 
     check_lock_target(args.lock)

@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from autopatchelf.actions.locks.lock import BINARY, ORIGIN, Lock, LockedLibrary, under_any
+from autopatchelf.actions.locks.lock import (
+    APP_LOCK_SCHEMA,
+    BINARY,
+    ORIGIN,
+    Lock,
+    LockedLibrary,
+    under_any,
+)
 from autopatchelf.frozen import FrozenMap, string_map
 from autopatchelf.options import Delivery, GlibcPolicy
 from autopatchelf.schema import Document
@@ -32,8 +39,6 @@ from autopatchelf.schema import Document
 if TYPE_CHECKING:
     from autopatchelf.solution.model import Solution
 
-#: The ``schema`` of an app-tree lock.
-APP_LOCK_SCHEMA = "autopatchelf.lock/2"
 #: Stands for the app tree's root directory in the paths an app lock holds.
 APP = "$APP"
 

@@ -28,8 +28,10 @@ from autopatchelf.schema import Document
 if TYPE_CHECKING:
     from autopatchelf.solution.model import Solution
 
-#: The ``schema`` field of every lock this version writes (and the only one it reads).
+#: The ``schema`` field of a binary's lock.
 LOCK_SCHEMA = "autopatchelf.lock/1"
+#: The ``schema`` of an app tree's lock (:mod:`~autopatchelf.actions.locks.applock`).
+APP_LOCK_SCHEMA = "autopatchelf.lock/2"
 #: Stands for the binary's directory in the paths a lock holds.
 ORIGIN = "$ORIGIN"
 #: Stands for the binary itself (``requested_by`` of the libraries it needs directly).

@@ -8,19 +8,23 @@ their ``schema``.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from autopatchelf.actions.locks.applock import APP_LOCK_DOCUMENT, APP_LOCK_SCHEMA, AppLock
-from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, Lock
+from autopatchelf.actions.locks.lock import APP_LOCK_SCHEMA, LOCK_DOCUMENT, Lock
 from autopatchelf.errors import LockFileError
 from autopatchelf.schema import SchemaError, parse_json
+
+if TYPE_CHECKING:  # the app lock's module loads only for an app lock (run's fast path)
+    from autopatchelf.actions.locks.applock import AppLock
 
 
 def lock_text(lock: Lock | AppLock) -> str:
     """The document text of either kind of lock."""
-    if isinstance(lock, AppLock):
-        return APP_LOCK_DOCUMENT.dumps(lock)
-    return LOCK_DOCUMENT.dumps(lock)
+    if isinstance(lock, Lock):
+        return LOCK_DOCUMENT.dumps(lock)
+    from autopatchelf.actions.locks.applock import APP_LOCK_DOCUMENT
+
+    return APP_LOCK_DOCUMENT.dumps(lock)
 
 
 def write_lock(lock: Lock | AppLock, path: str, *, make_dirs: bool = True) -> str:
@@ -88,6 +92,8 @@ def _load(document: Any) -> Lock | AppLock:
             f"(a binary's lock) and {APP_LOCK_SCHEMA!r} (an app tree's)"
         )
     if schema == APP_LOCK_SCHEMA:
+        from autopatchelf.actions.locks.applock import APP_LOCK_DOCUMENT
+
         app = APP_LOCK_DOCUMENT.load(document)
         escaping = app.escaping()
         if escaping:

@@ -11,10 +11,9 @@ The one policy ``solve --lock``, ``run`` and ``patch`` share:
    choices of the stale lock, and write the new lock where the old one was (and the cache).
 
 An app tree's lock (``autopatchelf.lock/2``, :mod:`~autopatchelf.actions.locks.applock`)
-follows the same policy for the whole tree (:func:`obtain_app`: every binary verified, none
-added or removed, else the tree re-solved as one), and serves any one binary of the tree
-through :func:`obtain` (only that binary's entry is verified; when it is stale, the tree
-is re-solved and the lock rewritten).
+serves any one binary of the tree through :func:`obtain` (only that binary's entry is
+verified; when it is stale, the tree is re-solved and the lock rewritten); the policy for
+the whole tree is :func:`~autopatchelf.actions.locks.applocking.obtain_app`.
 
 Nothing is printed: what happened comes back as :attr:`LockOutcome.notes`.
 """
@@ -28,7 +27,6 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from autopatchelf.actions.locks.applock import AppLock
 from autopatchelf.actions.locks.hashing import known_sha256
 from autopatchelf.actions.locks.locations import beside_path, cached_path, verified_path
 from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, Lock
@@ -39,6 +37,7 @@ from autopatchelf.nix.dirs import nix_store_dir
 from autopatchelf.options import NeedOrigin, SolveOptions
 
 if TYPE_CHECKING:
+    from autopatchelf.actions.locks.applock import AppLock
     from autopatchelf.progress import Progress
     from autopatchelf.solution.model import Solution
 
@@ -111,7 +110,7 @@ def obtain(
             if os.path.exists(path):  # a missing one is simply not there yet
                 notes.append(f"{exc.reason}; ignoring it")
             continue
-        if isinstance(found, AppLock):
+        if not isinstance(found, Lock):  # an app tree's lock
             app_root = found.app_root(path)
             entry = found.entry(binary, app_root)
             if entry is None:
@@ -126,17 +125,17 @@ def obtain(
         else:
             lock = found
         problems = verify(
-            lock, binary, sha256=sha256, delivery=options.delivery, stores=_stores(options)
+            lock, binary, sha256=sha256, delivery=options.delivery, stores=stores_of(options)
         )
-        problems.extend(_unlocked_dlopen(lock, options))
-        if not problems and not _trusted(lock, options):
+        problems.extend(unlocked_dlopen(lock, options))
+        if not problems and not trusted(lock, options):
             problems = verify_claims(lock)
             if not problems:
-                _remember(lock, options)
+                remember(lock, options)
         if not problems:
             return LockOutcome(binary, lock, "lock", path, (), tuple(notes))
         notes.append(f"lock {path} is stale: {describe_problems(problems)}")
-        if isinstance(found, AppLock):
+        if not isinstance(found, Lock):
             stale_app = stale_app or (path, found)
         else:
             stale = stale or (path, lock)
@@ -161,7 +160,7 @@ def obtain(
         why = solution.nothing_to_solve[binary]
         raise NothingToSolve(binary, why, loadable=why.startswith("statically"))
     lock = Lock.from_solution(solution, binary)
-    _remember(lock, options)  # made here: its claims are the solver's own
+    remember(lock, options)  # made here: its claims are the solver's own
     written: list[str] = []
     for target in _targets(lock_file, stale, cached):
         try:
@@ -181,139 +180,6 @@ def obtain(
     )
 
 
-@attrs.frozen
-class AppLockOutcome:
-    """What :func:`obtain_app` found or did for an app tree."""
-
-    app_root: str
-    lock: AppLock
-    source: Source
-    lock_file: str
-    written: tuple[str, ...]
-    notes: tuple[str, ...]
-    fresh: Solution | None = attrs.field(default=None, eq=False)
-
-    @property
-    def solution(self) -> Solution:
-        """The solution to act on, every binary of the tree a root."""
-        return self.fresh if self.fresh is not None else self.lock.to_solution(self.app_root)
-
-
-def obtain_app(
-    app_root: str,
-    options: SolveOptions | None = None,
-    *,
-    lock_file: str,
-    frozen: bool = False,
-    progress: Progress | None = None,
-) -> AppLockOutcome:
-    """A trusted lock for the app tree at ``app_root``, in ``lock_file``.
-
-    The lock there is used when it is an app lock of this tree listing exactly the
-    binaries the tree holds now (the dynamically linked programs and libraries ``patch``
-    would take), each of which verifies as its own lock would. Otherwise (or with none)
-    the tree is solved as one, preferring the old choices, and the lock written; with
-    ``frozen`` that is a :class:`StaleLockError` instead.
-    """
-    from autopatchelf.actions.patching.targets import find_targets
-
-    options = options or SolveOptions()
-    app_root = os.path.realpath(app_root)
-    lock_file = os.path.abspath(lock_file)
-    binaries = find_targets([app_root], store_dir=options.store).roots
-    notes: list[str] = []
-    old: AppLock | None = None
-    try:
-        found = read_lock(lock_file)
-    except LockFileError as exc:
-        found = None
-        if os.path.exists(lock_file):
-            notes.append(f"{exc.reason}; ignoring it")
-    if isinstance(found, Lock):
-        notes.append(f"lock {lock_file} is the lock of one binary ({found.binary}), not of a tree")
-    elif found is not None:
-        problems = _app_problems(found, lock_file, app_root, binaries, options)
-        if not problems:
-            return AppLockOutcome(app_root, found, "lock", lock_file, (), tuple(notes))
-        notes.append(f"lock {lock_file} is stale: {describe_problems(problems)}")
-        old = found
-    if frozen:
-        raise StaleLockError(app_root, notes[-1] if notes else f"no lock at {lock_file}")
-    solution, lock = _solve_app(app_root, binaries, lock_file, old, options, progress)
-    write_lock(lock, lock_file, make_dirs=False)
-    source: Source = "re-solved" if old is not None else "solved"
-    return AppLockOutcome(app_root, lock, source, lock_file, (lock_file,), tuple(notes), solution)
-
-
-def _app_problems(
-    lock: AppLock,
-    lock_file: str,
-    app_root: str,
-    binaries: tuple[str, ...],
-    options: SolveOptions,
-) -> list[str]:
-    locked_root = os.path.realpath(lock.app_root(lock_file))
-    if locked_root != app_root:
-        return [f"it is the lock of {locked_root}"]
-    listed = {os.path.join(app_root, entry.path) for entry in lock.binaries}
-    problems = [
-        f"{os.path.relpath(path, app_root)} is new in the tree"
-        for path in binaries
-        if path not in listed
-    ]
-    problems.extend(
-        f"{os.path.relpath(path, app_root)} is gone from the tree"
-        for path in sorted(listed - set(binaries))
-    )
-    if problems:
-        return problems
-    for entry in lock.binaries:
-        binary = os.path.join(app_root, entry.path)
-        view = lock.binary_lock(entry)
-        found = verify(
-            view,
-            binary,
-            sha256=known_sha256(binary, options.cache_dir),
-            delivery=options.delivery,
-            stores=_stores(options),
-        )
-        found.extend(_unlocked_dlopen(view, options))
-        if not found and not _trusted(view, options):
-            found = verify_claims(view)
-            if not found:
-                _remember(view, options)
-        problems.extend(f"{entry.path}: {problem}" for problem in found)
-    return problems
-
-
-def _solve_app(
-    app_root: str,
-    binaries: tuple[str, ...],
-    lock_file: str,
-    old: AppLock | None,
-    options: SolveOptions,
-    progress: Progress | None,
-) -> tuple[Solution, AppLock]:
-    """Solve the tree as one (preferring ``old``'s choices); its new lock."""
-    from autopatchelf._api import solve
-
-    if old is not None:
-        seen = [
-            lib.name for entry in old.binaries for lib in entry.libraries
-            if lib.via is NeedOrigin.TRACE
-        ]  # fmt: skip
-        options = attrs.evolve(
-            options,
-            locked=old.locked_choices(app_root),
-            traced=tuple(dict.fromkeys([*options.traced, *seen])),
-        )
-    solution = solve(list(binaries), options, progress=progress)
-    lock = AppLock.from_solution(solution, app_root, lock_file)
-    for entry in lock.binaries:
-        _remember(lock.binary_lock(entry), options)  # made here: the solver's own claims
-    return solution, lock
-
-
 def _for_binary(
     binary: str,
     stale: tuple[str, AppLock],
@@ -323,6 +189,8 @@ def _for_binary(
 ) -> LockOutcome:
     """A binary of a stale app lock: the tree re-solved, the lock rewritten, the binary's
     part of it returned."""
+    from autopatchelf.actions.locks.applocking import obtain_app
+
     path, old = stale
     app_root = os.path.realpath(old.app_root(path))
     outcome = obtain_app(app_root, options, lock_file=path, progress=progress)
@@ -348,7 +216,7 @@ def _inside(path: str, directory: str) -> bool:
     return relative != ".." and not relative.startswith("../")
 
 
-def _stores(options: SolveOptions) -> tuple[str, ...]:
+def stores_of(options: SolveOptions) -> tuple[str, ...]:
     """The stores a lock's store paths may be in: Nix's own, and the one solved against."""
     stores = [nix_store_dir()]
     if options.store is not None:
@@ -360,12 +228,12 @@ def _lock_digest(lock: Lock) -> str:
     return hashlib.sha256(LOCK_DOCUMENT.dumps(lock).encode("utf-8")).hexdigest()
 
 
-def _trusted(lock: Lock, options: SolveOptions) -> bool:
+def trusted(lock: Lock, options: SolveOptions) -> bool:
     """Whether this very lock passed the deep check before (or was written here)."""
     return os.path.exists(verified_path(_lock_digest(lock), options.cache_dir))
 
 
-def _remember(lock: Lock, options: SolveOptions) -> None:
+def remember(lock: Lock, options: SolveOptions) -> None:
     """Note that this lock's claims hold (best effort: an unwritable cache only means the
     deep check runs again next time)."""
     marker = verified_path(_lock_digest(lock), options.cache_dir)
@@ -400,7 +268,7 @@ def _targets(
     return targets
 
 
-def _unlocked_dlopen(lock: Lock, options: SolveOptions) -> list[str]:
+def unlocked_dlopen(lock: Lock, options: SolveOptions) -> list[str]:
     """``--dlopen`` names the lock does not load: a lock made without them is stale."""
     loaded = {lib.name for lib in lock.libraries}
     return [f"it does not load --dlopen {name}" for name in options.dlopen if name not in loaded]
