@@ -60,6 +60,8 @@ class ViewCounts:
 _FileRow = tuple[int, str, str, str | None]
 
 _FILE_COLUMNS = "f.id, f.path, f.owner, f.soname"
+#: Ids asked about in one query, at most.
+_BATCH = 500
 
 
 class IndexView:
@@ -98,13 +100,6 @@ class IndexView:
 
     # -- lib dirs ----------------------------------------------------------------------
 
-    def _dir_active(self, dir_id: int) -> str | None:
-        if dir_id in self._active:
-            return self._active[dir_id]
-        row = self._row("SELECT path, owner, standard, present FROM dirs WHERE id = ?", (dir_id,))
-        self._active[dir_id] = found = None if row is None else self._judge(*row)
-        return found
-
     def _judge(self, path: str, owner: str, standard: int, present: int) -> str | None:
         """``path`` if the dir of that row is active, else ``None``."""
         if not present or not self._covers(owner):
@@ -136,32 +131,55 @@ class IndexView:
 
     # -- files -------------------------------------------------------------------------
 
-    def _info(self, row: _FileRow) -> FileInfo | None:
-        file_id, path, owner, soname = row
-        if file_id in self._files:
-            return self._files[file_id]
-        info: FileInfo | None = None
-        if self._covers(owner):
-            entries = sorted(
-                f"{directory}/{name}"
-                for dir_id, name in self._rows(
-                    "SELECT dir, name FROM entries WHERE file = ?", (file_id,)
-                )
-                if (directory := self._dir_active(dir_id)) is not None
-            )
-            if entries:
-                info = FileInfo(path=path, owner=owner, soname=soname, entries=tuple(entries))
-        self._files[file_id] = info
-        return info
-
     def _infos(self, rows: Iterable[_FileRow]) -> list[FileInfo]:
-        found = (self._info(row) for row in list(rows))
+        """What the view says about the files of ``rows`` (those it holds, by path); the
+        entries and dirs of new ones come in one query each."""
+        rows = list(rows)
+        new = {r[0]: r for r in rows if r[0] not in self._files}
+        wanted = [i for i, r in new.items() if self._covers(r[2])]
+        entries: dict[int, list[tuple[int, str]]] = {}
+        for start in range(0, len(wanted), _BATCH):
+            batch = json.dumps(wanted[start : start + _BATCH])
+            for file_id, dir_id, name in self._rows(
+                "SELECT file, dir, name FROM entries"
+                " WHERE file IN (SELECT value FROM json_each(?))",
+                (batch,),
+            ):
+                entries.setdefault(file_id, []).append((dir_id, name))
+        self._judge_dirs({d for found in entries.values() for d, _ in found})
+        for file_id, (_, path, owner, soname) in new.items():
+            shown = sorted(
+                f"{directory}/{name}"
+                for dir_id, name in entries.get(file_id, ())
+                if (directory := self._active.get(dir_id)) is not None
+            )
+            self._files[file_id] = (
+                FileInfo(path=path, owner=owner, soname=soname, entries=tuple(shown))
+                if shown
+                else None
+            )
+        found = (self._files[r[0]] for r in rows)
         return sorted((i for i in found if i is not None), key=lambda i: i.path)
+
+    def _judge_dirs(self, dir_ids: Iterable[int]) -> None:
+        """Find out which of ``dir_ids`` are active (one query for those not known)."""
+        wanted = sorted(d for d in dir_ids if d not in self._active)
+        for start in range(0, len(wanted), _BATCH):
+            batch = json.dumps(wanted[start : start + _BATCH])
+            for dir_id, *row in self._rows(
+                "SELECT id, path, owner, standard, present FROM dirs"
+                " WHERE id IN (SELECT value FROM json_each(?))",
+                (batch,),
+            ):
+                self._active[dir_id] = self._judge(*row)
+        for dir_id in wanted:
+            self._active.setdefault(dir_id, None)
 
     def file(self, path: str) -> FileInfo | None:
         """The library file whose real path is ``path``, if the view holds it."""
         row = self._row(f"SELECT {_FILE_COLUMNS} FROM files AS f WHERE f.path = ?", (path,))
-        return None if row is None else self._info(row)
+        found = self._infos([row]) if row is not None else []
+        return found[0] if found else None
 
     def files_named(self, name: str) -> list[FileInfo]:
         """The files answering to ``name`` (an entry name or a DT_SONAME), by path."""
