@@ -210,3 +210,15 @@ def test_schema_4_cache_is_rebuilt(tmp_path: Path) -> None:
         conn.close()
     assert {"entries_name", "files_soname"} <= indexes
     assert schema == str(SCHEMA_VERSION)
+
+
+def test_names_that_are_not_utf8_find_nothing(tmp_path: Path) -> None:
+    """A DT_NEEDED name with undecodable bytes (surrogate-escaped) is asked about as any
+    other: nothing answers to it (SQLite holds only UTF-8 text)."""
+    generate_store(tmp_path / "store", 4, paths=5)
+    odd = b"lib\xff\xfe.so.1".decode("utf-8", "surrogateescape")
+    with StoreIndex.open(str(tmp_path / "store"), cache_dir=str(tmp_path / "cache")) as index:
+        assert index.candidates(odd) == ()
+        assert index.candidate(f"{tmp_path}/{odd}") is None
+        assert index.entry_names(f"{tmp_path}/store/{odd}") == ()
+        assert index.lookup(str(tmp_path / "store"), odd) is None

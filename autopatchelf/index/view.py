@@ -88,6 +88,8 @@ class IndexView:
     def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, params).fetchall()
+        except UnicodeEncodeError:
+            return []  # a name that is not UTF-8: the tables hold only UTF-8 text
         except sqlite3.DatabaseError as exc:
             raise cache_error(self.where, exc) from exc
 
