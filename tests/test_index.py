@@ -20,6 +20,7 @@ import pytest
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import StoreError
 from autopatchelf.index import Candidate, StoreIndex, default_cache_dir
+from autopatchelf.index import scan as scan_module
 from autopatchelf.index.cache import SCHEMA_VERSION, IndexCache
 from autopatchelf.index.parallel import ReaderPool, run_jobs
 from autopatchelf.index.searchpath import named_dirs, store_basenames_in
@@ -345,6 +346,7 @@ def test_parallel_cold_scan_matches_in_process_scan(
         return original(self, batch)
 
     monkeypatch.setattr(ReaderPool, "run", counting_run)
+    monkeypatch.setattr(scan_module, "_MIN_PARALLEL_JOBS", 100)  # the pool, for 200 files
     results = []
     for workers in (2, 1):
         cache = str(tmp_path / f"cache{workers}")

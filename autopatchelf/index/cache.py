@@ -13,20 +13,21 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
 
 from autopatchelf.cachedir import cache_dir as resolve_cache_dir
-from autopatchelf.errors import ElfError
+from autopatchelf.errors import ElfError, StoreError
+from autopatchelf.index.cachewrite import DigestMemo, blob_digest, write_scans
 from autopatchelf.index.records import DirScan, ElfSummary, PathScan
 from autopatchelf.sqlite import connect_cache, transaction
 from autopatchelf.sqlite import is_busy as _is_busy
 
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
-SCHEMA_VERSION = 4  # 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's
+#: 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's; 4: one row per
+#: distinct facts blob; 5: entries and files indexed by name (the view queries on demand).
+SCHEMA_VERSION = 5
 _BUSY_TIMEOUT = 60.0
 
 _SCHEMA = """
@@ -57,10 +58,11 @@ CREATE TABLE files (
     runpath TEXT,
     interpreter TEXT,
     elf64 INTEGER NOT NULL,
-    facts BLOB NOT NULL REFERENCES blobs (digest)
+    facts BLOB NOT NULL
 );
 CREATE INDEX files_owner ON files (owner);
 CREATE INDEX files_facts ON files (facts);
+CREATE INDEX files_soname ON files (soname);
 CREATE TABLE blobs (digest BLOB PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE entries (
     dir INTEGER NOT NULL REFERENCES dirs (id) ON DELETE CASCADE,
@@ -69,6 +71,7 @@ CREATE TABLE entries (
     PRIMARY KEY (dir, name)
 ) WITHOUT ROWID;
 CREATE INDEX entries_file ON entries (file);
+CREATE INDEX entries_name ON entries (name);
 CREATE TABLE named (
     namer TEXT NOT NULL,
     dir TEXT NOT NULL,
@@ -84,12 +87,6 @@ CREATE TABLE refs (
 """
 
 _TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs", "blobs")
-
-
-def blob_digest(blob: bytes) -> bytes:
-    """The key a facts blob is stored under: equal files (copies of one library in many
-    store paths) share one row."""
-    return hashlib.blake2b(blob, digest_size=16).digest()
 
 
 def cache_file_name(store_dir: str) -> str:
@@ -117,12 +114,13 @@ class IndexCache:
         self._conn = conn
         #: Digests of blobs written lately: hard-linked files share one bytes object, and
         #: a bytes object keeps its own hash, so a repeat costs a dict lookup.
-        self._digests: dict[bytes, bytes] = {}
+        self._digests = DigestMemo()
         #: The SQLite file, or ``None`` for an in-memory cache.
         self.path = path
         #: Why the cache is in memory, or that a corrupt file was rebuilt: said once.
         self.warning = warning
         self._lock_depth = 0
+        self._reader: sqlite3.Connection | None = None
 
     @classmethod
     def open(cls, store_dir: str, cache_dir: str | None = None) -> IndexCache:
@@ -156,6 +154,9 @@ class IndexCache:
         return cache
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         self._conn.close()
 
     # -- integrity -----------------------------------------------------------------
@@ -248,20 +249,6 @@ class IndexCache:
     def _transaction(self) -> contextlib.AbstractContextManager[None]:
         return transaction(self._conn)
 
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """One consistent read view for the queries inside (WAL readers never block)."""
-        self._conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            self._conn.execute("ROLLBACK")
-
-    def begin_snapshot(self) -> None:
-        """Start a read view that lasts until :meth:`close` (for lazy blob reads)."""
-        self._conn.execute("BEGIN")
-        self._conn.execute("SELECT count(*) FROM meta").fetchone()
-
     # -- queries used while updating ---------------------------------------------------
 
     def path_stamps(self) -> dict[str, str]:
@@ -316,81 +303,10 @@ class IndexCache:
             )
 
     def write(self, paths: Sequence[PathScan], dirs: Sequence[DirScan] = ()) -> None:
-        """Record scanned store paths and dirs, in one transaction."""
+        """Record scanned store paths and dirs, in one transaction (a few batched
+        statements for the whole lot, not a few per store path)."""
         with self._transaction():
-            for scan in paths:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO paths (basename, stamp, executables) VALUES (?, ?, ?)",
-                    (scan.basename, scan.stamp, scan.executables),
-                )
-                self._write_names(scan.basename, scan.names, scan.refs)
-                for directory in scan.dirs:
-                    self._write_dir(directory)
-            for directory in dirs:
-                self._write_dir(directory)
-
-    def _write_names(
-        self, namer: str, names: Sequence[tuple[str, str]], refs: Sequence[str]
-    ) -> None:
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO named (namer, dir, target) VALUES (?, ?, ?)",
-            [(namer, directory, target) for directory, target in names],
-        )
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO refs (referrer, reference) VALUES (?, ?)",
-            [(namer, ref) for ref in refs],
-        )
-
-    def _write_dir(self, scan: DirScan) -> None:
-        conn = self._conn
-        existing = conn.execute("SELECT id FROM dirs WHERE path = ?", (scan.path,)).fetchone()
-        if existing is not None:
-            if scan.standard:
-                conn.execute("UPDATE dirs SET standard = 1 WHERE id = ?", existing)
-            return
-        skipped = scan.skipped
-        cursor = conn.execute(
-            "INSERT INTO dirs (path, owner, standard, present, non_elf, bad_elf, not_library,"
-            " outside) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                scan.path,
-                scan.owner,
-                int(scan.standard),
-                int(scan.present),
-                skipped.non_elf,
-                skipped.bad_elf,
-                skipped.not_library,
-                skipped.outside,
-            ),
-        )
-        dir_id = cursor.lastrowid
-        digests = [self._digest(f.blob) for f in scan.files]
-        conn.executemany(
-            "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)",
-            [(d, f.blob) for d, f in zip(digests, scan.files, strict=True)],
-        )
-        conn.executemany(
-            "INSERT OR IGNORE INTO files (path, owner, soname, rpath, runpath, interpreter, elf64,"
-            " facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (f.path, f.owner, f.soname, f.rpath, f.runpath, f.interpreter, int(f.elf64), d)
-                for d, f in zip(digests, scan.files, strict=True)
-            ],
-        )
-        conn.executemany(
-            "INSERT OR IGNORE INTO entries (dir, name, file)"
-            " SELECT ?, ?, id FROM files WHERE path = ?",
-            [(dir_id, name, path) for name, path in scan.entries],
-        )
-        self._write_names(scan.owner, scan.names, scan.refs)
-
-    def _digest(self, blob: bytes) -> bytes:
-        found = self._digests.get(blob)
-        if found is None:
-            if len(self._digests) >= 4096:
-                self._digests.clear()
-            found = self._digests[blob] = blob_digest(blob)
-        return found
+            write_scans(self._conn, paths, dirs, self._digests)
 
     def replace_blob(self, path: str, blob: bytes) -> None:
         """Store re-read facts for one file (its old blob could not be decoded)."""
@@ -401,42 +317,24 @@ class IndexCache:
             )
             self._conn.execute("UPDATE files SET facts = ? WHERE path = ?", (digest, path))
 
-    # -- queries used to build the in-memory view -----------------------------------------
+    # -- queries used by the view ---------------------------------------------------------
 
-    def view_rows(
-        self, universe: frozenset[str] | None
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
-        """What the in-memory view is built from, in one consistent snapshot: the dirs
-        (id, path, standard, present, skip counts), the dirs some RUNPATH names, the
-        entries (dir id, name, file path, owner, soname) and the executables counted;
-        only those of ``universe``'s store paths (basenames; ``None``: all)."""
-        params: tuple[str, ...] = ()
-        where_owner = where_namer = where_base = ""
-        if universe is not None:
-            params = (json.dumps(sorted(universe)),)
-            where_owner = " WHERE d.owner IN (SELECT value FROM json_each(?1))"
-            where_namer = " WHERE namer IN (SELECT value FROM json_each(?1))"
-            where_base = " WHERE basename IN (SELECT value FROM json_each(?1))"
-        conn = self._conn
-        with self.snapshot():
-            dir_rows = conn.execute(
-                "SELECT id, path, standard, present, non_elf, bad_elf, not_library, outside"
-                f" FROM dirs AS d{where_owner}",
-                params,
-            ).fetchall()
-            named_rows = conn.execute(
-                f"SELECT DISTINCT dir FROM named{where_namer}", params
-            ).fetchall()
-            entry_rows = conn.execute(
-                "SELECT e.dir, e.name, f.path, f.owner, f.soname FROM entries AS e"
-                " JOIN files AS f ON f.id = e.file JOIN dirs AS d ON d.id = e.dir"
-                f"{where_owner} ORDER BY f.path, e.dir, e.name",
-                params,
-            ).fetchall()
-            (executables,) = conn.execute(
-                f"SELECT total(executables) FROM paths{where_base}", params
-            ).fetchone()
-        return dir_rows, named_rows, entry_rows, int(executables)
+    def reader(self) -> sqlite3.Connection:
+        """A connection for the view's queries, in one read snapshot from now until
+        :meth:`close` (another run's later writes stay unseen); the cache's own connection
+        when it lives in memory (no other run can write to it then)."""
+        if self.path is None:
+            return self._conn
+        if self._reader is None:
+            conn = _connect(self.path)
+            try:
+                conn.execute("BEGIN")
+                conn.execute("SELECT count(*) FROM meta").fetchone()
+            except BaseException:
+                conn.close()
+                raise
+            self._reader = conn
+        return self._reader
 
     def blobs_by_path(self, paths: Sequence[str]) -> dict[str, bytes]:
         """The facts blobs of the given library files (absent ones are left out)."""
@@ -444,7 +342,7 @@ class IndexCache:
         for start in range(0, len(paths), 500):
             batch = list(paths[start : start + 500])
             marks = ",".join("?" * len(batch))
-            for path, blob in self._conn.execute(
+            for path, blob in self.reader().execute(
                 "SELECT f.path, b.blob FROM files AS f JOIN blobs AS b ON b.digest = f.facts"
                 f" WHERE f.path IN ({marks})",
                 batch,
@@ -473,6 +371,20 @@ class IndexCache:
         for referrer, reference in self._conn.execute("SELECT referrer, reference FROM refs"):
             edges.setdefault(referrer, set()).add(reference)
         return {k: frozenset(v) for k, v in edges.items()}
+
+
+def cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:
+    """The error for a cache that fails a query (locked by another run, or corrupt)."""
+    where = path or "(in memory)"
+    if _is_busy(exc):
+        return StoreError(
+            f"index cache {where} is locked: {exc}",
+            hint="another autopatchelf run holds it; retry, or pass --cache-dir",
+        )
+    return StoreError(
+        f"index cache {where} is unusable: {exc}",
+        hint="delete it, or pass another --cache-dir",
+    )
 
 
 def _connect(path: str) -> sqlite3.Connection:

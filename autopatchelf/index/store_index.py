@@ -8,13 +8,13 @@ import time
 from collections.abc import Iterable, Mapping
 
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.errors import ElfError, StoreError
-from autopatchelf.index.cache import IndexCache, cache_path
+from autopatchelf.errors import ElfError
+from autopatchelf.index.cache import IndexCache, cache_error, cache_path
 from autopatchelf.index.candidate import Candidate, IndexStats
 from autopatchelf.index.scan import Reader
 from autopatchelf.index.searchpath import DirectoryPlacer
 from autopatchelf.index.update import UpdateResult, update_cache
-from autopatchelf.index.view import FileInfo, IndexView, load_view
+from autopatchelf.index.view import FileInfo, IndexView
 from autopatchelf.ldso.search import own_entries
 from autopatchelf.progress import Progress
 from autopatchelf.sqlite import is_busy
@@ -42,22 +42,25 @@ class StoreIndex:
         cache: IndexCache,
         view: IndexView,
         update: UpdateResult,
-        stats: IndexStats,
         *,
         reader: Reader,
         owns_store: bool,
+        timings: tuple[float, float],
     ) -> None:
         self._store = store
         self._cache = cache
         self._view = view
+        self._update = update
         self._valid = update.valid
         self._universe = update.universe
         self._reader = reader
         self._owns_store = owns_store
+        #: (load seconds, open seconds) of :meth:`open`.
+        self._timings = timings
+        self._stats: IndexStats | None = None
         self._candidates: dict[str, Candidate | None] = {}
         self._graph: ReferenceGraph | None = store.graph
         self._placer = DirectoryPlacer(store)
-        self.stats = stats
 
     @classmethod
     def open(
@@ -102,31 +105,53 @@ class StoreIndex:
             if owns_store:
                 opened.close()
             raise
-        covered = len(update.valid) if update.universe is None else len(update.universe)
-        stats = IndexStats(
-            store_dir=opened.dir,
-            backend=opened.backend,
-            cache_file=cache.path,
-            cache_warning=cache.warning,
-            store_paths=covered,
-            lib_dirs=len(view.dirs),
-            files=len(view.files),
-            sonames=len(view.by_name),
-            executables=view.executables,
-            non_elf=view.skipped.non_elf,
-            bad_elf=view.skipped.bad_elf,
-            not_library=view.skipped.not_library,
-            outside=view.skipped.outside,
-            paths_scanned=update.paths_scanned,
-            dirs_scanned=update.dirs_scanned,
-            paths_dropped=update.paths_dropped,
-            files_read=update.files_read,
-            libraries_read=update.libraries_read,
-            update_seconds=update.seconds,
-            load_seconds=load_seconds,
-            seconds=time.perf_counter() - started,
+        return cls(
+            opened,
+            cache,
+            view,
+            update,
+            reader=read,
+            owns_store=owns_store,
+            timings=(load_seconds, time.perf_counter() - started),
         )
-        return cls(opened, cache, view, update, stats, reader=read, owns_store=owns_store)
+
+    @property
+    def stats(self) -> IndexStats:
+        """Counts and timings of this index (the counts are one pass over the cache,
+        made on first use: a solve never needs them)."""
+        if self._stats is None:
+            update, view = self._update, self._view
+            counts = view.counts()
+            covered = len(update.valid) if update.universe is None else len(update.universe)
+            self._stats = IndexStats(
+                store_dir=self._store.dir,
+                backend=self._store.backend,
+                cache_file=self._cache.path,
+                cache_warning=self._cache.warning,
+                store_paths=covered,
+                lib_dirs=counts.lib_dirs,
+                files=counts.files,
+                sonames=counts.sonames,
+                executables=counts.executables,
+                non_elf=counts.skipped.non_elf,
+                bad_elf=counts.skipped.bad_elf,
+                not_library=counts.skipped.not_library,
+                outside=counts.skipped.outside,
+                paths_scanned=update.paths_scanned,
+                dirs_scanned=update.dirs_scanned,
+                paths_dropped=update.paths_dropped,
+                files_read=update.files_read,
+                libraries_read=update.libraries_read,
+                update_seconds=update.seconds,
+                load_seconds=self._timings[0],
+                seconds=self._timings[1],
+            )
+        return self._stats
+
+    @property
+    def cache_warning(self) -> str | None:
+        """Why the cache is in memory, or that a corrupt one was rebuilt (``None``: fine)."""
+        return self._cache.warning
 
     def close(self) -> None:
         self._cache.close()
@@ -140,7 +165,7 @@ class StoreIndex:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<StoreIndex {self._store.dir} {self.stats.files} files>"
+        return f"<StoreIndex {self._store.dir}>"
 
     # -- the universe ------------------------------------------------------------------
 
@@ -169,11 +194,11 @@ class StoreIndex:
 
     def sonames(self) -> tuple[str, ...]:
         """Every name some candidate answers to (entry names and DT_SONAMEs), sorted."""
-        return tuple(sorted(self._view.by_name))
+        return tuple(self._view.names())
 
     def lib_dirs(self, store_path: PathLike | None = None) -> tuple[str, ...]:
         """The indexed lib dirs (of one store path, or all), sorted."""
-        dirs = sorted(self._view.dirs)
+        dirs = self._view.dir_paths()
         if store_path is None:
             return tuple(dirs)
         base = self._basename(store_path)
@@ -189,8 +214,7 @@ class StoreIndex:
         ``within`` keeps only those whose store path is one of the given ones (pass
         :meth:`closure` of something to ask "which libc does this closure hold?").
         """
-        paths = self._view.by_name.get(soname, ())
-        found = self._load(paths)
+        found = self._load(self._view.files_named(soname))
         if within is not None:
             allowed = {self._basename(p) for p in within}
             found = [c for c in found if c.store_path.basename in allowed]
@@ -198,19 +222,21 @@ class StoreIndex:
 
     def candidate(self, path: str) -> Candidate | None:
         """The candidate whose real file is ``path`` (symlinks are resolved first)."""
-        info = self._view.files.get(path)
+        info = self._view.file(path)
         if info is None:
-            info = self._view.files.get(self._store.realpath(path))
+            real = self._store.realpath(path)
+            info = self._view.file(real) if real != path else None
         if info is None:
             return None
-        found = self._load((info.path,))
+        found = self._load((info,))
         return found[0] if found else None
 
     def _dir_entries(self, directory: str) -> Mapping[str, str]:
-        entries = self._view.dirs.get(directory)
+        entries = self._view.dir_entries(directory)
         if entries is None:
             placed = self._placer.place(directory)
-            entries = self._view.dirs.get(placed[0]) if placed is not None else None
+            if placed is not None and placed[0] != directory:
+                entries = self._view.dir_entries(placed[0])
         return entries or {}
 
     def lookup(self, directory: str, name: str) -> Candidate | None:
@@ -226,8 +252,7 @@ class StoreIndex:
     def libraries(self, store_path: PathLike) -> tuple[Candidate, ...]:
         """Every candidate file held by ``store_path``, sorted by path."""
         base = self._basename(store_path)
-        paths = sorted(p for p, info in self._view.files.items() if info.owner == base)
-        return tuple(self._load(paths))
+        return tuple(self._load(self._view.files_of(base)))
 
     def search_dirs(self, candidate: Candidate, origin: str | None = None) -> tuple[str, ...]:
         """The store dirs its own RUNPATH (or RPATH) names, in order, ``$ORIGIN`` being
@@ -246,13 +271,14 @@ class StoreIndex:
                 return found
         return None
 
-    def _load(self, paths: Iterable[str]) -> list[Candidate]:
-        wanted = [p for p in paths if p not in self._candidates]
+    def _load(self, infos: Iterable[FileInfo]) -> list[Candidate]:
+        infos = list(infos)
+        wanted = [i for i in infos if i.path not in self._candidates]
         if wanted:
-            blobs = self._cache.blobs_by_path(wanted)
-            for path in wanted:
-                self._candidates[path] = self._make(self._view.files[path], blobs.get(path))
-        return [c for p in paths if (c := self._candidates[p]) is not None]
+            blobs = self._cache.blobs_by_path([i.path for i in wanted])
+            for info in wanted:
+                self._candidates[info.path] = self._make(info, blobs.get(info.path))
+        return [c for i in infos if (c := self._candidates[i.path]) is not None]
 
     def _make(self, info: FileInfo, blob: bytes | None) -> Candidate | None:
         facts: ElfFacts | None = None
@@ -312,24 +338,11 @@ def _sorted_paths(store: Store, basenames: Iterable[str]) -> tuple[StorePath, ..
     return tuple(sorted((store.store_path(b) for b in basenames), key=lambda p: p.sort_key))
 
 
-def _cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:
-    where = path or "(in memory)"
-    if is_busy(exc):
-        return StoreError(
-            f"index cache {where} is locked: {exc}",
-            hint="another autopatchelf run holds it; retry, or pass --cache-dir",
-        )
-    return StoreError(
-        f"index cache {where} is unusable: {exc}",
-        hint="delete it, or pass another --cache-dir",
-    )
-
-
 def _open_cache(store_dir: str, cache_dir: str | None) -> IndexCache:
     try:
         return IndexCache.open(store_dir, cache_dir)
     except sqlite3.DatabaseError as exc:
-        raise _cache_error(cache_path(store_dir, cache_dir), exc) from exc
+        raise cache_error(cache_path(store_dir, cache_dir), exc) from exc
 
 
 def _update_and_load(
@@ -349,14 +362,14 @@ def _update_and_load(
             started = time.perf_counter()
             if not cache.blobs_decode(ElfFacts.from_blob):
                 raise sqlite3.DatabaseError("cached facts are in an outdated format")
-            view = load_view(cache, update.universe)
+            view = IndexView(cache.reader(), update.universe, cache.path)
             return update, view, time.perf_counter() - started
         except sqlite3.DatabaseError as exc:
             if is_busy(exc) or attempt == 2:
-                raise _cache_error(cache.path, exc) from exc
+                raise cache_error(cache.path, exc) from exc
             cache.note_rebuilt(exc)
             try:
                 cache.reset(store.dir)
             except sqlite3.DatabaseError as again:
-                raise _cache_error(cache.path, again) from again
+                raise cache_error(cache.path, again) from again
     raise AssertionError("unreachable")

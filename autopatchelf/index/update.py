@@ -133,6 +133,8 @@ class _Updater:
         return basename in self.valid and (self.universe is None or basename in self.universe)
 
     def _gone(self) -> list[str]:
+        if self._cached == self.valid:
+            return []  # the usual warm open: one C-level comparison
         return sorted(
             base
             for base, stamp in self._cached.items()
@@ -141,6 +143,8 @@ class _Updater:
 
     def _new(self) -> list[str]:
         wanted = self.valid.keys() if self.universe is None else self.universe
+        if wanted <= self._cached.keys():
+            return []
         return sorted(b for b in wanted if b not in self._cached)
 
     def _pending(self) -> list[tuple[str, str]]:
