@@ -34,6 +34,7 @@ QUICK = {
     ),
     "bench_run.py": (["--runs", "2"], ["median_ms", "wrapper_over_patched_ms"], True),
     "bench_check.py": (["--copies", "1", "--real-copies", "0", "--no-wheels"], [], True),
+    "bench_warm.py": (["--runs", "1"], ["median_ms", "solve_over_floor", "floor_walk"], True),
     "bench_patch.py": (
         ["--quick"],
         ["ours_s", "patchelf_s", "ratio", "peak_rss_mib", "file_mib", "rss_over_file"],
