@@ -986,3 +986,50 @@ def test_tables_beyond_their_limits_are_refused(tag: int, value: int | None, rea
         hash_offset = dict(entries)[4] - p_vaddr + p_offset
         struct.pack_into("<I", image, hash_offset + 4, MAX_SYMBOLS + 1)
     assert reason in _elf_error("limits.so", data=bytes(image)).short_reason
+
+
+@needs_gcc
+@pytest.mark.needs("patchelf")
+def test_a_string_table_patchelf_moved_across_two_segments_is_read(tmp_path: Path) -> None:
+    """patchelf gives a non-PIE program a new one-page PT_LOAD right below its first one
+    (program headers, .dynamic, the start of the moved .dynstr); a large .dynstr runs on
+    into the next segment, which continues it in memory and in the file. The program runs,
+    so the reader must read it (it refused it once: "DT_STRTAB runs past the end of its
+    segment", for the nodejs wheel's node patched by patchelf)."""
+    need_tools("gcc", "patchelf")
+    source = tmp_path / "big.c"
+    functions = "\n".join(
+        f"int a_rather_long_exported_function_name_number_{i}(void) {{ return {i}; }}"
+        for i in range(400)
+    )
+    source.write_text(f'#include <stdio.h>\n{functions}\nint main(void) {{ puts("hi"); }}\n')
+    program = tmp_path / "big"
+    subprocess.run(["gcc", "-no-pie", "-rdynamic", "-o", str(program), str(source)], check=True)
+    runpath = f"{tmp_path}/{'y' * 300}/lib:/usr/lib/x86_64-linux-gnu"
+    subprocess.run(["patchelf", "--set-rpath", runpath, str(program)], check=True)
+    ran = subprocess.run([str(program)], capture_output=True, text=True, check=True)
+    assert ran.stdout == "hi\n"
+    facts = read_facts(program)
+    assert facts.runpath == runpath
+    assert facts.needed == ("libc.so.6",)
+    assert facts.symbols.exports("a_rather_long_exported_function_name_number_399")
+    # The case is real: the string table does cross from one PT_LOAD into the next.
+    dynamic = subprocess.run(
+        ["readelf", "-dW", str(program)], capture_output=True, text=True, check=True
+    )
+    headers = subprocess.run(
+        ["readelf", "-lW", str(program)], capture_output=True, text=True, check=True
+    )
+    found = re.search(r"\(STRTAB\)\s+(0x[0-9a-f]+)", dynamic.stdout)
+    assert found is not None
+    strtab = int(found.group(1), 16)
+    loads = re.findall(
+        r"LOAD\s+0x[0-9a-f]+ (0x[0-9a-f]+) 0x[0-9a-f]+ (0x[0-9a-f]+)", headers.stdout
+    )
+    holder = next(
+        (int(a, 16), int(s, 16)) for a, s in loads if int(a, 16) <= strtab < int(a, 16) + int(s, 16)
+    )
+    size = re.search(r"\(STRSZ\)\s+(\d+)", dynamic.stdout)
+    assert size is not None
+    strsz = int(size.group(1))
+    assert strtab + strsz > holder[0] + holder[1]

@@ -110,6 +110,26 @@ _OS_REASONS: Final = {
 _Load = tuple[int, int, int]
 
 
+def _joined(loads: list[_Load]) -> tuple[_Load, ...]:
+    """PT_LOAD file parts, with segments that continue one another (the next starts at the
+    address and the file offset where the previous one's file part ends) joined into one.
+
+    Memory holds such segments back to back, so a table may span them: patchelf puts
+    the program headers, ``.dynamic`` and the start of a moved ``.dynstr`` in a new
+    one-page segment right below the first, and the string table runs on into it (a
+    patched ``node`` does this, and runs).
+    """
+    joined: list[_Load] = []
+    for start, end, offset in sorted(loads):
+        if joined:
+            last_start, last_end, last_offset = joined[-1]
+            if start == last_end and offset == last_offset + (last_end - last_start):
+                joined[-1] = (last_start, end, last_offset)
+                continue
+        joined.append((start, end, offset))
+    return tuple(joined)
+
+
 def read_fields(path: str | os.PathLike[str]) -> Fields:
     """Read the facts of the file at ``path``.
 
@@ -356,7 +376,7 @@ class Image:
                 if offset + size > file_size:
                     raise self.error("a PT_LOAD segment extends past the end of the file")
                 loads.append((vaddr, vaddr + size, offset))
-        self.loads = tuple(loads)
+        self.loads = _joined(loads)
         self.notes = tuple(
             (offset, size)
             for p_type, offset, size in zip(types, offsets, sizes, strict=False)
