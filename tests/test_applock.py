@@ -96,6 +96,22 @@ def test_solve_dir_writes_one_lock_every_binary_runs_from(
     ]
 
 
+def test_solve_dir_without_a_lock_solves_the_tree_as_one_app(
+    fixture_store: FixtureStore, cache: Path, tmp_path: Path
+) -> None:
+    fx = fixture_store
+    tree = make_tree(fx, tmp_path / "game")
+    done = cli("solve", *within_args(fx), str(tree), "--format", "json", cache=cache)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert len(doc["roots"]) == 4
+    assert doc["choices"]["libfoo.so.1"].endswith("-libfoo-2.0/lib/libfoo.so.1")
+    wrapper = cli("solve", *within_args(fx), str(tree), "--format", "wrapper", cache=cache)
+    assert wrapper.returncode == 2
+    assert "--format wrapper takes one program, not the directory" in wrapper.stderr
+    assert wrapper.stdout == ""
+
+
 def test_each_entry_is_the_lock_that_binary_alone_would_get(
     fixture_store: FixtureStore, index: object, tmp_path: Path
 ) -> None:
