@@ -60,7 +60,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks; results (ratios against in-run baselines) go to benchmarks/results/,
-    and their table to docs/benchmark-table.rst (included by docs/benchmarks.rst)."""
+    and their table to docs/benchmark-table.inc (included by docs/benchmarks.rst)."""
     _host_setup(session)
     _install(session, "bench")
     os.makedirs("benchmarks/results", exist_ok=True)

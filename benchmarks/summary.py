@@ -1,6 +1,6 @@
 """The benchmarks' table, from the JSON results of one ``nox -s bench`` run.
 
-    python benchmarks/summary.py [--results benchmarks/results] [--out docs/benchmark-table.rst]
+    python benchmarks/summary.py [--results benchmarks/results] [--out docs/benchmark-table.inc]
 
 One row per target of issue 12: what we measured, the peer where one is installable here,
 the floor or baseline measured in the same run, the goal, and whether it is met. A
@@ -234,7 +234,7 @@ def _rst(rows: list[Row]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--out", type=Path, default=Path("docs/benchmark-table.rst"))
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmark-table.inc"))
     args = parser.parse_args()
     text = table(args.results)
     args.out.write_text(text)

@@ -65,3 +65,25 @@ def test_benchmark_runs_in_quick_mode(
     document = json.loads(out.read_text())
     missing = [f for f in fields if f not in document]
     assert not missing, f"{script}: JSON lacks {missing}: {sorted(document)}"
+
+
+def test_the_summary_table_reads_results_and_says_what_is_missing(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    import summary
+
+    row = {
+        "sonames": 1500, "candidates": 5, "solve_s": 0.9, "greedy_s": 0.3,
+        "solver_consistent": True, "peak_rss_mib": 120.0, "optimise_s": 0.5,
+        "whole_rc2_s": 7.0, "same_optimum": True,
+    }  # fmt: skip
+    slow = {**row, "sonames": 5000, "solve_s": 6.0, "whole_rc2_s": None}
+    (tmp_path / "bench_solve.json").write_text(json.dumps({"scaling": [row, slow]}))
+    (tmp_path / "bench_warm.json").write_text(json.dumps({"app": "x"}))
+    text = summary.table(tmp_path)
+    lines = text.splitlines()
+    solved = lines.index("   * - solve 1,500 sonames x 5")
+    assert lines[solved + 5] == "     - yes"
+    slower = lines.index("   * - solve 5,000 sonames x 5")
+    assert lines[slower + 5] == "     - **no**"
+    assert "   * - bench_patch.py" in lines and "     - not run" in lines
+    assert "result lacks" in text  # bench_warm.json without its fields
