@@ -69,8 +69,7 @@ def index_rows(r: Results) -> list[Row]:
             f"cold index, {files:,} library files",
             f"{r['files_per_s']:,} files/s",
             "",
-            f"reading the same files' facts {read_only:,.0f} files/s "
-            f"(x{r['cold_over_read_only']})",
+            f"reading the same files' facts {read_only:,.0f} files/s (x{r['cold_over_read_only']})",
             ">= 10,000 files/s",
             _met(r["files_per_s"] >= 10_000),
         ),

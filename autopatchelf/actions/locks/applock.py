@@ -30,6 +30,7 @@ from autopatchelf.actions.locks.lock import (
     ORIGIN,
     Lock,
     LockedLibrary,
+    carried,
     under_any,
 )
 from autopatchelf.frozen import FrozenMap, string_map
@@ -115,18 +116,8 @@ class AppLock:
         return cls(
             tool_version=__version__,
             root=os.path.relpath(app_root, os.path.realpath(lock_dir)),
-            glibc=solution.glibc,
-            glibc_policy=solution.glibc_policy,
-            delivery=solution.delivery,
-            library_path=tuple(map(rel, solution.library_path)),
-            needs_link_dir=solution.needs_link_dir,
-            runpath=tuple(map(rel, solution.runpath)),
-            store_paths=store_paths,
-            choices={name: rel(path) for name, path in sorted(solution.choices.items())},
-            substitutions=dict(sorted(solution.substitutions.items())),
-            warnings=solution.warnings,
-            driver_dirs=solution.driver_dirs,
             binaries=tuple(sorted(entries, key=lambda entry: entry.path)),
+            **carried(solution, rel),
         )
 
     def app_root(self, lock_file: str) -> str:
@@ -167,14 +158,6 @@ class AppLock:
             elf_digest=entry.elf_digest,
             system=entry.system,
             interpreter=entry.interpreter,
-            glibc=self.glibc,
-            glibc_policy=self.glibc_policy,
-            delivery=self.delivery,
-            library_path=tuple(map(rel, self.library_path)),
-            needs_link_dir=self.needs_link_dir,
-            runpath=tuple(map(rel, self.runpath)),
-            store_paths=self.store_paths,
-            choices={name: rel(path) for name, path in self.choices.items()},
             libraries=tuple(
                 attrs.evolve(
                     lib,
@@ -183,9 +166,7 @@ class AppLock:
                 )
                 for lib in entry.libraries
             ),
-            substitutions=self.substitutions,
-            warnings=self.warnings,
-            driver_dirs=self.driver_dirs,
+            **carried(self, rel),
         )
 
     def to_solution(self, app_root: str) -> Solution:
@@ -208,17 +189,7 @@ class AppLock:
         return Solution(
             interpreter=next((r.interpreter for r in roots if r.interpreter), None),
             roots=tuple(roots),
-            glibc=self.glibc,
-            glibc_policy=self.glibc_policy,
-            delivery=self.delivery,
-            store_paths=self.store_paths,
-            library_path=tuple(map(real, self.library_path)),
-            needs_link_dir=self.needs_link_dir,
-            runpath=tuple(map(real, self.runpath)),
-            choices={name: real(path) for name, path in self.choices.items()},
-            substitutions=self.substitutions,
-            warnings=self.warnings,
-            driver_dirs=self.driver_dirs,
+            **carried(self, real),
         )
 
     def locked_choices(self, app_root: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from autopatchelf.options import Delivery, GlibcPolicy, NeedOrigin
 from autopatchelf.schema import Document
 
 if TYPE_CHECKING:
+    from autopatchelf.actions.locks.applock import AppLock
     from autopatchelf.solution.model import Solution
 
 #: The ``schema`` field of a binary's lock.
@@ -127,7 +128,7 @@ class Lock:
                 )
                 for lib in root_solution.libraries
             ),
-            **_carried(solution, rel),
+            **carried(solution, rel),
         )
 
     def expand(self, path: str, binary: str) -> str:
@@ -162,13 +163,13 @@ class Lock:
         return Solution(
             interpreter=self.interpreter,
             roots=(RootSolution(root=root, interpreter=self.interpreter, libraries=libraries),),
-            **_carried(self, real),
+            **carried(self, real),
         )
 
 
-def _carried(source: Solution | Lock, path: Callable[[str], str]) -> dict[str, Any]:
-    """The fields a lock and a solution share, with every file or directory passed through
-    ``path`` (relative to the binary's tree one way, real the other)."""
+def carried(source: Solution | Lock | AppLock, path: Callable[[str], str]) -> dict[str, Any]:
+    """The fields a lock, an app tree's lock and a solution share, with every file or
+    directory passed through ``path`` (relative to the tree one way, real the other)."""
     return {
         "glibc": source.glibc,
         "glibc_policy": source.glibc_policy,
