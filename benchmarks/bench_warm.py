@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_run import timed  # one timer for every start-up benchmark
+from bench_run import timed  # noqa: E402 (one timer for every start-up benchmark)
 
 
 def main() -> int:
