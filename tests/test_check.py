@@ -30,7 +30,7 @@ from ldcheck import predicted, run_through, static_load_set
 from prerequisites import need
 
 from autopatchelf.actions.checks.check import check_paths
-from autopatchelf.actions.checks.check_apps import plan_units
+from autopatchelf.actions.checks.check_apps import Unit, plan_units
 from autopatchelf.actions.checks.check_baseline import (
     Baseline,
     apply_baseline,
@@ -53,6 +53,7 @@ from autopatchelf.actions.checks.check_report import (
     sarif_document,
 )
 from autopatchelf.actions.checks.discover import discover
+from autopatchelf.actions.checks.solver import UnitSolver
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import BaselineError, CheckInputError
 from autopatchelf.index import StoreIndex
@@ -398,6 +399,20 @@ def test_allow_missing_turns_a_missing_library_into_a_warning(
     assert binary.status is Status.OK
     assert binary.path == "needs-gone"
     assert any("libgone.so.3 is missing (allowed)" in w for w in binary.warnings)
+
+
+def test_a_failing_unit_is_built_once_however_many_libraries_it_misses(
+    vendor: Path, index: StoreIndex
+) -> None:
+    program = os.path.realpath(vendor / "bin" / "needs-gone")
+    solver = UnitSolver(index, SolveOptions(system=()))
+    verdicts = solver.unit(Unit((program,), ()))
+    found = [(p.kind.value, p.subject) for p in verdicts[program].problems]
+    assert found == EXPECTED["bin/needs-gone"]
+    # Three solves (each missing library set aside in turn, then the rest resolves), one
+    # problem built: only the encoding's allowed-missing set changes between them.
+    memo = solver.shared.problems
+    assert (memo.builds, memo.hits) == (1, 2)
 
 
 def test_parallel_jobs_give_the_same_report(

@@ -8,7 +8,7 @@ system: the unit tests give it both in memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from autopatchelf.elf.facts import ElfFacts
@@ -96,10 +96,12 @@ class ForeignFiles(Protocol):
 
 
 class DiskFiles:
-    """:class:`ForeignFiles` on the real file system (memoised: the tree is read once)."""
+    """:class:`ForeignFiles` on the real file system (memoised: the tree is read once).
 
-    def __init__(self) -> None:
-        self._facts: dict[str, ElfFacts | None] = {}
+    ``known``: facts already read, by real path (they are not read again)."""
+
+    def __init__(self, known: Mapping[str, ElfFacts] | None = None) -> None:
+        self._facts: dict[str, ElfFacts | None] = dict(known or {})
 
     def facts(self, path: str) -> ElfFacts | None:
         real = os.path.realpath(path)

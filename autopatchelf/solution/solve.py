@@ -17,6 +17,7 @@ from autopatchelf.ldso.glibc import is_glibc_name
 from autopatchelf.ldso.search import Tag, own_entries
 from autopatchelf.options import Delivery, NeedOrigin, SolveOptions
 from autopatchelf.problem.build import build_problem
+from autopatchelf.problem.memo import ProblemMemo
 from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.sat import facts as F
@@ -49,12 +50,14 @@ def solve_problem(
     in_use: frozenset[str] = frozenset(),
     names: Mapping[str, str] | None = None,
     files: ForeignFiles | None = None,
+    problems: ProblemMemo | None = None,
 ) -> Solution:
     """Choose a provider for every library ``roots`` load, or raise :class:`Unsatisfiable`.
 
     ``in_use``: store paths whose closures the system already uses (preferred after pins
     and locks); ``names``: root path -> the name the user gave it, for explanations;
-    ``files``: the app's own files (default: the disk).
+    ``files``: the app's own files (default: the disk); ``problems``: problems built
+    before, handed out again when this solve's would be the same.
     (``options.store``/``within``/``cache_dir`` are the source's business, not read here.)
     """
     options = options or SolveOptions()
@@ -69,8 +72,9 @@ def solve_problem(
     prefs = Preferences.of(options, in_use)
     left_out: list[str] = []
     drivers = _driver_dirs(roots, options)
+    build = problems.build if problems is not None else build_problem
     while True:
-        problem = build_problem(
+        problem = build(
             roots,
             source,
             allow_substitution=options.allow_substitution,

@@ -71,7 +71,7 @@ def check_paths(
         if workers > 1:
             verdicts = solve_in_processes(units, options, workers)
         else:
-            solver = UnitSolver(opened, options, remote)
+            solver = UnitSolver(opened, options, remote, facts)
             bar = progress or NullProgress()
             bar.start("checking", len(units))
             verdicts = []
