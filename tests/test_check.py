@@ -29,6 +29,7 @@ from fixtures import FixtureStore
 from ldcheck import predicted, run_through, static_load_set
 from prerequisites import need
 
+from autopatchelf.actions.checks import pool
 from autopatchelf.actions.checks.check import check_paths
 from autopatchelf.actions.checks.check_apps import Unit, plan_units
 from autopatchelf.actions.checks.check_baseline import (
@@ -421,12 +422,36 @@ def test_parallel_jobs_give_the_same_report(
     index: StoreIndex,
     index_cache: str,
     report: CheckReport,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(pool, "MIN_UNITS", 0)  # the tree is small: a worker helps anyway
+    monkeypatch.setattr(pool, "BATCH", 1)
+    handed: list[int] = []
+    real_hand_out = pool._Shared._hand_out
+
+    def hand_out(self: pool._Shared, executor: object, helpers: int) -> None:
+        before = len(self.queue)
+        real_hand_out(self, executor, helpers)  # type: ignore[arg-type]
+        handed.append(before - len(self.queue))
+
+    monkeypatch.setattr(pool._Shared, "_hand_out", hand_out)
     options = SolveOptions(within=within(fixture_store), cache_dir=index_cache, system=())
-    parallel = check_paths([str(vendor)], options, index=index, jobs=2)
-    assert parallel.jobs == 2
+    parallel = check_paths([str(vendor)], options, index=index, jobs=3)
+    assert parallel.jobs == 3
+    assert sum(handed) >= 1  # a worker process really solved some
     assert report_document(parallel) == report_document(report)
     assert parallel.binaries == report.binaries
+
+
+@pytest.mark.parametrize(
+    ("units", "jobs", "helpers"),
+    [(10, 2, 0), (199, 2, 0), (200, 1, 0), (200, 2, 1), (854, 4, 3), (40, 8, 0)],
+)
+def test_worker_processes_start_only_where_they_pay(units: int, jobs: int, helpers: int) -> None:
+    assert pool.helpers_for(units, jobs) == helpers
+    # At most one worker per two batches, however many jobs are asked for.
+    assert pool.helpers_for(40, 8, min_units=0) == 40 // (2 * pool.BATCH) == 2
+    assert pool.helpers_for(15, 8, min_units=0) == 0
 
 
 # -- baseline --------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 :func:`check_paths` finds every ELF file (:mod:`~autopatchelf.actions.checks.discover`), groups
 programs with the bundled libraries they reach into apps
 (:mod:`~autopatchelf.actions.checks.check_apps`), resolves each app against one store index
-(:mod:`~autopatchelf.actions.checks.solver`; in worker processes with ``jobs``:
+(:mod:`~autopatchelf.actions.checks.solver`; helped by worker processes with ``jobs``:
 :mod:`~autopatchelf.actions.checks.pool`), and assembles one record per file
 (:mod:`~autopatchelf.actions.checks.assemble`).
 """
@@ -19,7 +19,7 @@ from autopatchelf.actions.checks.check_apps import plan_units
 from autopatchelf.actions.checks.check_baseline import Baseline, apply_baseline
 from autopatchelf.actions.checks.check_model import CheckReport
 from autopatchelf.actions.checks.discover import Discovery, discover
-from autopatchelf.actions.checks.pool import solve_in_processes
+from autopatchelf.actions.checks.pool import solve_units
 from autopatchelf.actions.checks.solver import UnitSolver
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import CheckInputError, ElfError
@@ -42,10 +42,12 @@ def check_paths(
     """Check every ELF file under ``paths`` against the store.
 
     ``options`` are those of every solve (and say which index to open); ``index`` is used
-    as it is instead (and left open). With ``jobs`` > 1, apps are solved in that many
-    worker processes, each opening the index ``options`` describe (its warm cache makes
-    that fast). Raises :class:`~autopatchelf.errors.CheckInputError` for a path that does
-    not exist or (unless ``allow_empty``) holds no ELF file, and
+    as it is instead (and left open). With ``jobs`` > 1 and enough apps to pay for it,
+    up to ``jobs - 1`` worker processes help this one
+    (:func:`~autopatchelf.actions.checks.pool.solve_units`), each opening the index
+    ``options`` describe (its warm cache makes that fast). Raises
+    :class:`~autopatchelf.errors.CheckInputError` for a path that does not exist or
+    (unless ``allow_empty``) holds no ELF file, and
     :class:`~autopatchelf.errors.StoreError` for an unusable store; problems of the files
     themselves (malformed ELF included) are reported, never raised. A file that cannot be
     read fails the check unless ``allow_unreadable``.
@@ -67,20 +69,13 @@ def check_paths(
     remote = None
     try:
         remote = open_remote(options, opened, progress=progress)
-        workers = min(jobs, len(units))
-        if workers > 1:
-            verdicts = solve_in_processes(units, options, workers)
-        else:
-            solver = UnitSolver(opened, options, remote, facts)
-            bar = progress or NullProgress()
-            bar.start("checking", len(units))
-            verdicts = []
-            try:
-                for unit in units:
-                    verdicts.append(solver.unit(unit))
-                    bar.advance()
-            finally:
-                bar.finish()
+        solver = UnitSolver(opened, options, remote, facts)
+        bar = progress or NullProgress()
+        bar.start("checking", len(units))
+        try:
+            verdicts = solve_units(units, solver, options, jobs, advance=bar.advance)
+        finally:
+            bar.finish()
         store_dir = opened.store.dir
         warnings = (opened.stats.cache_warning,) if opened.stats.cache_warning else ()
         if remote is not None:

@@ -1,10 +1,19 @@
-"""Solving apps in worker processes (``check --jobs``), each reopening the warm index."""
+"""Solving apps for ``check``: in this process, helped by worker processes (``--jobs``).
+
+This process always solves too: it takes units from the front of the queue while
+``jobs - 1`` worker processes (each reopening the warm index) are handed small batches
+from the back, so a worker that is slow to start, or a machine with no spare CPU, costs
+little more than solving alone. No worker is started for fewer than :data:`MIN_UNITS`
+units: starting one (an interpreter, the imports, the index reopened, its caches warmed
+again) costs about as much as solving that many here.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from autopatchelf._api import open_index, open_remote
@@ -13,7 +22,16 @@ from autopatchelf.actions.checks.solver import UnitSolver, Verdict
 from autopatchelf.errors import StoreError
 from autopatchelf.options import SolveOptions
 
+#: Fewer units than this are solved without starting a worker process.
+MIN_UNITS = 200
+#: Units a worker is handed at a time (small, so the last ones end together).
+BATCH = 8
+#: Batches handed to each worker ahead of it (so it never waits for this process).
+AHEAD = 2
+
 _WORKER: UnitSolver | None = None
+
+Verdicts = dict[str, Verdict]
 
 
 def _start_worker(options: SolveOptions) -> None:
@@ -22,30 +40,98 @@ def _start_worker(options: SolveOptions) -> None:
     _WORKER = UnitSolver(index, options, open_remote(options, index))
 
 
-def _solve_unit(unit: Unit) -> dict[str, Verdict]:
+def _solve_batch(units: Sequence[Unit]) -> list[Verdicts]:
     if _WORKER is None:  # pragma: no cover - the initializer always ran
         raise RuntimeError("worker process has no index")
-    return _WORKER.unit(unit)
+    return [_WORKER.unit(unit) for unit in units]
 
 
-def solve_in_processes(
-    units: Sequence[Unit], options: SolveOptions, workers: int
-) -> list[dict[str, Verdict]]:
-    # forkserver: workers start from a clean process (no inherited SQLite handles, no
-    # threads), and import the package once each.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    chunk = max(1, len(units) // (workers * 8))
-    try:
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(options,),
-        ) as pool:
-            return list(pool.map(_solve_unit, units, chunksize=chunk))
-    except BrokenProcessPool as exc:
-        raise StoreError(
-            f"a worker process could not open the index or died: {exc}",
-            hint="run with --jobs 1 to see the error",
-        ) from exc
+def helpers_for(units: int, jobs: int, min_units: int | None = None) -> int:
+    """How many worker processes help this one with ``units`` units and ``jobs`` jobs
+    (none below ``min_units``, default :data:`MIN_UNITS`; at most one per two batches)."""
+    if units < max(MIN_UNITS if min_units is None else min_units, 2 * BATCH):
+        return 0
+    return max(0, min(jobs - 1, units // (2 * BATCH)))
+
+
+def solve_units(
+    units: Sequence[Unit],
+    solver: UnitSolver,
+    options: SolveOptions,
+    jobs: int,
+    *,
+    advance: Callable[[int], None] = lambda _n: None,
+    min_units: int | None = None,
+) -> list[Verdicts]:
+    """The verdicts of every unit, in order: ``solver`` here, with :func:`helpers_for`
+    worker processes solving ``options``' way. ``advance(n)``: n more units are done."""
+    helpers = helpers_for(len(units), jobs, min_units)
+    if helpers == 0:
+        out = []
+        for unit in units:
+            out.append(solver.unit(unit))
+            advance(1)
+        return out
+    return _Shared(units, solver, advance).run(options, helpers)
+
+
+class _Shared:
+    """One queue of batches: this process eats it from the front, workers from the back."""
+
+    def __init__(
+        self, units: Sequence[Unit], solver: UnitSolver, advance: Callable[[int], None]
+    ) -> None:
+        self.units = units
+        self.solver = solver
+        self.advance = advance
+        self.results: list[Verdicts | None] = [None] * len(units)
+        self.queue = deque(range(start, min(start + BATCH, len(units))) for start in
+                           range(0, len(units), BATCH))  # fmt: skip
+        self.pending: dict[Future[list[Verdicts]], range] = {}
+
+    def run(self, options: SolveOptions, helpers: int) -> list[Verdicts]:
+        # forkserver: workers start from a clean process (no inherited SQLite handles, no
+        # threads), and import the package once each.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        try:
+            with ProcessPoolExecutor(
+                max_workers=helpers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(options,),
+            ) as pool:
+                self._hand_out(pool, helpers)
+                while self.queue:
+                    for index in self.queue.popleft():
+                        self.results[index] = self.solver.unit(self.units[index])
+                        self.advance(1)
+                    self._collect(block=False)
+                    self._hand_out(pool, helpers)
+                while self.pending:
+                    self._collect(block=True)
+        except BrokenProcessPool as exc:
+            raise StoreError(
+                f"a worker process could not open the index or died: {exc}",
+                hint="run with --jobs 1 to see the error",
+            ) from exc
+        done = [r for r in self.results if r is not None]
+        assert len(done) == len(self.units)  # every batch was solved once
+        return done
+
+    def _hand_out(self, pool: ProcessPoolExecutor, helpers: int) -> None:
+        while self.queue and len(self.pending) < helpers * AHEAD:
+            batch = self.queue.pop()
+            future = pool.submit(_solve_batch, [self.units[i] for i in batch])
+            self.pending[future] = batch
+
+    def _collect(self, *, block: bool) -> None:
+        if block:
+            finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+        else:
+            finished = {f for f in self.pending if f.done()}
+        for future in finished:
+            batch = self.pending.pop(future)
+            for index, verdicts in zip(batch, future.result(), strict=True):
+                self.results[index] = verdicts
+            self.advance(len(batch))
