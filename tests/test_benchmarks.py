@@ -21,7 +21,20 @@ QUICK = {
     "bench_remote.py": (["--paths", "40"], ["cold_over_floor", "cold", "warm"], False),
     "bench_index.py": (["--files", "200"], ["cold_over_read_only"], False),
     "bench_run.py": (["--runs", "2"], ["median_ms", "wrapper_over_patched_ms"], True),
-    "bench_check.py": (["--copies", "1", "--real-copies", "0", "--no-wheels"], [], True),
+    "bench_check.py": (
+        [
+            "--copies",
+            "1",
+            "--real-copies",
+            "0",
+            "--no-wheels",
+            "--usr-lib",
+            "--usr-lib-files",
+            "20",
+        ],
+        ["same_verdicts", "runs", "usr_lib"],
+        True,
+    ),
     "bench_patch.py": (
         ["--quick"],
         ["ours_s", "patchelf_s", "ratio", "peak_rss_mib", "file_mib", "rss_over_file"],
