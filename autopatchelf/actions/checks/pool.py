@@ -1,11 +1,12 @@
 """Solving apps for ``check``: in this process, helped by worker processes (``--jobs``).
 
 This process always solves too: it takes units from the front of the queue while
-``jobs - 1`` worker processes (each reopening the warm index) are handed small batches
-from the back, so a worker that is slow to start, or a machine with no spare CPU, costs
-little more than solving alone. No worker is started for fewer than :data:`MIN_UNITS`
-units: starting one (an interpreter, the imports, the index reopened, its caches warmed
-again) costs about as much as solving that many here.
+``jobs - 1`` worker processes (each reopening the warm index), started as soon as the
+files are found, are handed small batches from the back, so a worker that is slow to
+start, or a machine with no spare CPU, costs little more than solving alone. No worker
+is started for fewer than :data:`MIN_UNITS` units: starting one (an interpreter, the
+imports, the index reopened, its caches warmed again) costs about as much as solving
+that many here.
 """
 
 from __future__ import annotations
@@ -54,25 +55,57 @@ def helpers_for(units: int, jobs: int, min_units: int | None = None) -> int:
     return max(0, min(jobs - 1, units // (2 * BATCH)))
 
 
+def _warm() -> None:
+    """A task that only makes a worker process start (and run its initializer)."""
+
+
+class Helpers:
+    """Worker processes started early (while this process still reads the files), each
+    solving ``options``' way; a context manager that ends them."""
+
+    def __init__(self, options: SolveOptions, count: int) -> None:
+        self.count = count
+        # forkserver: workers start from a clean process (no inherited SQLite handles, no
+        # threads), and import the package once each.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self.pool = ProcessPoolExecutor(
+            max_workers=count, mp_context=context, initializer=_start_worker, initargs=(options,)
+        )
+        for _ in range(count):
+            self.pool.submit(_warm)
+
+    def __enter__(self) -> Helpers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_helpers(options: SolveOptions, jobs: int, files: int) -> Helpers | None:
+    """Worker processes for a check of ``files`` ELF files (``None`` where none pays)."""
+    count = helpers_for(files, jobs)
+    return Helpers(options, count) if count else None
+
+
 def solve_units(
     units: Sequence[Unit],
     solver: UnitSolver,
-    options: SolveOptions,
-    jobs: int,
+    helpers: Helpers | None = None,
     *,
     advance: Callable[[int], None] = lambda _n: None,
     min_units: int | None = None,
 ) -> list[Verdicts]:
-    """The verdicts of every unit, in order: ``solver`` here, with :func:`helpers_for`
-    worker processes solving ``options``' way. ``advance(n)``: n more units are done."""
-    helpers = helpers_for(len(units), jobs, min_units)
-    if helpers == 0:
+    """The verdicts of every unit, in order: ``solver`` here, helped by up to
+    :func:`helpers_for` of ``helpers``. ``advance(n)``: n more units are done."""
+    count = helpers_for(len(units), helpers.count + 1, min_units) if helpers is not None else 0
+    if helpers is None or count == 0:
         out = []
         for unit in units:
             out.append(solver.unit(unit))
             advance(1)
         return out
-    return _Shared(units, solver, advance).run(options, helpers)
+    return _Shared(units, solver, advance).run(helpers.pool, count)
 
 
 class _Shared:
@@ -89,27 +122,17 @@ class _Shared:
                            range(0, len(units), BATCH))  # fmt: skip
         self.pending: dict[Future[list[Verdicts]], range] = {}
 
-    def run(self, options: SolveOptions, helpers: int) -> list[Verdicts]:
-        # forkserver: workers start from a clean process (no inherited SQLite handles, no
-        # threads), and import the package once each.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    def run(self, pool: ProcessPoolExecutor, helpers: int) -> list[Verdicts]:
         try:
-            with ProcessPoolExecutor(
-                max_workers=helpers,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=(options,),
-            ) as pool:
+            self._hand_out(pool, helpers)
+            while self.queue:
+                for index in self.queue.popleft():
+                    self.results[index] = self.solver.unit(self.units[index])
+                    self.advance(1)
+                self._collect(block=False)
                 self._hand_out(pool, helpers)
-                while self.queue:
-                    for index in self.queue.popleft():
-                        self.results[index] = self.solver.unit(self.units[index])
-                        self.advance(1)
-                    self._collect(block=False)
-                    self._hand_out(pool, helpers)
-                while self.pending:
-                    self._collect(block=True)
+            while self.pending:
+                self._collect(block=True)
         except BrokenProcessPool as exc:
             raise StoreError(
                 f"a worker process could not open the index or died: {exc}",
