@@ -2,7 +2,8 @@
 
 :class:`MemoSource` answers each :class:`~autopatchelf.problem.source.LibrarySource`
 question once per run; :class:`ProblemMemo` keeps the last problems built, so a solve
-repeated with only the encoding's options changed (``--allow-missing``) builds none.
+repeated with only the encoding's options changed (``--allow-missing``) builds none,
+and the version checks of the (requester, candidate) pairs problems share are done once.
 Both assume the store does not change while they are in use (one run).
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.options import GlibcPolicy
+from autopatchelf.problem.build import PairVerdicts
 from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import ForeignFiles, LibrarySource, StoreFile
 from autopatchelf.store.substitute import Substitute
@@ -118,6 +120,8 @@ class ProblemMemo:
         self._build = build
         self._size = size
         self._built: OrderedDict[tuple[object, object, ProblemKey], Problem] = OrderedDict()
+        #: Version-check verdicts, per (source, files).
+        self._pairs: dict[tuple[object, object], PairVerdicts] = {}
         #: How many problems were built, and how many were handed out again.
         self.builds = 0
         self.hits = 0
@@ -149,6 +153,7 @@ class ProblemMemo:
             glibc_policy=glibc_policy,
             dlopen=dlopen,
             driver_dirs=driver_dirs,
+            pairs=self._pairs.setdefault((source, files), {}),
         )
         self.builds += 1
         self._built[key] = problem

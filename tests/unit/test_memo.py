@@ -86,3 +86,43 @@ def test_solves_differing_only_in_allow_missing_build_one_problem() -> None:
     assert solution == plain
     assert "libgone.so.3 is missing (allowed)" in " ".join(solution.warnings)
     assert len(built) == 1 and memo.hits == 1
+
+
+def test_version_checks_of_pairs_are_shared_between_builds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autopatchelf.problem import build as build_module
+
+    store = MemStore()
+    store.glibc("glibc-2.36")
+    store.library(
+        "libfoo-1.0", "libfoo.so.1", defines=("FOO_1.0",), needs=("libc.so.6",),
+        refs=("glibc-2.36",),
+    )  # fmt: skip
+    store.library(
+        "libfoo-2.0", "libfoo.so.1", defines=("FOO_1.0", "FOO_2.0"),
+        exports={"foo_new": "FOO_2.0"}, needs=("libc.so.6",), refs=("glibc-2.36",),
+    )  # fmt: skip
+    one = store.program("/app/bin/one", needs=("libfoo.so.1", "libc.so.6"),
+                        version_needs={"libfoo.so.1": ("FOO_2.0",)})  # fmt: skip
+    two = store.program("/app/bin/two", needs=("libfoo.so.1", "libc.so.6"),
+                        version_needs={"libfoo.so.1": ("FOO_2.0",)})  # fmt: skip
+    checked: list[tuple[str, str]] = []
+    real = build_module._Builder._check_pair
+
+    def counting(self: Any, requester: Any, name: str, provider: Any, *args: Any) -> Any:
+        checked.append((requester.path, provider.path))
+        return real(self, requester, name, provider, *args)
+
+    monkeypatch.setattr(build_module._Builder, "_check_pair", counting)
+    memo = ProblemMemo(build_problem)
+    first = memo.build([one], store, files=store.files)
+    pairs_first = len(checked)
+    second = memo.build([two], store, files=store.files)
+    # The second build checks only its own root's pairs: the store's were done.
+    assert any(pair[0] != one.path for pair in checked[:pairs_first])  # store requesters
+    again = [pair for pair in checked[pairs_first:] if pair[0] != two.path]
+    assert again == [] and len(checked) > pairs_first
+    for built, root in ((first, one), (second, two)):
+        assert built == build_problem([root], store, files=store.files)
+        assert any(e.requester == root.path and e.what == "FOO_2.0" for e in built.exclusions)
