@@ -102,9 +102,10 @@ class DiskFiles:
 
     def __init__(self, known: Mapping[str, ElfFacts] | None = None) -> None:
         self._facts: dict[str, ElfFacts | None] = dict(known or {})
+        self._real: dict[str, str] = {}
 
     def facts(self, path: str) -> ElfFacts | None:
-        real = os.path.realpath(path)
+        real = self.real(path)
         if real not in self._facts:
             found: ElfFacts | None = None
             if os.path.isfile(real):
@@ -116,7 +117,10 @@ class DiskFiles:
         return self._facts[real]
 
     def real(self, path: str) -> str:
-        return os.path.realpath(path)
+        found = self._real.get(path)
+        if found is None:
+            found = self._real[path] = os.path.realpath(path)
+        return found
 
     def names(self, directory: str) -> frozenset[str]:
         try:

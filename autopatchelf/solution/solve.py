@@ -417,11 +417,11 @@ def _unversioned_warnings(
         objects.extend(view.facts(lib.path) for lib in root.libraries)
         if interpreter is not None:
             objects.append(view.facts(interpreter))
-        defined: set[str] = set()
+        # Each import is looked up in the objects' name sets: no union of them all.
+        defined = [obj.symbols.defined_names for obj in objects]
         for obj in objects:
-            defined |= obj.symbols.defined_names
-        for obj in objects:
-            lost = sorted(obj.symbols.unversioned_imports - defined)
+            imports = obj.symbols.unversioned_imports
+            lost = sorted(n for n in imports if not any(n in names for names in defined))
             if lost:
                 shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
                 warnings.append(
