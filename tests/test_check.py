@@ -424,7 +424,7 @@ def test_parallel_jobs_give_the_same_report(
     report: CheckReport,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pool, "MIN_UNITS", 0)  # the tree is small: a worker helps anyway
+    monkeypatch.setattr(pool, "MIN_FILES", 0)  # the tree is small: a worker helps anyway
     monkeypatch.setattr(pool, "BATCH", 1)
     handed: list[int] = []
     real_hand_out = pool._Shared._hand_out
@@ -444,14 +444,14 @@ def test_parallel_jobs_give_the_same_report(
 
 
 @pytest.mark.parametrize(
-    ("units", "jobs", "helpers"),
-    [(10, 2, 0), (199, 2, 0), (200, 1, 0), (200, 2, 1), (854, 4, 3), (40, 8, 0)],
+    ("files", "jobs", "helpers"),
+    [(10, 2, 0), (99, 2, 0), (100, 1, 0), (100, 2, 1), (895, 4, 3), (40, 8, 0)],
 )
-def test_worker_processes_start_only_where_they_pay(units: int, jobs: int, helpers: int) -> None:
-    assert pool.helpers_for(units, jobs) == helpers
+def test_worker_processes_start_only_where_they_pay(files: int, jobs: int, helpers: int) -> None:
+    assert pool.helpers_for(files, jobs) == helpers
     # At most one worker per two batches, however many jobs are asked for.
-    assert pool.helpers_for(40, 8, min_units=0) == 40 // (2 * pool.BATCH) == 2
-    assert pool.helpers_for(15, 8, min_units=0) == 0
+    assert pool.helpers_for(40, 8, minimum=0) == 40 // (2 * pool.BATCH) == 2
+    assert pool.helpers_for(15, 8, minimum=0) == 0
 
 
 # -- baseline --------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ This process always solves too: it takes units from the front of the queue while
 ``jobs - 1`` worker processes (each reopening the warm index), started as soon as the
 files are found, are handed small batches from the back, so a worker that is slow to
 start, or a machine with no spare CPU, costs little more than solving alone. No worker
-is started for fewer than :data:`MIN_UNITS` units: starting one (an interpreter, the
-imports, the index reopened, its caches warmed again) costs about as much as solving
+is started for fewer than :data:`MIN_FILES` ELF files: starting one (an interpreter, the
+imports, the index reopened, its caches warmed again) costs about as much as checking
 that many here.
 """
 
@@ -23,8 +23,8 @@ from autopatchelf.actions.checks.solver import UnitSolver, Verdict
 from autopatchelf.errors import StoreError
 from autopatchelf.options import SolveOptions
 
-#: Fewer units than this are solved without starting a worker process.
-MIN_UNITS = 200
+#: For fewer ELF files than this no worker process is started.
+MIN_FILES = 100
 #: Units a worker is handed at a time (small, so the last ones end together).
 BATCH = 8
 #: Batches handed to each worker ahead of it (so it never waits for this process).
@@ -47,12 +47,13 @@ def _solve_batch(units: Sequence[Unit]) -> list[Verdicts]:
     return [_WORKER.unit(unit) for unit in units]
 
 
-def helpers_for(units: int, jobs: int, min_units: int | None = None) -> int:
-    """How many worker processes help this one with ``units`` units and ``jobs`` jobs
-    (none below ``min_units``, default :data:`MIN_UNITS`; at most one per two batches)."""
-    if units < max(MIN_UNITS if min_units is None else min_units, 2 * BATCH):
+def helpers_for(count: int, jobs: int, minimum: int | None = None) -> int:
+    """How many worker processes help this one with ``count`` files (or units) and
+    ``jobs`` jobs: none below ``minimum`` (default :data:`MIN_FILES`), at most one per
+    two batches."""
+    if count < max(MIN_FILES if minimum is None else minimum, 2 * BATCH):
         return 0
-    return max(0, min(jobs - 1, units // (2 * BATCH)))
+    return max(0, min(jobs - 1, count // (2 * BATCH)))
 
 
 def _warm() -> None:
@@ -94,11 +95,14 @@ def solve_units(
     helpers: Helpers | None = None,
     *,
     advance: Callable[[int], None] = lambda _n: None,
-    min_units: int | None = None,
+    minimum: int = 0,
 ) -> list[Verdicts]:
     """The verdicts of every unit, in order: ``solver`` here, helped by up to
-    :func:`helpers_for` of ``helpers``. ``advance(n)``: n more units are done."""
-    count = helpers_for(len(units), helpers.count + 1, min_units) if helpers is not None else 0
+    :func:`helpers_for` of ``helpers`` (from ``minimum`` units on). ``advance(n)``: n
+    more units are done."""
+    # The helpers were started for the files found: they help whenever there are batches
+    # to hand them (a few units can be much work: one app of many bundled libraries).
+    count = helpers_for(len(units), helpers.count + 1, minimum) if helpers is not None else 0
     if helpers is None or count == 0:
         out = []
         for unit in units:
