@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -13,8 +13,10 @@ from autopatchelf.errors import ElfError, PredictionError, StoreError
 from autopatchelf.index import StoreIndex
 from autopatchelf.ldso.load import load_role
 from autopatchelf.options import SolveOptions
+from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.from_index import IndexSource
-from autopatchelf.problem.source import LibrarySource
+from autopatchelf.problem.memo import MemoSource, ProblemMemo
+from autopatchelf.problem.source import DiskFiles, LibrarySource
 from autopatchelf.progress import Progress
 from autopatchelf.solution.model import Solution
 from autopatchelf.solution.solve import solve_problem
@@ -86,20 +88,57 @@ def _source(index: StoreIndex, remote: RemoteIndex | None) -> LibrarySource:
     return CombinedSource(IndexSource(index), remote)
 
 
+class SharedSolves:
+    """What consecutive :func:`solve` calls against one open index (and remote) share:
+    its answers (:class:`~autopatchelf.problem.memo.MemoSource`), the app files read,
+    the last problems built and the system closures. For a run that solves many times
+    while the store does not change (``check``)."""
+
+    def __init__(
+        self,
+        index: StoreIndex,
+        remote: RemoteIndex | None = None,
+        known: Mapping[str, ElfFacts] | None = None,
+    ) -> None:
+        self.index = index
+        self.remote = remote
+        self.source = MemoSource(_source(index, remote))
+        self.files = DiskFiles(known)
+        self.problems = ProblemMemo(build_problem)
+        self._in_use: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def in_use(self, system: Sequence[str]) -> frozenset[str]:
+        key = tuple(system)
+        found = self._in_use.get(key)
+        if found is None:
+            found = self._in_use[key] = _in_use(self.index, key)
+        return found
+
+
+def _in_use(index: StoreIndex, system: Sequence[str]) -> frozenset[str]:
+    in_use: set[str] = set()
+    for root in system:
+        in_use.update(p.path for p in index.closure(index.store.resolve(root)))
+    return frozenset(in_use)
+
+
 def solve(
-    files: Sequence[str],
+    files: Sequence[str | ElfFacts],
     options: SolveOptions | None = None,
     *,
     index: StoreIndex | None = None,
     remote: RemoteIndex | None = None,
     progress: Progress | None = None,
+    shared: SharedSolves | None = None,
 ) -> Solution:
     """Choose one store provider for every library ``files`` load.
 
     ``options`` (default: ``SolveOptions()``, what ``autopatchelf solve`` does with no
     flag) say where candidates come from, what must hold and what is preferred; ``index``
     is used as it is instead of opening the one ``options`` describe (and left open), and
-    so is ``remote`` (the binary caches' candidates, :func:`open_remote`).
+    so is ``remote`` (the binary caches' candidates, :func:`open_remote`); ``shared``
+    gives both (and what earlier solves found). ``files`` are paths, or facts already
+    read from them.
 
     Chosen store paths that only a binary cache has are listed in
     :attr:`Solution.downloads`; with ``options.realise`` (the default) they are realised
@@ -112,12 +151,16 @@ def solve(
     """
     options = options or SolveOptions()
     # Read the roots first: a bad one fails before a whole store is indexed.
-    read = [(file, ElfFacts.read(os.path.abspath(file))) for file in files]
+    read = [
+        (file.path, file) if isinstance(file, ElfFacts) else (file, _read(file)) for file in files
+    ]
     idle = {facts.path: load_role(facts).reason for _, facts in read if load_role(facts).reason}
     solved = [(file, facts) for file, facts in read if facts.path not in idle]
     if not solved:
         return Solution.empty(idle)
     roots = [facts for _, facts in solved]
+    if shared is not None:
+        index, remote = shared.index, shared.remote
     own_index = index is None
     opened = index if index is not None else open_index(options)
     own_remote = remote is None
@@ -131,12 +174,21 @@ def solve(
         system = options.system
         if system is None:
             system = (CURRENT_SYSTEM,) if os.path.exists(CURRENT_SYSTEM) else ()
-        in_use: set[str] = set()
-        for root in system:
-            in_use.update(p.path for p in opened.closure(opened.store.resolve(root)))
         names = {facts.path: file for file, facts in solved}
-        source = _source(opened, caches)
-        solution = solve_problem(roots, source, options, in_use=frozenset(in_use), names=names)
+        if shared is not None:
+            solution = solve_problem(
+                roots,
+                shared.source,
+                options,
+                in_use=shared.in_use(system),
+                names=names,
+                files=shared.files,
+                problems=shared.problems,
+            )
+        else:
+            in_use = _in_use(opened, system)
+            source = _source(opened, caches)
+            solution = solve_problem(roots, source, options, in_use=in_use, names=names)
         if caches is not None and caches.notes:
             solution = attrs.evolve(solution, warnings=(*caches.notes, *solution.warnings))
         if solution.downloads and options.realise and caches is not None:
@@ -151,6 +203,10 @@ def solve(
             caches.close()
         if own_index:
             opened.close()
+
+
+def _read(file: str) -> ElfFacts:
+    return ElfFacts.read(os.path.abspath(file))
 
 
 def _realise(solution: Solution, caches: RemoteIndex) -> Solution:

@@ -1,7 +1,8 @@
 """Benchmark ``check`` over a vendor tree of more than a thousand ELF files, by jobs.
 
     python benchmarks/bench_check.py [--copies 110] [--real-copies 4] [--jobs 1,2]
-                                     [--no-wheels] [--json OUT]
+                                     [--no-wheels] [--usr-lib [DIR]] [--usr-lib-files N]
+                                     [--json OUT]
 
 The tree (in a temporary directory) holds ``--copies`` copies of nine fixture binaries
 from the real fixture store (foo-v2, diamond, new-glibc, Debian trixie's curl and libcurl,
@@ -16,6 +17,13 @@ The store index is opened once, warm, before timing; each ``--jobs`` value then 
 the whole tree (worker processes reopen the index from its cache). Reported: ELF files/s
 and apps/s per jobs value, their ratio to ``jobs=1`` in the same run, and whether every
 run gave the same verdicts. Needs the fixture store (Nix, root).
+
+``--usr-lib`` also checks a real distribution's library directory (default
+``/usr/lib/x86_64-linux-gnu``; ``--usr-lib-files N``: only its first N ELF files, 0 for
+all) against the fixture store, once per ``--jobs`` value, each in a fresh process, and
+reports files/s, the ratio to the first jobs value, the peak RSS of that process and of
+its worker processes, and whether the JSON reports are identical (JSON field
+``usr_lib``).
 """
 
 from __future__ import annotations
@@ -114,12 +122,151 @@ def build_tree(fx: Any, root: Path, copies: int, wheels: list[Path], real_copies
     return count
 
 
+def usr_lib_paths(directory: str, limit: int) -> list[str]:
+    """``directory`` itself, or (with ``limit``) its first ``limit`` ELF files by name."""
+    if not limit:
+        return [directory]
+    found: list[str] = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as stream:
+                if stream.read(4) == ELF_MAGIC:
+                    found.append(path)
+        if len(found) >= limit:
+            break
+    return found
+
+
+class DescendantPeak:
+    """The largest peak RSS (VmHWM) seen among this process's descendants (the worker
+    processes, which the forkserver starts: their rusage never reaches us), sampled."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        import threading
+
+        self.peak_kib = 0
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib / 1024.0
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self._sample()
+
+    def _sample(self) -> None:
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                        parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        mine = {os.getpid()}
+        grew = True
+        while grew:
+            more = {pid for pid, ppid in parents.items() if ppid in mine} - mine
+            grew = bool(more)
+            mine |= more
+        for pid in mine - {os.getpid()}:
+            try:
+                with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+            except (OSError, ValueError):
+                continue
+
+
+def own_peak_kib() -> int:
+    """This process's peak RSS in KiB: VmHWM, which (unlike ``ru_maxrss``) starts anew at
+    exec, so the benchmark's own memory before it started this child does not count."""
+    with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def usr_lib_child(options_json: str) -> None:
+    """One timed check in this (fresh) process; prints its numbers as JSON."""
+    spec = json.loads(options_json)
+    options = SolveOptions(within=tuple(spec["within"]), cache_dir=spec["cache_dir"], system=())
+    with open_index(options) as index:
+        workers = DescendantPeak()
+        started = time.perf_counter()
+        report = check_paths(spec["paths"], options, index=index, jobs=spec["jobs"])
+        seconds = time.perf_counter() - started
+        workers_peak = workers.stop()
+    document = report_document(report)
+    for volatile in ("seconds", "jobs"):
+        document.pop(volatile, None)
+        document.get("summary", {}).pop(volatile, None)
+    mib = 1024.0
+    row = {
+        "jobs": spec["jobs"],
+        "seconds": seconds,
+        "files": len(report.binaries),
+        "apps": report.apps,
+        "files_per_s": len(report.binaries) / seconds,
+        "ok": report.count(Status.OK),
+        "failed": report.count(Status.FAILED),
+        "skipped": report.count(Status.SKIPPED),
+        "peak_rss_mib": own_peak_kib() / mib,
+        "workers_peak_rss_mib": workers_peak,
+        "report": document,
+    }
+    print(json.dumps(row))
+
+
+def bench_usr_lib(
+    directory: str, limit: int, within: tuple[str, ...], cache_dir: str, jobs_values: list[int]
+) -> dict[str, Any]:
+    """``check`` of ``directory`` once per jobs value, each in a fresh process."""
+    paths = usr_lib_paths(directory, limit)
+    rows: list[dict[str, Any]] = []
+    for jobs in jobs_values:
+        spec = {"within": within, "cache_dir": cache_dir, "paths": paths, "jobs": jobs}
+        done = subprocess.run(
+            [sys.executable, __file__, "--usr-lib-child", json.dumps(spec)],
+            capture_output=True, text=True, check=True, timeout=1800,
+        )  # fmt: skip
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    documents = [row.pop("report") for row in rows]
+    for row in rows:
+        row["ratio_to_first"] = row["files_per_s"] / rows[0]["files_per_s"]
+        print(
+            f"{directory}: jobs={row['jobs']}: {row['files']} files, {row['apps']} apps in "
+            f"{row['seconds']:.2f}s: {row['files_per_s']:.1f} files/s "
+            f"(x{row['ratio_to_first']:.2f}); {row['ok']} ok, {row['failed']} failed, "
+            f"{row['skipped']} skipped; peak RSS {row['peak_rss_mib']:.0f} MiB "
+            f"(workers {row['workers_peak_rss_mib']:.0f} MiB)"
+        )
+    same = all(doc == documents[0] for doc in documents)
+    print(f"{directory}: same verdicts for every jobs value: {same}")
+    return {"dir": directory, "limit": limit, "same_verdicts": same, "runs": rows}
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--usr-lib-child"]:
+        usr_lib_child(sys.argv[2])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=110)
     parser.add_argument("--real-copies", type=int, default=4)
     parser.add_argument("--jobs", default="1,2")
     parser.add_argument("--no-wheels", action="store_true")
+    parser.add_argument(
+        "--usr-lib", nargs="?", const="/usr/lib/x86_64-linux-gnu", metavar="DIR", default=None
+    )
+    parser.add_argument("--usr-lib-files", type=int, default=0, metavar="N")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -168,6 +315,17 @@ def main() -> None:
                         "failed": report.count(Status.FAILED),
                     }
                 )
+        usr_lib = (
+            bench_usr_lib(
+                args.usr_lib,
+                args.usr_lib_files,
+                options.within,
+                str(options.cache_dir),
+                jobs_values,
+            )
+            if args.usr_lib
+            else None
+        )
     first = rows[0]["files_per_s"]
     same = all(doc == documents[0] for doc in documents)
     for row in rows:
@@ -181,7 +339,10 @@ def main() -> None:
     print(f"same verdicts for every jobs value: {same}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
-            json.dump({"cpus": os.cpu_count(), "same_verdicts": same, "runs": rows}, out, indent=2)
+            document: dict[str, Any] = {"cpus": os.cpu_count(), "same_verdicts": same, "runs": rows}
+            if usr_lib is not None:
+                document["usr_lib"] = usr_lib
+            json.dump(document, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,20 @@ QUICK = {
         False,
     ),
     "bench_run.py": (["--runs", "2"], ["median_ms", "wrapper_over_patched_ms"], True),
-    "bench_check.py": (["--copies", "1", "--real-copies", "0", "--no-wheels"], [], True),
+    "bench_check.py": (
+        [
+            "--copies",
+            "1",
+            "--real-copies",
+            "0",
+            "--no-wheels",
+            "--usr-lib",
+            "--usr-lib-files",
+            "20",
+        ],
+        ["same_verdicts", "runs", "usr_lib"],
+        True,
+    ),
     "bench_warm.py": (["--runs", "1"], ["median_ms", "solve_over_floor", "floor_walk"], True),
     "bench_patch.py": (
         ["--quick"],

@@ -29,8 +29,9 @@ from fixtures import FixtureStore
 from ldcheck import predicted, run_through, static_load_set
 from prerequisites import need
 
+from autopatchelf.actions.checks import pool
 from autopatchelf.actions.checks.check import check_paths
-from autopatchelf.actions.checks.check_apps import plan_units
+from autopatchelf.actions.checks.check_apps import Unit, plan_units
 from autopatchelf.actions.checks.check_baseline import (
     Baseline,
     apply_baseline,
@@ -53,6 +54,7 @@ from autopatchelf.actions.checks.check_report import (
     sarif_document,
 )
 from autopatchelf.actions.checks.discover import discover
+from autopatchelf.actions.checks.solver import UnitSolver
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import BaselineError, CheckInputError
 from autopatchelf.index import StoreIndex
@@ -400,18 +402,56 @@ def test_allow_missing_turns_a_missing_library_into_a_warning(
     assert any("libgone.so.3 is missing (allowed)" in w for w in binary.warnings)
 
 
+def test_a_failing_unit_is_built_once_however_many_libraries_it_misses(
+    vendor: Path, index: StoreIndex
+) -> None:
+    program = os.path.realpath(vendor / "bin" / "needs-gone")
+    solver = UnitSolver(index, SolveOptions(system=()))
+    verdicts = solver.unit(Unit((program,), ()))
+    found = [(p.kind.value, p.subject) for p in verdicts[program].problems]
+    assert found == EXPECTED["bin/needs-gone"]
+    # Three solves (each missing library set aside in turn, then the rest resolves), one
+    # problem built: only the encoding's allowed-missing set changes between them.
+    memo = solver.shared.problems
+    assert (memo.builds, memo.hits) == (1, 2)
+
+
 def test_parallel_jobs_give_the_same_report(
     fixture_store: FixtureStore,
     vendor: Path,
     index: StoreIndex,
     index_cache: str,
     report: CheckReport,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(pool, "MIN_FILES", 0)  # the tree is small: a worker helps anyway
+    monkeypatch.setattr(pool, "BATCH", 1)
+    handed: list[int] = []
+    real_hand_out = pool._Shared._hand_out
+
+    def hand_out(self: pool._Shared, executor: object, helpers: int) -> None:
+        before = len(self.queue)
+        real_hand_out(self, executor, helpers)  # type: ignore[arg-type]
+        handed.append(before - len(self.queue))
+
+    monkeypatch.setattr(pool._Shared, "_hand_out", hand_out)
     options = SolveOptions(within=within(fixture_store), cache_dir=index_cache, system=())
-    parallel = check_paths([str(vendor)], options, index=index, jobs=2)
-    assert parallel.jobs == 2
+    parallel = check_paths([str(vendor)], options, index=index, jobs=3)
+    assert parallel.jobs == 3
+    assert sum(handed) >= 1  # a worker process really solved some
     assert report_document(parallel) == report_document(report)
     assert parallel.binaries == report.binaries
+
+
+@pytest.mark.parametrize(
+    ("files", "jobs", "helpers"),
+    [(10, 2, 0), (99, 2, 0), (100, 1, 0), (100, 2, 1), (895, 4, 3), (40, 8, 0)],
+)
+def test_worker_processes_start_only_where_they_pay(files: int, jobs: int, helpers: int) -> None:
+    assert pool.helpers_for(files, jobs) == helpers
+    # At most one worker per two batches, however many jobs are asked for.
+    assert pool.helpers_for(40, 8, minimum=0) == 40 // (2 * pool.BATCH) == 2
+    assert pool.helpers_for(15, 8, minimum=0) == 0
 
 
 # -- baseline --------------------------------------------------------------------------------

@@ -410,11 +410,14 @@ class _Builder:
 
     # -- checks -----------------------------------------------------------------------
 
-    def check_versions(self, *, any_glibc: bool = False) -> None:
+    def check_versions(self, *, any_glibc: bool = False, pairs: PairVerdicts | None = None) -> None:
         """Record every (requester, candidate) pair a version or symbol rules out.
 
         ``any_glibc`` (the compatible policy): a store library's glibc names may be served
-        by any glibc, not only its closure's, so every candidate is checked for them."""
+        by any glibc, not only its closure's, so every candidate is checked for them.
+        ``pairs``: verdicts of earlier builds over the same source and files, by
+        everything a verdict depends on (filled in here)."""
+        memo: PairVerdicts = {} if pairs is None else pairs
         for req_path in sorted(self.free):
             requester = self.providers[req_path]
             versions: dict[str, list[str]] = {}
@@ -431,13 +434,17 @@ class _Builder:
                 if fixed and any_glibc and is_glibc_name(name):
                     options.extend(c for c in self.candidates.get(name, ()) if c != fixed)
                 for option in options:
-                    excl = self._check_pair(
-                        requester,
-                        name,
-                        self.providers[option],
-                        versions.get(name, ()),
-                        symbols.get(name, ()),
-                    )
+                    provider = self.providers[option]
+                    wanted = symbols.get(name, ())
+                    # The symbol check also looks at what the provider loads itself.
+                    deps = self._bound_deps(provider) if wanted else None
+                    key = (req_path, name, option, deps)
+                    if key in memo:
+                        excl = memo[key]
+                    else:
+                        excl = memo[key] = self._check_pair(
+                            requester, name, provider, versions.get(name, ()), wanted
+                        )
                     if excl is not None:
                         self.exclusions.append(excl)
 
@@ -461,6 +468,13 @@ class _Builder:
                     requester.path, name, provider.path, ExclusionKind.SYMBOL, f"{sym}@{version}"
                 )
         return None
+
+    def _bound_deps(self, provider: Provider) -> tuple[str | None, ...]:
+        """The files :meth:`_exports` looks at besides ``provider``, in its order."""
+        return tuple(
+            self.fixed.get((provider.path, dep)) or self._sibling(provider, dep)
+            for dep in provider.facts.needed
+        )
 
     def _exports(self, provider: Provider, sym: str, version: str) -> bool:
         """Does ``sym@version`` get bound once ``provider`` is loaded?
@@ -488,6 +502,11 @@ class _Builder:
         return None
 
 
+#: (requester, name, provider, the provider's own deps when symbols are checked) -> the
+#: exclusion found for that pair, or ``None``: valid for one source and one set of files.
+PairVerdicts = dict[tuple[str, str, str, tuple[str | None, ...] | None], Exclusion | None]
+
+
 def _safe_exports(provider: Provider, sym: str, version: str) -> bool:
     try:
         return provider.facts.symbols.exports(sym, version)
@@ -509,11 +528,13 @@ def build_problem(
     glibc_policy: GlibcPolicy = GlibcPolicy.STRICT,
     dlopen: DlopenPolicy | None = None,
     driver_dirs: Sequence[str] = (),
+    pairs: PairVerdicts | None = None,
 ) -> Problem:
     """Read the roots (paths, or facts already read) and gather every candidate and fact
     the encoding needs; ``files`` is where bundled libraries are looked for (the disk);
     ``dlopen`` which dlopen()ed libraries are included; ``driver_dirs`` where driver
-    sonames (:mod:`autopatchelf.ldso.drivers`) come from."""
+    sonames (:mod:`autopatchelf.ldso.drivers`) come from; ``pairs``: version-check
+    verdicts shared by the builds over one source and one ``files``."""
     if not roots:
         raise RootError("no file to solve", hint="name at least one ELF file")
     root_facts = [
@@ -534,7 +555,7 @@ def build_problem(
     builder = _Builder(source, root_facts, files or DiskFiles(), dlopen, driver_dirs)
     builder.add_foreign(root_facts)
     builder.explore_store(allow_substitution=allow_substitution)
-    builder.check_versions(any_glibc=glibc_policy is GlibcPolicy.COMPATIBLE)
+    builder.check_versions(any_glibc=glibc_policy is GlibcPolicy.COMPATIBLE, pairs=pairs)
 
     glibcs = _find_glibcs(builder, first)
     store_paths = sorted(

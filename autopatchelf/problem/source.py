@@ -8,7 +8,7 @@ system: the unit tests give it both in memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from autopatchelf.elf.facts import ElfFacts
@@ -96,13 +96,16 @@ class ForeignFiles(Protocol):
 
 
 class DiskFiles:
-    """:class:`ForeignFiles` on the real file system (memoised: the tree is read once)."""
+    """:class:`ForeignFiles` on the real file system (memoised: the tree is read once).
 
-    def __init__(self) -> None:
-        self._facts: dict[str, ElfFacts | None] = {}
+    ``known``: facts already read, by real path (they are not read again)."""
+
+    def __init__(self, known: Mapping[str, ElfFacts] | None = None) -> None:
+        self._facts: dict[str, ElfFacts | None] = dict(known or {})
+        self._real: dict[str, str] = {}
 
     def facts(self, path: str) -> ElfFacts | None:
-        real = os.path.realpath(path)
+        real = self.real(path)
         if real not in self._facts:
             found: ElfFacts | None = None
             if os.path.isfile(real):
@@ -114,7 +117,10 @@ class DiskFiles:
         return self._facts[real]
 
     def real(self, path: str) -> str:
-        return os.path.realpath(path)
+        found = self._real.get(path)
+        if found is None:
+            found = self._real[path] = os.path.realpath(path)
+        return found
 
     def names(self, directory: str) -> frozenset[str]:
         try:

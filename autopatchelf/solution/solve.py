@@ -19,6 +19,7 @@ from autopatchelf.ldso.glibc import is_glibc_name
 from autopatchelf.ldso.search import Tag, own_entries
 from autopatchelf.options import Delivery, NeedOrigin, SolveOptions
 from autopatchelf.problem.build import build_problem
+from autopatchelf.problem.memo import ProblemMemo
 from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.sat import facts as F
@@ -67,12 +68,14 @@ def solve_problem(
     in_use: frozenset[str] = frozenset(),
     names: Mapping[str, str] | None = None,
     files: ForeignFiles | None = None,
+    problems: ProblemMemo | None = None,
 ) -> Solution:
     """Choose a provider for every library ``roots`` load, or raise :class:`Unsatisfiable`.
 
     ``in_use``: store paths whose closures the system already uses (preferred after pins
     and locks); ``names``: root path -> the name the user gave it, for explanations;
-    ``files``: the app's own files (default: the disk).
+    ``files``: the app's own files (default: the disk); ``problems``: problems built
+    before, handed out again when this solve's would be the same.
     (``options.store``/``within``/``cache_dir`` are the source's business, not read here.)
     """
     options = options or SolveOptions()
@@ -87,8 +90,9 @@ def solve_problem(
     prefs = Preferences.of(options, in_use)
     left_out: list[str] = []
     drivers = _driver_dirs(roots, options)
+    build = problems.build if problems is not None else build_problem
     while True:
-        problem = build_problem(
+        problem = build(
             roots,
             source,
             allow_substitution=options.allow_substitution,
@@ -433,11 +437,11 @@ def _unversioned_warnings(
         objects.extend(view.facts(lib.path) for lib in root.libraries)
         if interpreter is not None:
             objects.append(view.facts(interpreter))
-        defined: set[str] = set()
+        # Each import is looked up in the objects' name sets: no union of them all.
+        defined = [obj.symbols.defined_names for obj in objects]
         for obj in objects:
-            defined |= obj.symbols.defined_names
-        for obj in objects:
-            lost = sorted(obj.symbols.unversioned_imports - defined)
+            imports = obj.symbols.unversioned_imports
+            lost = sorted(n for n in imports if not any(n in names for names in defined))
             if lost:
                 shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
                 warnings.append(

@@ -3,24 +3,25 @@
 :func:`check_paths` finds every ELF file (:mod:`~autopatchelf.actions.checks.discover`), groups
 programs with the bundled libraries they reach into apps
 (:mod:`~autopatchelf.actions.checks.check_apps`), resolves each app against one store index
-(:mod:`~autopatchelf.actions.checks.solver`; in worker processes with ``jobs``:
+(:mod:`~autopatchelf.actions.checks.solver`; helped by worker processes with ``jobs``:
 :mod:`~autopatchelf.actions.checks.pool`), and assembles one record per file
 (:mod:`~autopatchelf.actions.checks.assemble`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from autopatchelf._api import open_index, open_remote
 from autopatchelf.actions.checks.assemble import assemble
-from autopatchelf.actions.checks.check_apps import plan_units
+from autopatchelf.actions.checks.check_apps import Unit, plan_units
 from autopatchelf.actions.checks.check_baseline import Baseline, apply_baseline
 from autopatchelf.actions.checks.check_model import CheckReport
 from autopatchelf.actions.checks.discover import Discovery, discover
-from autopatchelf.actions.checks.pool import solve_in_processes
-from autopatchelf.actions.checks.solver import UnitSolver
+from autopatchelf.actions.checks.pool import Helpers, solve_units, start_helpers
+from autopatchelf.actions.checks.solver import UnitSolver, Verdict
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import CheckInputError, ElfError
 from autopatchelf.index import StoreIndex
@@ -42,10 +43,12 @@ def check_paths(
     """Check every ELF file under ``paths`` against the store.
 
     ``options`` are those of every solve (and say which index to open); ``index`` is used
-    as it is instead (and left open). With ``jobs`` > 1, apps are solved in that many
-    worker processes, each opening the index ``options`` describe (its warm cache makes
-    that fast). Raises :class:`~autopatchelf.errors.CheckInputError` for a path that does
-    not exist or (unless ``allow_empty``) holds no ELF file, and
+    as it is instead (and left open). With ``jobs`` > 1 and enough files to pay for it,
+    up to ``jobs - 1`` worker processes help this one
+    (:func:`~autopatchelf.actions.checks.pool.solve_units`), each opening the index
+    ``options`` describe (its warm cache makes that fast). Raises
+    :class:`~autopatchelf.errors.CheckInputError` for a path that does not exist or
+    (unless ``allow_empty``) holds no ELF file, and
     :class:`~autopatchelf.errors.StoreError` for an unusable store; problems of the files
     themselves (malformed ELF included) are reported, never raised. A file that cannot be
     read fails the check unless ``allow_unreadable``.
@@ -60,36 +63,10 @@ def check_paths(
             hint="check the path (a CI job pointed at the wrong one would pass), "
             "or pass --allow-empty",
         )
-    facts, errors = _read_all(found)
-    units = plan_units(facts)
-    own_index = index is None
-    opened = index if index is not None else open_index(options)
-    remote = None
-    try:
-        remote = open_remote(options, opened, progress=progress)
-        workers = min(jobs, len(units))
-        if workers > 1:
-            verdicts = solve_in_processes(units, options, workers)
-        else:
-            solver = UnitSolver(opened, options, remote)
-            bar = progress or NullProgress()
-            bar.start("checking", len(units))
-            verdicts = []
-            try:
-                for unit in units:
-                    verdicts.append(solver.unit(unit))
-                    bar.advance()
-            finally:
-                bar.finish()
-        store_dir = opened.store.dir
-        warnings = (opened.stats.cache_warning,) if opened.stats.cache_warning else ()
-        if remote is not None:
-            warnings = (*warnings, *remote.notes)
-    finally:
-        if remote is not None:
-            remote.close()
-        if own_index:
-            opened.close()
+    with start_helpers(options, jobs, len(found.files)) or contextlib.nullcontext() as helpers:
+        facts, errors = _read_all(found)
+        units = plan_units(facts)
+        verdicts, store_dir, warnings = _solve(units, facts, options, index, helpers, progress)
     binaries = assemble(found, facts, errors, units, verdicts)
     report = CheckReport(
         roots=found.roots,
@@ -106,6 +83,38 @@ def check_paths(
         warnings=warnings,
     )
     return apply_baseline(report, baseline) if baseline is not None else report
+
+
+def _solve(
+    units: Sequence[Unit],
+    facts: Mapping[str, ElfFacts],
+    options: SolveOptions,
+    index: StoreIndex | None,
+    helpers: Helpers | None,
+    progress: Progress | None,
+) -> tuple[list[dict[str, Verdict]], str, tuple[str, ...]]:
+    """The verdicts of ``units``, the store dir and the index's and remote's warnings."""
+    own_index = index is None
+    opened = index if index is not None else open_index(options)
+    remote = None
+    try:
+        remote = open_remote(options, opened, progress=progress)
+        solver = UnitSolver(opened, options, remote, facts)
+        bar = progress or NullProgress()
+        bar.start("checking", len(units))
+        try:
+            verdicts = solve_units(units, solver, helpers, advance=bar.advance)
+        finally:
+            bar.finish()
+        warnings = (opened.stats.cache_warning,) if opened.stats.cache_warning else ()
+        if remote is not None:
+            warnings = (*warnings, *remote.notes)
+        return verdicts, opened.store.dir, warnings
+    finally:
+        if remote is not None:
+            remote.close()
+        if own_index:
+            opened.close()
 
 
 def _read_all(found: Discovery) -> tuple[dict[str, ElfFacts], dict[str, ElfError]]:

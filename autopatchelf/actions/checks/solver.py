@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 
 import attrs
 
-from autopatchelf._api import solve
+from autopatchelf._api import SharedSolves, solve
 from autopatchelf.actions.checks.check_apps import Unit
 from autopatchelf.actions.checks.check_model import CheckProblem, ProblemKind
 from autopatchelf.actions.checks.check_problems import problem_of
@@ -46,12 +47,25 @@ class UnitSolver:
     """Solves units against one open index (one per process)."""
 
     def __init__(
-        self, index: StoreIndex, options: SolveOptions, remote: RemoteIndex | None = None
+        self,
+        index: StoreIndex,
+        options: SolveOptions,
+        remote: RemoteIndex | None = None,
+        known: Mapping[str, ElfFacts] | None = None,
     ) -> None:
         self.index = index
         self.remote = remote
         # A check never downloads: what a binary cache must provide is its own verdict.
         self.options = attrs.evolve(options, max_alternatives=0, realise=False)
+        #: What every solve of this run shares (the store does not change meanwhile).
+        self.shared = SharedSolves(index, remote, known)
+        self._read: dict[str, ElfFacts] = dict(known or {})
+
+    def _facts(self, path: str) -> ElfFacts:
+        facts = self._read.get(path)
+        if facts is None:
+            facts = self._read[path] = ElfFacts.read(path)
+        return facts
 
     def unit(self, unit: Unit) -> dict[str, Verdict]:
         """A verdict for every root and member of ``unit`` (by real path)."""
@@ -89,7 +103,7 @@ class UnitSolver:
         """Solve ``roots`` together; on a missing library, set it aside and go on, so
         every missing library is reported, then the first other conflict."""
         try:
-            read = [ElfFacts.read(root) for root in roots]
+            read = [self._facts(root) for root in roots]
         except ElfError as exc:
             return Verdict(None, (unreadable_problem(exc, exc.path),))
         first = read[0]
@@ -104,7 +118,7 @@ class UnitSolver:
             relax: str | None = None
             try:
                 options = attrs.evolve(self.options, allow_missing=allowed)
-                solution = solve(roots, options, index=self.index, remote=self.remote)
+                solution = solve(read, options, shared=self.shared)
             except Unsatisfiable as exc:
                 problem, relax = problem_of(exc.explanation)
             except RootError as exc:
