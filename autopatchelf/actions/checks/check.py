@@ -45,7 +45,7 @@ def check_paths(
     ``options`` are those of every solve (and say which index to open); ``index`` is used
     as it is instead (and left open). With ``jobs`` > 1 and enough files to pay for it,
     up to ``jobs - 1`` worker processes help this one
-    (:func:`~autopatchelf.actions.checks.pool.solve_units`), each opening the index
+    (``actions.checks.pool.solve_units``), each opening the index
     ``options`` describe (its warm cache makes that fast). Raises
     :class:`~autopatchelf.errors.CheckInputError` for a path that does not exist or
     (unless ``allow_empty``) holds no ELF file, and
