@@ -757,13 +757,17 @@ def test_check_shows_progress_on_a_terminal_and_not_in_a_pipe(
 ) -> None:
     import pty
 
+    count = 1500
     fx = fixture_store
     tree = tmp_path / "tree"
     tree.mkdir()
     data = fx.apps["foo-v2"].read_bytes()
-    for number in range(300):  # distinct files (copies would be skipped as duplicates)
-        (tree / f"app{number:03d}").write_bytes(data + number.to_bytes(2, "little"))
-        (tree / f"app{number:03d}").chmod(0o755)
+    # Distinct files (copies would be skipped as duplicates), enough that checking them
+    # outlasts the bar's 0.5 s delay even now that equal problems are built once: 300
+    # took about 0.5 s here, and the bar sometimes never showed.
+    for number in range(count):
+        (tree / f"app{number:04d}").write_bytes(data + number.to_bytes(2, "little"))
+        (tree / f"app{number:04d}").chmod(0o755)
     argv = [sys.executable, "-m", "autopatchelf", "check", *within_args(fx), str(tree), "-q"]
     env = {**os.environ, "AUTOPATCHELF_CACHE_DIR": str(cache), "TERM": "xterm"}
     leader, follower = pty.openpty()
@@ -782,7 +786,7 @@ def test_check_shows_progress_on_a_terminal_and_not_in_a_pipe(
         stdout = child.stdout.read().decode()
     os.close(leader)
     assert child.returncode == 0, stdout
-    assert b"checking" in seen and b"/300" in seen, seen[-500:]
+    assert b"checking" in seen and f"/{count}".encode() in seen, seen[-500:]
     assert "checking" not in stdout  # the report itself carries no bar
     piped = cli("check", *within_args(fx), str(tree), "-q", cache=cache)
     assert piped.returncode == 0 and piped.stderr == ""
