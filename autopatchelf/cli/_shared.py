@@ -120,10 +120,7 @@ def locked_outcome(
         cache=cache,
         progress=TerminalProgress(sys.stderr),
     )
-    for note in outcome.notes:
-        print(f"autopatchelf: {note}", file=sys.stderr)
-    if outcome.fresh is not None:
-        say_downloads(args, outcome.fresh)
+    _say_notes(args, outcome.notes, outcome.fresh)
     if outcome.source == "re-solved":
         print(
             f"autopatchelf: re-solved; lock rewritten: {', '.join(outcome.written)}",
@@ -150,16 +147,22 @@ def locked_app_outcome(
         frozen=args.frozen,
         progress=TerminalProgress(sys.stderr),
     )
-    for note in outcome.notes:
-        print(f"autopatchelf: {note}", file=sys.stderr)
+    _say_notes(args, outcome.notes, outcome.fresh)
     if outcome.fresh is not None:
-        say_downloads(args, outcome.fresh)
         what = "re-solved; lock rewritten" if outcome.source == "re-solved" else "lock written"
         print(
             f"autopatchelf: {what}: {args.lock} ({len(outcome.lock.binaries)} binaries)",
             file=sys.stderr,
         )
     return outcome
+
+
+def _say_notes(args: argparse.Namespace, notes: Sequence[str], fresh: Solution | None) -> None:
+    """A lock policy's notes on stderr, and what a fresh solve downloaded."""
+    for note in notes:
+        print(f"autopatchelf: {note}", file=sys.stderr)
+    if fresh is not None:
+        say_downloads(args, fresh)
 
 
 def say_downloads(args: argparse.Namespace, solution: Solution) -> None:

@@ -14,10 +14,11 @@ MAX_NAME = 211
 
 
 #: ``<32 base-32 chars>-<name>``: the name 1 to 211 allowed characters, not starting with a
-#: dot. One compiled pattern: a warm index open checks every entry of the store (20,000
-#: names in 12 ms, against 42 ms with per-character set tests).
+#: dot. One pattern compiled from the two sets above: a warm index open checks every entry
+#: of the store (20,000 names in 12 ms, against 42 ms with per-character set tests).
 _STORE_BASENAME = re.compile(
-    rf"[0-9a-df-np-sv-z]{{{HASH_LENGTH}}}-(?!\.)[a-zA-Z0-9+\-._?=]{{1,{MAX_NAME}}}"
+    f"[{re.escape(''.join(sorted(NIX_BASE32)))}]{{{HASH_LENGTH}}}"
+    f"-(?!\\.)[{re.escape(''.join(sorted(NAME_CHARS)))}]{{1,{MAX_NAME}}}"
 )
 
 

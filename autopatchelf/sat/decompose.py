@@ -50,13 +50,19 @@ class Conditioner:
     a SAT solver, used only for unit propagation)."""
 
     def __init__(
-        self, hard: Sequence[Sequence[int]], soft: Sequence[tuple[Sequence[int], int]]
+        self,
+        hard: Sequence[Sequence[int]],
+        soft: Sequence[tuple[Sequence[int], int]],
+        held: Sequence[int] = (),
     ) -> None:
-        self.hard = [tuple(c) for c in hard if len(c) > 1]
+        """``hard`` clauses, ``soft`` (clause, weight) pairs, and literals that always
+        ``held`` (the encoding's selectors), which are not copied into a clause each."""
+        self.hard = [c for c in hard if len(c) > 1]
         self.soft = [(tuple(c), w) for c, w in soft]
         # The solver reports what it derives from assumptions, not the formula's own
         # units: those are passed as assumptions instead.
-        self.units = sorted({c[0] for c in hard if len(c) == 1})
+        self.units = sorted({*(c[0] for c in hard if len(c) == 1), *held})
+        self._unit_set = frozenset(self.units)
         self.solver = Solver(name="g4", bootstrap_with=self.hard)
 
     def __enter__(self) -> Conditioner:
@@ -68,7 +74,7 @@ class Conditioner:
     def condition(self, assumptions: Sequence[int]) -> Case | None:
         """The formula under ``assumptions``: ``None`` when propagation already finds
         them contradictory."""
-        if any(-lit in self.units for lit in assumptions):
+        if any(-lit in self._unit_set for lit in assumptions):
             return None
         ok, implied_list = self.solver.propagate(assumptions=[*self.units, *assumptions])
         if not ok:
@@ -77,7 +83,7 @@ class Conditioner:
 
 
 def _simplified(
-    hard: list[tuple[int, ...]],
+    hard: Sequence[Sequence[int]],
     soft: list[SoftClause],
     assumptions: tuple[int, ...],
     implied: frozenset[int],
@@ -87,11 +93,9 @@ def _simplified(
     for clause in hard:
         if not implied.isdisjoint(clause):
             continue
-        left = clause
-        if not false.isdisjoint(clause):
-            left = tuple(lit for lit in clause if lit not in false)
-            if not left:  # pragma: no cover - propagation would have found the conflict
-                return None
+        left = tuple(lit for lit in clause if lit not in false)
+        if not left:  # pragma: no cover - propagation would have found the conflict
+            return None
         rest.append(left)
     rest_soft: list[SoftClause] = []
     cost = 0

@@ -99,10 +99,9 @@ def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum | None:
     x_items = sorted(enc.choices.items(), key=lambda kv: kv[1])
     if not enc.soft:  # nothing to optimise (no choice at all): any model will do
         return _any_model(enc, x_items, max_alternatives)
-    hard = [*enc.hard, *([sel] for sel in sorted(enc.selectors))]
     choice_vars = {var: key for key, var in x_items}
     solved: list[_Solved] = []
-    with Conditioner(hard, enc.soft) as conditioner:
+    with Conditioner(enc.hard, enc.soft, held=sorted(enc.selectors)) as conditioner:
         for assumptions in _glibc_cases(enc):
             case = conditioner.condition(assumptions)
             if case is not None:

@@ -176,11 +176,7 @@ class AppLock:
         app_root = os.path.abspath(app_root)
 
         def real(path: str) -> str:
-            if path == APP:
-                return app_root
-            if _is_app(path):
-                return os.path.normpath(f"{app_root}/{path[len(APP) + 1 :]}")
-            return path
+            return self.expand(path, app_root)
 
         roots: list[RootSolution] = []
         for entry in self.binaries:
@@ -192,9 +188,17 @@ class AppLock:
             **carried(self, real),
         )
 
+    def expand(self, path: str, app_root: str) -> str:
+        """A stored path as a real path, for the tree at ``app_root``."""
+        if path == APP:
+            return os.path.abspath(app_root)
+        if _is_app(path):
+            return os.path.normpath(f"{os.path.abspath(app_root)}/{path[len(APP) + 1 :]}")
+        return path
+
     def locked_choices(self, app_root: str) -> dict[str, str]:
         """soname -> real file, for ``SolveOptions(locked=...)`` when re-solving."""
-        return dict(self.to_solution(app_root).choices)
+        return {name: self.expand(path, app_root) for name, path in self.choices.items()}
 
 
 def _is_app(path: str) -> bool:

@@ -29,7 +29,7 @@ import attrs
 
 from autopatchelf.actions.locks.hashing import known_sha256
 from autopatchelf.actions.locks.locations import beside_path, cached_path, verified_path
-from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, Lock
+from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, Lock, under_any
 from autopatchelf.actions.locks.lockfile import read_lock, write_lock
 from autopatchelf.actions.locks.verify import describe_problems, verify, verify_claims
 from autopatchelf.errors import ElfError, LockFileError, NothingToSolve, StaleLockError
@@ -114,7 +114,7 @@ def obtain(
             app_root = found.app_root(path)
             entry = found.entry(binary, app_root)
             if entry is None:
-                if not _inside(binary, app_root):
+                if not under_any(os.path.realpath(binary), (os.path.realpath(app_root),)):
                     raise LockFileError(
                         path, f"is the lock of the app tree {app_root}; {binary} is not in it"
                     )
@@ -209,11 +209,6 @@ def _for_binary(
         (*notes, *outcome.notes),
         outcome.fresh,
     )
-
-
-def _inside(path: str, directory: str) -> bool:
-    relative = os.path.relpath(os.path.realpath(path), os.path.realpath(directory))
-    return relative != ".." and not relative.startswith("../")
 
 
 def stores_of(options: SolveOptions) -> tuple[str, ...]:
