@@ -23,9 +23,13 @@ valid lock never loads the SAT stack or the index.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+# Not ``typing.TYPE_CHECKING``: importing typing costs more than a recorded ``run`` start
+# does otherwise (autopatchelf.actions.launchmemo). Type checkers read the block.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from autopatchelf._api import open_remote, solve
     from autopatchelf.actions.checks.check import check_paths
     from autopatchelf.actions.checks.check_baseline import Baseline

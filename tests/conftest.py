@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from fixtures import BuildStats, FixtureStore, build_fixture_store
 from fixtures.policy import fixture_store_unavailable_reason, nix_unavailable_reason, require
 from fixtures.remote import RemoteFixture, build_remote_fixture, remote_unavailable_reason
 from prerequisites import need
-from runhelp import private_cache, warm_index
+from runhelp import Executed, private_cache, warm_index
 
 _built: list[BuildStats] = []
 
@@ -90,3 +91,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"fixture store: ready in {stats.seconds:.1f}s ({stats.built} derivations built, "
             f"{stats.downloaded} .debs downloaded, {stats.lists_refreshed} apt lists refreshed)"
         )
+
+
+@pytest.fixture
+def execs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.execve`` raises :class:`Executed` instead of replacing the test process."""
+
+    def fake_execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        raise Executed(path, argv, env)
+
+    monkeypatch.setattr(os, "execve", fake_execve)

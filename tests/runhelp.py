@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fixtures import FixtureStore
 
+from autopatchelf.cli import main
 from autopatchelf.index import StoreIndex
 
 
@@ -50,3 +52,15 @@ def cli(
         timeout=timeout,
         check=False,
     )
+
+
+class Executed(BaseException):  # not an Exception: the CLI turns those into exit 70
+    def __init__(self, path: str, argv: list[str], env: dict[str, str]) -> None:
+        super().__init__(path)
+        self.path, self.argv, self.env = path, argv, env
+
+
+def exec_of(argv: list[str]) -> Executed:
+    with pytest.raises(Executed) as caught:
+        main(argv)
+    return caught.value

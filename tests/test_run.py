@@ -20,12 +20,11 @@ import attrs
 import pytest
 from fixtures import SCENARIOS, FixtureStore
 from nixutil import nix_build
-from runhelp import cli, within_args
+from runhelp import cli, exec_of, within_args
 
 from autopatchelf.actions import run as runmod
 from autopatchelf.actions.locks.locations import cached_path
 from autopatchelf.actions.locks.lockfile import read_lock
-from autopatchelf.cli import main
 from autopatchelf.index import StoreIndex
 from autopatchelf.solution.model import LoadedLibrary, RootSolution, Solution
 
@@ -73,22 +72,6 @@ def test_second_run_uses_the_cached_lock(fixture_store: FixtureStore, cache: Pat
     assert "/nonexistent/store does not exist" in cold.stderr
 
 
-class Executed(BaseException):  # not an Exception: the CLI turns those into exit 70
-    def __init__(self, path: str, argv: list[str], env: dict[str, str]) -> None:
-        super().__init__(path)
-        self.path, self.argv, self.env = path, argv, env
-
-
-@pytest.fixture
-def execs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``os.execve`` raises :class:`Executed` instead of replacing the test process."""
-
-    def fake_execve(path: str, argv: list[str], env: dict[str, str]) -> None:
-        raise Executed(path, argv, env)
-
-    monkeypatch.setattr(os, "execve", fake_execve)
-
-
 @pytest.fixture
 def index_opens(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
     calls: list[tuple[object, ...]] = []
@@ -100,12 +83,6 @@ def index_opens(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
 
     monkeypatch.setattr(StoreIndex, "open", counting)
     return calls
-
-
-def exec_of(argv: list[str]) -> Executed:
-    with pytest.raises(Executed) as caught:
-        main(argv)
-    return caught.value
 
 
 def test_valid_lock_means_no_index_and_no_solve(

@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
+    args.words = tuple(words)  # as given: what ``run`` keys its launch records by
     module = import_module(COMMANDS[args.command])
     try:
         return int(module.execute(args))

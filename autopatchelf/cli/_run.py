@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autopatchelf.cli._options import add_solve_options, solve_options
 from autopatchelf.cli._shared import (
@@ -22,6 +22,12 @@ from autopatchelf.cli._shared import (
 )
 from autopatchelf.errors import AutopatchelfError, ExitCode
 from autopatchelf.options import Delivery
+
+if TYPE_CHECKING:
+    from autopatchelf.actions.locks.lock import Lock
+    from autopatchelf.options import SolveOptions
+
+    Stamps = tuple[tuple[str, str], ...]
 
 USAGE = "autopatchelf run [OPTIONS] BINARY [OPTIONS --] [ARGS...]"
 
@@ -132,6 +138,7 @@ def execute(args: argparse.Namespace) -> int:
         refuse_no_realise(args, (True, "run"))
         # What the loader's --library-path and nix-ld need: library-path delivery.
         options = solve_options(args, delivery=Delivery.LIBRARY_PATH)
+        before = _inputs_before(args, options)
         outcome = locked_outcome(
             args, args.binary, options, beside=True, cache=not args.no_lock_cache
         )
@@ -159,6 +166,9 @@ def execute(args: argparse.Namespace) -> int:
         )
     else:
         plan = run.loader_plan(solution, args.binary, program_args, os.environ, link_dir=link_dir)
+    clean = outcome.source == "lock" and not outcome.notes and not args.gc_root
+    if before is not None and clean and plan.mode == "loader" and link_dir is None:
+        _record_launch(args, program_args, options, before, outcome.lock, plan.argv)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -166,6 +176,55 @@ def execute(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise run.exec_error(plan, exc) from exc
     return int(ExitCode.INTERNAL)  # only reached when execve is replaced (tests)
+
+
+def _inputs_before(args: argparse.Namespace, options: SolveOptions) -> Stamps | None:
+    """Stamps of the binary and of every place its lock may be, taken before the lock is
+    read: a change after this shows as a difference next time, never as a valid record."""
+    from autopatchelf.actions import launchmemo
+    from autopatchelf.actions.locks.locking import lock_places
+
+    if not hasattr(args, "words"):  # parsed by someone else than cli.main
+        return None
+    try:
+        places = lock_places(
+            args.binary, options, lock_file=args.lock, beside=True, cache=not args.no_lock_cache
+        )
+    except OSError:
+        return None
+    return launchmemo.stamps([os.path.abspath(args.binary), *places])
+
+
+def _record_launch(
+    args: argparse.Namespace,
+    program_args: list[str],
+    options: SolveOptions,
+    before: Stamps,
+    lock: Lock,
+    argv: tuple[str, ...],
+) -> None:
+    """Leave the launch record that lets the next start of this command skip verifying
+    (:mod:`autopatchelf.actions.launchmemo`)."""
+    from autopatchelf.actions import launchmemo
+    from autopatchelf.actions.locks.locations import launch_record_path
+    from autopatchelf.actions.locks.verify import watched_paths
+    from autopatchelf.cachedir import cache_dir
+
+    words = list(args.words)
+    command = words[: len(words) - len(program_args)]
+    binary = os.path.abspath(args.binary)
+    loaded = launchmemo.stamps(watched_paths(lock, binary))
+    if any(was == launchmemo.ABSENT for _, was in loaded):
+        return  # gone since it was verified: the next start must look again
+    watched = (*before, *loaded)
+    launch = argv[: len(argv) - len(program_args)]
+    try:
+        st = os.stat(binary)
+    except OSError:
+        return
+    directory = cache_dir(options.cache_dir)
+    path = launch_record_path(st.st_dev, st.st_ino, directory)
+    launchmemo.write_record(path, launchmemo.key(command, directory), watched, launch)
 
 
 def _exec_directly(binary: str, program_args: list[str], why: AutopatchelfError) -> int:

@@ -29,3 +29,9 @@ def verified_path(lock_digest: str, cache_dir: str | None = None) -> str:
 def hash_record_path(device: int, inode: int, cache_dir: str | None = None) -> str:
     """The record of the last sha256 computed for the file at (``device``, ``inode``)."""
     return os.path.join(resolve_cache_dir(cache_dir), "locks", "hashes", f"{device}-{inode}")
+
+
+def launch_record_path(device: int, inode: int, cache_dir: str | None = None) -> str:
+    """The record of the last verified ``run`` of the binary at (``device``, ``inode``)
+    (:mod:`autopatchelf.actions.launchmemo`)."""
+    return os.path.join(resolve_cache_dir(cache_dir), "locks", "launch", f"{device}-{inode}")

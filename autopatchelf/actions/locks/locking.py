@@ -99,7 +99,7 @@ def obtain(
     except OSError as exc:
         raise ElfError(binary, f"cannot be read: {exc.strerror or exc}") from exc
     cached = cached_path(sha256, options.cache_dir) if cache else None
-    candidates = _candidates(binary, lock_file, beside, cached)
+    candidates = _places(binary, lock_file, beside, cached)
     notes: list[str] = []
     stale: tuple[str, Lock] | None = None
     stale_app: tuple[str, AppLock] | None = None
@@ -238,15 +238,29 @@ def remember(lock: Lock, options: SolveOptions) -> None:
             stream.write("verified\n")
 
 
-def _candidates(binary: str, lock_file: str | None, beside: bool, cached: str | None) -> list[str]:
+def lock_places(
+    binary: str,
+    options: SolveOptions | None = None,
+    *,
+    lock_file: str | None = None,
+    beside: bool = False,
+    cache: bool = False,
+) -> tuple[str, ...]:
+    """Where :func:`obtain` looks for ``binary``'s lock (same arguments), in order,
+    whether or not a file is there yet."""
+    options = options or SolveOptions()
+    binary = os.path.abspath(binary)
+    cached = None
+    if cache and lock_file is None:
+        cached = cached_path(known_sha256(binary, options.cache_dir), options.cache_dir)
+    lock_file = os.path.abspath(lock_file) if lock_file is not None else None
+    return tuple(_places(binary, lock_file, beside, cached))
+
+
+def _places(binary: str, lock_file: str | None, beside: bool, cached: str | None) -> list[str]:
     if lock_file is not None:
         return [lock_file]
-    found = []
-    if beside and os.path.exists(shipped := beside_path(binary)):
-        found.append(shipped)
-    if cached is not None:
-        found.append(cached)
-    return found
+    return [*([beside_path(binary)] if beside else []), *([cached] if cached else [])]
 
 
 def _targets(

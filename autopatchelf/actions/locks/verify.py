@@ -179,6 +179,18 @@ def _file_problems(lock: Lock, binary: str, stores: tuple[str, ...]) -> list[str
     return problems
 
 
+def watched_paths(lock: Lock, binary: str) -> tuple[str, ...]:
+    """What :func:`verify`'s answer for ``binary`` depends on besides the binary: the
+    lock's store paths, and every file the loader is handed that lies outside them (in the
+    binary's own tree or a driver dir). Files inside a store path change only with it."""
+    outside = [
+        lock.expand(path, binary)
+        for path in _loader_files(lock)
+        if _is_origin(path) or not under_any(path, lock.store_paths)
+    ]
+    return tuple(dict.fromkeys([*lock.store_paths, *outside]))
+
+
 def verify_claims(lock: Lock) -> list[str]:
     """The deep check: read the ELF files the lock maps and check they are what it says
     (the interpreter a glibc loader, each store file answering to its soname)."""
