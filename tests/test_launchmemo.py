@@ -84,8 +84,7 @@ def _touch_binary(binary: Path) -> None:
 
 
 def _rewrite_lock(binary: Path) -> None:
-    lock = Path(f"{binary}.autopatchelf.lock")
-    lock.write_bytes(lock.read_bytes())  # same content: a new ctime is enough
+    _rewrite_lock_file(Path(f"{binary}.autopatchelf.lock"))
 
 
 def _replace_bundled_lib(binary: Path) -> None:
@@ -186,3 +185,24 @@ def test_no_record_for_a_run_that_had_something_to_say(
     assert not os.path.exists(record_of(binary, cache))
     start(cache, *words)
     assert start(cache, *words)[0]
+
+
+def test_a_binary_of_an_app_lock_is_recorded_too(
+    fixture_store: FixtureStore, binary: Path, cache: Path
+) -> None:
+    tree = binary.parent.parent
+    app_lock = tree / "app.autopatchelf.lock"
+    done = cli(
+        "solve", *within_args(fixture_store), str(tree), "--lock", str(app_lock), cache=cache
+    )
+    assert done.returncode == 0, done.stderr
+    words = ["run", "--lock", str(app_lock), str(binary), "--"]
+    assert start(cache, *words)[0] is False
+    recorded, out = start(cache, *words)
+    assert recorded and PRINTS in out
+    _rewrite_lock_file(app_lock)
+    assert start(cache, *words)[0] is False
+
+
+def _rewrite_lock_file(path: Path) -> None:
+    path.write_bytes(path.read_bytes())  # the same content: a new ctime is enough
