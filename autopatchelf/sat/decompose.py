@@ -56,7 +56,8 @@ class Conditioner:
         held: Sequence[int] = (),
     ) -> None:
         """``hard`` clauses, ``soft`` (clause, weight) pairs, and literals that always
-        ``held`` (the encoding's selectors), which are not copied into a clause each."""
+        ``held`` (the encoding's selectors, negated where a solve sets a fact aside), which
+        are not copied into a clause each."""
         self.hard = [c for c in hard if len(c) > 1]
         self.soft = [(tuple(c), w) for c, w in soft]
         # The solver reports what it derives from assumptions, not the formula's own

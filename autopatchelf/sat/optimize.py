@@ -2,7 +2,9 @@
 set of conflicting facts.
 
 Satisfiability is checked first with every selector as an assumption (Glucose 4); an UNSAT
-core is shrunk by deletion until every fact in it is needed.
+core is shrunk by deletion until every fact in it is needed. The missing names a solve
+allows are not re-encoded: their selectors are held false instead
+(:meth:`~autopatchelf.sat.encode.Encoding.assumptions`).
 
 A satisfiable encoding is optimised one glibc at a time (:mod:`~autopatchelf.sat.decompose`):
 with the glibc fixed, the formula falls apart into independent parts, and each part is
@@ -19,7 +21,7 @@ a fraction of that with the same optimum (see ``benchmarks/bench_solve.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import attrs
 from pysat.examples.rc2 import RC2Stratified
@@ -51,15 +53,16 @@ class Conflict:
     facts: tuple[F.Fact, ...]
 
 
-def _minimise(enc: Encoding, core: list[int]) -> list[int]:
-    """Deletion-based MUS extraction over selector literals."""
+def _minimise(enc: Encoding, core: list[int], off: list[int]) -> list[int]:
+    """Deletion-based MUS extraction over selector literals (``off``: the selectors held
+    false throughout)."""
     kept = sorted(core)
     with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
         _choose_first(solver, enc)
         i = 0
         while i < len(kept):
             trial = kept[:i] + kept[i + 1 :]
-            if solver.solve(assumptions=trial):
+            if solver.solve(assumptions=trial + off):
                 i += 1  # kept[i] is needed
             else:
                 smaller = solver.get_core() or trial
@@ -77,31 +80,37 @@ def _choose_first(solver: Solver, enc: Encoding) -> None:
     solver.set_phases(list(range(1, enc.pool.top + 1)))
 
 
-def check(enc: Encoding) -> Conflict | None:
-    """Return the conflict if the hard facts cannot all hold together, else None."""
-    assumptions = sorted(enc.selectors)
+def check(enc: Encoding, allowed: Collection[str] = ()) -> Conflict | None:
+    """Return the conflict if the hard facts cannot all hold together (with the
+    ``allowed`` missing names set aside), else None."""
+    assumptions = enc.assumptions(allowed)
+    off = [s for s in assumptions if s < 0]
+    held = [s for s in assumptions if s > 0]
     with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
         _choose_first(solver, enc)
         if solver.solve(assumptions=assumptions):
             return None
-        core = solver.get_core() or assumptions
-    minimal = _minimise(enc, list(core))
+        core = solver.get_core() or held
+    minimal = _minimise(enc, [s for s in core if s > 0], off)
     return Conflict(tuple(enc.selectors[s] for s in minimal))
 
 
-def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum | None:
-    """Optimal choices of an encoding, or ``None`` when its hard facts cannot all hold
-    (then :func:`check` says which conflict).
+def optimise(
+    enc: Encoding, *, allowed: Collection[str] = (), max_alternatives: int = 8
+) -> Optimum | None:
+    """Optimal choices of an encoding with the ``allowed`` missing names set aside, or
+    ``None`` when its hard facts cannot all hold (then :func:`check` says which conflict).
 
     Optimising first is the cheaper order: a satisfiable problem (the usual one) is never
     solved twice, and an unsatisfiable one is refuted by propagation or by its small
     parts quickly."""
     x_items = sorted(enc.choices.items(), key=lambda kv: kv[1])
+    held = enc.assumptions(allowed)
     if not enc.soft:  # nothing to optimise (no choice at all): any model will do
-        return _any_model(enc, x_items, max_alternatives)
+        return _any_model(enc, held, x_items, max_alternatives)
     choice_vars = {var: key for key, var in x_items}
     solved: list[_Solved] = []
-    with Conditioner(enc.hard, enc.soft, held=sorted(enc.selectors)) as conditioner:
+    with Conditioner(enc.hard, enc.soft, held=held) as conditioner:
         for assumptions in _glibc_cases(enc):
             case = conditioner.condition(assumptions)
             if case is not None:
@@ -267,11 +276,13 @@ def _choices(
 
 
 def _any_model(
-    enc: Encoding, x_items: list[tuple[tuple[str, str], int]], max_alternatives: int
+    enc: Encoding,
+    assumptions: list[int],
+    x_items: list[tuple[tuple[str, str], int]],
+    max_alternatives: int,
 ) -> Optimum | None:
     with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
         _choose_first(solver, enc)
-        assumptions = sorted(enc.selectors)
         if not solver.solve(assumptions=assumptions):
             return None
         model = solver.get_model() or []

@@ -23,9 +23,9 @@ from autopatchelf.problem.memo import ProblemMemo
 from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.sat import facts as F
-from autopatchelf.sat.encode import encode
+from autopatchelf.sat.memo import EncodingMemo
 from autopatchelf.sat.optimize import check, optimise
-from autopatchelf.sat.preferences import Preferences, unmatched
+from autopatchelf.sat.preferences import unmatched
 from autopatchelf.solution.explain import explain
 from autopatchelf.solution.loadorder import (
     LINK_DIR,
@@ -69,13 +69,15 @@ def solve_problem(
     names: Mapping[str, str] | None = None,
     files: ForeignFiles | None = None,
     problems: ProblemMemo | None = None,
+    encodings: EncodingMemo | None = None,
 ) -> Solution:
     """Choose a provider for every library ``roots`` load, or raise :class:`Unsatisfiable`.
 
     ``in_use``: store paths whose closures the system already uses (preferred after pins
     and locks); ``names``: root path -> the name the user gave it, for explanations;
     ``files``: the app's own files (default: the disk); ``problems``: problems built
-    before, handed out again when this solve's would be the same.
+    before, handed out again when this solve's would be the same; ``encodings``: their
+    encodings, likewise (a solve that only allows other missing names encodes nothing).
     (``options.store``/``within``/``cache_dir`` are the source's business, not read here.)
     """
     options = options or SolveOptions()
@@ -87,7 +89,7 @@ def solve_problem(
         features=options.dlopen_features,
         traced=options.traced,
     )
-    prefs = Preferences.of(options, in_use)
+    encodings = encodings or EncodingMemo()
     left_out: list[str] = []
     drivers = _driver_dirs(roots, options)
     build = problems.build if problems is not None else build_problem
@@ -106,11 +108,11 @@ def solve_problem(
             for n in problem.missing
             if any(fnmatch.fnmatchcase(n, pat) for pat in options.allow_missing)
         ) | frozenset(problem.driver_missing)
-        enc = encode(problem, options.glibc, prefs, source.version_of, allowed)
-        best = optimise(enc, max_alternatives=options.max_alternatives)
+        enc = encodings.encode(problem, options, in_use, source.version_of)
+        best = optimise(enc, allowed=allowed, max_alternatives=options.max_alternatives)
         if best is not None:
             break
-        conflict = check(enc)
+        conflict = check(enc, allowed)
         if conflict is None:  # pragma: no cover - optimise and check disagree
             raise RuntimeError("the optimiser found no model of a satisfiable encoding")
         explanation = explain(problem, conflict.facts, names=dict(names or {}))
