@@ -53,22 +53,20 @@ class Conflict:
     facts: tuple[F.Fact, ...]
 
 
-def _minimise(enc: Encoding, core: list[int], off: list[int]) -> list[int]:
+def _minimise(solver: Solver, core: list[int], off: list[int]) -> list[int]:
     """Deletion-based MUS extraction over selector literals (``off``: the selectors held
-    false throughout)."""
+    false throughout), with the solver that found ``core``."""
     kept = sorted(core)
-    with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
-        _choose_first(solver, enc)
-        i = 0
-        while i < len(kept):
-            trial = kept[:i] + kept[i + 1 :]
-            if solver.solve(assumptions=trial + off):
-                i += 1  # kept[i] is needed
-            else:
-                smaller = solver.get_core() or trial
-                keep = set(smaller)
-                kept = [s for s in trial if s in keep]
-                # kept[:i] were all needed and remain; continue at the same index
+    i = 0
+    while i < len(kept):
+        trial = kept[:i] + kept[i + 1 :]
+        if solver.solve(assumptions=trial + off):
+            i += 1  # kept[i] is needed
+        else:
+            smaller = solver.get_core() or trial
+            keep = set(smaller)
+            kept = [s for s in trial if s in keep]
+            # kept[:i] were all needed and remain; continue at the same index
     return kept
 
 
@@ -91,7 +89,7 @@ def check(enc: Encoding, allowed: Collection[str] = ()) -> Conflict | None:
         if solver.solve(assumptions=assumptions):
             return None
         core = solver.get_core() or held
-    minimal = _minimise(enc, [s for s in core if s > 0], off)
+        minimal = _minimise(solver, [s for s in core if s > 0], off)
     return Conflict(tuple(enc.selectors[s] for s in minimal))
 
 
