@@ -118,12 +118,12 @@ class UnitSolver:
             if not any(fnmatch.fnmatchcase(name, pat) for pat in allowed)
         }
         problems: list[CheckProblem] = []
+        options = self.options
         for _ in range(MAX_ROUNDS):
             if not left:
                 break  # every need set aside: nothing left to resolve
             relax: str | None = None
             try:
-                options = attrs.evolve(self.options, allow_missing=allowed)
                 solution = solve(read, options, shared=self.shared)
             except Unsatisfiable as exc:
                 problem, relax = problem_of(exc.explanation)
@@ -156,6 +156,7 @@ class UnitSolver:
                 break
             allowed.append(_fnmatch_literal(relax))
             left.discard(relax)
+            options = attrs.evolve(self.options, allow_missing=allowed)
         return Verdict(None, tuple(problems))
 
 
