@@ -1,6 +1,7 @@
-"""The last encodings made, handed out again: solves of one problem that differ only in
-the missing names they allow (``check`` setting missing libraries aside round by round)
-encode it once (:meth:`~autopatchelf.sat.encode.Encoding.assumptions` allows them)."""
+"""The last encodings made, handed out again with their optimisers: solves of one problem
+that differ only in the missing names they allow (``check`` setting missing libraries
+aside round by round) encode it once and share one
+:class:`~autopatchelf.sat.optimize.Optimiser` (which allows them by assumptions)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Callable
 
 from autopatchelf.options import GlibcPolicy, SolveOptions
 from autopatchelf.problem.model import Problem
-from autopatchelf.sat.encode import Encoding, encode
+from autopatchelf.sat.encode import encode
+from autopatchelf.sat.optimize import Optimiser
 from autopatchelf.sat.preferences import Preferences
 
 #: What an encoding is made from besides its problem: the glibc policy and the wishes
@@ -20,26 +22,35 @@ EncodingKey = tuple[
 
 
 class EncodingMemo:
-    """The last ``size`` encodings, by problem (its identity: problems handed out again
-    by a :class:`~autopatchelf.problem.memo.ProblemMemo` are the same object) and by
-    everything else they are made from."""
+    """The last ``size`` encodings (each in its optimiser), by problem (its identity:
+    problems handed out again by a :class:`~autopatchelf.problem.memo.ProblemMemo` are
+    the same object) and by everything else they are made from. A context manager:
+    closing it frees the optimisers' solvers (dropping it does too)."""
 
     def __init__(self, size: int = 2) -> None:
         self._size = size
-        self._made: OrderedDict[EncodingKey, tuple[Problem, Encoding]] = OrderedDict()
+        self._made: OrderedDict[EncodingKey, tuple[Problem, Optimiser]] = OrderedDict()
         #: How many encodings were made, and how many were handed out again.
         self.made = 0
         self.hits = 0
 
-    def encode(
+    def __enter__(self) -> EncodingMemo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self._made:
+            self._made.popitem()[1][1].close()
+
+    def optimiser(
         self,
         problem: Problem,
         options: SolveOptions,
         in_use: frozenset[str],
         version_of: Callable[[str], tuple[object, ...]],
-    ) -> Encoding:
-        """The encoding of ``problem`` under ``options``' glibc policy and wishes, with
-        ``in_use`` as the system's closure (``options.allow_missing`` is not read)."""
+    ) -> Optimiser:
+        """The optimiser of ``problem``'s encoding under ``options``' glibc policy and
+        wishes, with ``in_use`` as the system's closure (``options.allow_missing`` is not
+        read: the optimiser is told what each solve allows)."""
         key: EncodingKey = (
             id(problem),
             options.glibc,
@@ -54,9 +65,11 @@ class EncodingMemo:
             self._made.move_to_end(key)
             self.hits += 1
             return found[1]
-        enc = encode(problem, options.glibc, Preferences.of(options, in_use), version_of)
+        optimiser = Optimiser(
+            encode(problem, options.glibc, Preferences.of(options, in_use), version_of)
+        )
         self.made += 1
-        self._made[key] = (problem, enc)
+        self._made[key] = (problem, optimiser)
         while len(self._made) > self._size:
-            self._made.popitem(last=False)
-        return enc
+            self._made.popitem(last=False)[1][1].close()
+        return optimiser

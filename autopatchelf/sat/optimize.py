@@ -4,7 +4,8 @@ set of conflicting facts.
 Satisfiability is checked first with every selector as an assumption (Glucose 4); an UNSAT
 core is shrunk by deletion until every fact in it is needed. The missing names a solve
 allows are not re-encoded: their selectors are held false instead
-(:meth:`~autopatchelf.sat.encode.Encoding.assumptions`).
+(:meth:`~autopatchelf.sat.encode.Encoding.assumptions`), so one :class:`Optimiser` serves
+every solve of an encoding that differs only in them (``check``'s rounds).
 
 A satisfiable encoding is optimised one glibc at a time (:mod:`~autopatchelf.sat.decompose`):
 with the glibc fixed, the formula falls apart into independent parts, and each part is
@@ -98,35 +99,74 @@ def optimise(
 ) -> Optimum | None:
     """Optimal choices of an encoding with the ``allowed`` missing names set aside, or
     ``None`` when its hard facts cannot all hold (then :func:`check` says which conflict).
+    (:meth:`Optimiser.optimise`, once.)"""
+    with Optimiser(enc) as optimiser:
+        return optimiser.optimise(allowed, max_alternatives=max_alternatives)
 
-    Optimising first is the cheaper order: a satisfiable problem (the usual one) is never
-    solved twice, and an unsatisfiable one is refuted by propagation or by its small
-    parts quickly."""
-    x_items = sorted(enc.choices.items(), key=lambda kv: kv[1])
-    held = enc.assumptions(allowed)
-    if not enc.soft:  # nothing to optimise (no choice at all): any model will do
-        return _any_model(enc, held, x_items, max_alternatives)
-    choice_vars = {var: key for key, var in x_items}
-    solved: list[_Solved] = []
-    with Conditioner(enc.hard, enc.soft, held=held) as conditioner:
+
+class Optimiser:
+    """One encoding, optimised (and refuted) under any set of allowed missing names:
+    solves that differ only in those share it, and its conditioner (unit propagation
+    alone, so no solve changes what a later one finds). A context manager; :meth:`close`
+    frees its solver."""
+
+    def __init__(self, enc: Encoding) -> None:
+        self.enc = enc
+        self._conditioner: Conditioner | None = None
+
+    def __enter__(self) -> Optimiser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conditioner is not None:
+            self._conditioner.__exit__()
+            self._conditioner = None
+
+    def check(self, allowed: Collection[str] = ()) -> Conflict | None:
+        """:func:`check` of the encoding."""
+        return check(self.enc, allowed)
+
+    def optimise(
+        self, allowed: Collection[str] = (), *, max_alternatives: int = 8
+    ) -> Optimum | None:
+        """Optimal choices with the ``allowed`` missing names set aside, or ``None`` when
+        the hard facts cannot all hold (then :meth:`check` says which conflict).
+
+        Optimising first is the cheaper order: a satisfiable problem (the usual one) is
+        never solved twice, and an unsatisfiable one is refuted by propagation or by its
+        small parts quickly."""
+        enc = self.enc
+        x_items = sorted(enc.choices.items(), key=lambda kv: kv[1])
+        held = enc.assumptions(allowed)
+        if not enc.soft:  # nothing to optimise (no choice at all): any model will do
+            return _any_model(enc, held, x_items, max_alternatives)
+        if self._conditioner is None:
+            self._conditioner = Conditioner(enc.hard, enc.soft)
+        choice_vars = {var: key for key, var in x_items}
+        solved: list[_Solved] = []
         for assumptions in _glibc_cases(enc):
-            case = conditioner.condition(assumptions)
+            case = self._conditioner.condition(assumptions, held)
             if case is not None:
                 result = _solve_case(case, choice_vars, max_alternatives)
                 if result is not None:
                     solved.append(result)
-    if not solved:
-        return None
-    best = min(solved, key=lambda s: s.cost)  # the first of equal costs: deterministic
-    alternatives: list[frozenset[tuple[str, str]]] = []
-    seen = {best.choices}
-    for other in [s.choices for s in solved if s.cost == best.cost] + list(best.alternatives):
-        if len(alternatives) >= max_alternatives:
-            break
-        if other not in seen:
-            seen.add(other)
-            alternatives.append(other)
-    return Optimum(best.choices, _glibc(sorted(best.model), enc), best.cost, tuple(alternatives))
+        if not solved:
+            return None
+        best = min(solved, key=lambda s: s.cost)  # the first of equal costs: deterministic
+        alternatives: list[frozenset[tuple[str, str]]] = []
+        seen = {best.choices}
+        tied = [s.choices for s in solved if s.cost == best.cost]
+        for other in tied + list(best.alternatives):
+            if len(alternatives) >= max_alternatives:
+                break
+            if other not in seen:
+                seen.add(other)
+                alternatives.append(other)
+        glibc = _glibc(sorted(best.model), enc)
+        return Optimum(best.choices, glibc, best.cost, tuple(alternatives))
 
 
 @attrs.frozen

@@ -24,7 +24,6 @@ from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.memo import EncodingMemo
-from autopatchelf.sat.optimize import check, optimise
 from autopatchelf.sat.preferences import unmatched
 from autopatchelf.solution.explain import explain
 from autopatchelf.solution.loadorder import (
@@ -108,11 +107,11 @@ def solve_problem(
             for n in problem.missing
             if any(fnmatch.fnmatchcase(n, pat) for pat in options.allow_missing)
         ) | frozenset(problem.driver_missing)
-        enc = encodings.encode(problem, options, in_use, source.version_of)
-        best = optimise(enc, allowed=allowed, max_alternatives=options.max_alternatives)
+        optimiser = encodings.optimiser(problem, options, in_use, source.version_of)
+        best = optimiser.optimise(allowed, max_alternatives=options.max_alternatives)
         if best is not None:
             break
-        conflict = check(enc, allowed)
+        conflict = optimiser.check(allowed)
         if conflict is None:  # pragma: no cover - optimise and check disagree
             raise RuntimeError("the optimiser found no model of a satisfiable encoding")
         explanation = explain(problem, conflict.facts, names=dict(names or {}))

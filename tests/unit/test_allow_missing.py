@@ -13,7 +13,7 @@ from autopatchelf.options import GlibcPolicy, SolveOptions
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.encode import Encoding, encode
 from autopatchelf.sat.memo import EncodingMemo
-from autopatchelf.sat.optimize import check, optimise
+from autopatchelf.sat.optimize import Optimiser, check, optimise
 from autopatchelf.sat.preferences import Preferences
 
 
@@ -69,16 +69,34 @@ def test_the_memo_encodes_a_problem_once_whatever_it_allows() -> None:
     store = MemStore()
     store.glibc("glibc-2.36")
     problem = store.problem([store.program("/app/bin/tool", needs=("libgone.so.1",))])
-    memo = EncodingMemo()
     options = SolveOptions()
-    first = memo.encode(problem, options, frozenset(), store.version_of)
-    again = memo.encode(
-        problem, attrs.evolve(options, allow_missing=("libgone.so.1",)), frozenset(),
-        store.version_of,
-    )  # fmt: skip
-    assert again is first and (memo.made, memo.hits) == (1, 1)
-    assert check(first) is not None and check(first, {"libgone.so.1"}) is None
-    other = memo.encode(
-        problem, attrs.evolve(options, prefer=("x",)), frozenset(), store.version_of
+    with EncodingMemo() as memo:
+        first = memo.optimiser(problem, options, frozenset(), store.version_of)
+        again = memo.optimiser(
+            problem, attrs.evolve(options, allow_missing=("libgone.so.1",)), frozenset(),
+            store.version_of,
+        )  # fmt: skip
+        assert again is first and (memo.made, memo.hits) == (1, 1)
+        assert first.optimise() is None and first.check() is not None
+        assert first.optimise({"libgone.so.1"}) is not None
+        assert first.check({"libgone.so.1"}) is None
+        assert first.optimise() is None  # what one solve allowed is not kept for the next
+        other = memo.optimiser(
+            problem, attrs.evolve(options, prefer=("x",)), frozenset(), store.version_of
+        )
+        assert other is not first and memo.made == 2
+
+
+def test_one_optimiser_finds_what_a_fresh_one_finds_in_any_order_of_solves() -> None:
+    store = MemStore()
+    store.glibc("glibc-2.36")
+    store.library("libfoo-1.0", "libfoo.so.1", needs=("libc.so.6",), refs=("glibc-2.36",))
+    program = store.program(
+        "/app/bin/tool", needs=("libgone.so.1", "libfoo.so.1", "libnone.so.2", "libc.so.6")
     )
-    assert other is not first and memo.made == 2
+    enc = encode(store.problem([program]), GlibcPolicy.STRICT, Preferences(), store.version_of)
+    sets = [set(), {"libgone.so.1"}, {"libgone.so.1", "libnone.so.2"}, {"libnone.so.2"}, set()]
+    with Optimiser(enc) as shared:
+        for allowed in sets + sets[::-1]:
+            assert shared.optimise(allowed) == optimise(enc, allowed=allowed)
+            assert shared.check(allowed) == check(enc, allowed)
