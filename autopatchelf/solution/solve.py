@@ -434,15 +434,19 @@ def _unversioned_warnings(
 ) -> list[str]:
     warnings: list[str] = []
     for root in roots:
-        objects = [problem.providers[root.root].facts]
-        objects.extend(view.facts(lib.path) for lib in root.libraries)
+        own = problem.providers[root.root].facts
+        loaded = [view.facts(lib.path) for lib in root.libraries]
         if interpreter is not None:
-            objects.append(view.facts(interpreter))
-        # Each import is looked up in the objects' name sets: no union of them all.
-        defined = [obj.symbols.defined_names for obj in objects]
-        for obj in objects:
+            loaded.append(view.facts(interpreter))
+        own.symbols.unversioned_imports  # noqa: B018 - a bad root table fails first, as ever
+        # Each import is looked up in the objects' name sets: no union of them all. The
+        # root's own definitions are decoded only for an import nothing loaded defines
+        # (a check's roots are mostly libraries, whose exports are most of their table).
+        defined = [obj.symbols.defined_names for obj in loaded]
+        for obj in [own, *loaded]:
             imports = obj.symbols.unversioned_imports
-            lost = sorted(n for n in imports if not any(n in names for names in defined))
+            left = [n for n in imports if not any(n in names for names in defined)]
+            lost = sorted(n for n in left if n not in own.symbols.defined_names)
             if lost:
                 shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
                 warnings.append(
