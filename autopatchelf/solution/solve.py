@@ -44,11 +44,12 @@ from autopatchelf.solution.model import (
 
 
 @contextlib.contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
+def cycle_collector_paused() -> Iterator[None]:
     """Solving allocates millions of short-lived clauses and records and creates no
     reference cycle worth collecting, while Python's cyclic collector keeps rescanning the
     growing heap: 25% of a 5,000-soname solve (benchmarks/bench_solve.py). It is paused
-    for the solve and restored as it was."""
+    for the solve (or for a run of many: ``check``'s, whose survivors it would otherwise
+    scan after every solve) and restored as it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -58,7 +59,7 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@_cycle_collector_paused()
+@cycle_collector_paused()
 def solve_problem(
     roots: Sequence[str | ElfFacts],
     source: LibrarySource,
