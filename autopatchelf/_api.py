@@ -18,6 +18,7 @@ from autopatchelf.problem.from_index import IndexSource
 from autopatchelf.problem.memo import MemoSource, ProblemMemo
 from autopatchelf.problem.source import DiskFiles, LibrarySource
 from autopatchelf.progress import Progress
+from autopatchelf.sat.memo import EncodingMemo
 from autopatchelf.solution.model import Solution
 from autopatchelf.solution.solve import solve_problem
 
@@ -105,6 +106,7 @@ class SharedSolves:
         self.source = MemoSource(_source(index, remote))
         self.files = DiskFiles(known)
         self.problems = ProblemMemo(build_problem)
+        self.encodings = EncodingMemo()
         self._in_use: dict[tuple[str, ...], frozenset[str]] = {}
 
     def in_use(self, system: Sequence[str]) -> frozenset[str]:
@@ -184,6 +186,7 @@ def solve(
                 names=names,
                 files=shared.files,
                 problems=shared.problems,
+                encodings=shared.encodings,
             )
         else:
             in_use = _in_use(opened, system)

@@ -49,8 +49,9 @@ _Import = tuple[str | None, str | None]
 
 
 class SymbolColumns:
-    """Exported definitions and non-weak imports, decoded column-wise: the private memo
-    of one :class:`DynamicSymbols` (never handed out, so plain containers are fine).
+    """Exported definitions, decoded column-wise: the private memo of one
+    :class:`DynamicSymbols` (never handed out, so plain containers are fine; its imports
+    are decoded apart, :func:`decode_imports`).
 
     Built with C-level bulk operations (byte translation, ``compress``, ``map``,
     ``dict(zip(...))``) rather than Python code per symbol; the attrs records of
@@ -62,8 +63,6 @@ class SymbolColumns:
         "by_version",
         "export_names",
         "exports",
-        "import_names",
-        "imports",
         "oldest",
         "visible",
     )
@@ -72,8 +71,6 @@ class SymbolColumns:
         self,
         export_names: list[str],
         exports: list[_Export],
-        import_names: list[str],
-        imports: list[_Import],
         by_version: dict[tuple[str, str | None], _Export],
         visible: dict[str, _Export],
         ambiguous: frozenset[str],
@@ -81,8 +78,6 @@ class SymbolColumns:
     ) -> None:
         self.export_names = export_names
         self.exports = exports
-        self.import_names = import_names
-        self.imports = imports
         #: (name, version) -> export, for every definition.
         self.by_version = by_version
         #: name -> its non-hidden (default-version or unversioned) definition.
@@ -123,30 +118,52 @@ def symbol_fields(symbols: DynamicSymbols) -> tuple[int, int]:
     return fields
 
 
+class _Table:
+    """The columns of one table both decodings start from: which entries are exported
+    definitions and which non-weak imports, their name offsets and version entries."""
+
+    __slots__ = ("is_export", "is_import", "name_offsets", "names", "versions", "versyms")
+
+    def __init__(self, symbols: DynamicSymbols) -> None:
+        count, order, size = symbols.count, symbols.byte_order, symbols.entry_size
+        table = symbols.table
+        info_at, shndx_at = symbol_fields(symbols)
+        info = table[info_at::size]
+        # 0/1 columns: st_shndx == SHN_UNDEF (both of its bytes zero), exported, imported.
+        undefined = _both_zero(table[shndx_at::size], table[shndx_at + 1 :: size], count)
+        self.is_export = _both(
+            info.translate(_EXPORTING_INFO), undefined.translate(_IS_ZERO), count
+        )
+        self.is_import = _both(info.translate(_GLOBAL_INFO), undefined, count)
+        with memoryview(table) as view, view.cast("I") as words:
+            name_column = words[0 :: size // 4].tobytes()
+        self.name_offsets: tuple[int, ...] = struct.unpack(f"{order}{count}I", name_column)
+        self.versyms: tuple[int, ...] = (
+            struct.unpack(f"{order}{count}H", symbols.versym)
+            if symbols.versym
+            else (VER_NDX_GLOBAL,) * count
+        )
+        self.names = _Names(symbols.strtab, symbols.path)
+        self.versions = _VersionNames(symbols)
+
+    def export_names(self) -> list[str]:
+        return self.names.at_offsets(list(compress(self.name_offsets, self.is_export)))
+
+    def export_versyms(self) -> list[int]:
+        return list(compress(self.versyms, self.is_export))
+
+    def imports(self) -> tuple[list[str], list[_Import]]:
+        names = self.names.at_offsets(list(compress(self.name_offsets, self.is_import)))
+        return names, self.versions.imports(list(compress(self.versyms, self.is_import)), names)
+
+
 def decode_columns(symbols: DynamicSymbols) -> SymbolColumns:
-    """Select the exported definitions and non-weak imports and decode their names and
-    versions, with bulk operations over whole columns."""
-    count, order, size, table = symbols.count, symbols.byte_order, symbols.entry_size, symbols.table
-    info_at, shndx_at = symbol_fields(symbols)
-    info = table[info_at::size]
-    # 0/1 columns: st_shndx == SHN_UNDEF (both of its bytes zero), exported, imported.
-    undefined = _both_zero(table[shndx_at::size], table[shndx_at + 1 :: size], count)
-    is_export = _both(info.translate(_EXPORTING_INFO), undefined.translate(_IS_ZERO), count)
-    is_import = _both(info.translate(_GLOBAL_INFO), undefined, count)
-    with memoryview(table) as view, view.cast("I") as words:
-        name_column = words[0 :: size // 4].tobytes()
-    name_offsets = struct.unpack(f"{order}{count}I", name_column)
-    versyms = (
-        struct.unpack(f"{order}{count}H", symbols.versym)
-        if symbols.versym
-        else (VER_NDX_GLOBAL,) * count
-    )
-    names = _Names(symbols.strtab, symbols.path)
-    versions = _VersionNames(symbols)
-    export_names = names.at_offsets(list(compress(name_offsets, is_export)))
-    exports = versions.exports(list(compress(versyms, is_export)), export_names)
-    import_names = names.at_offsets(list(compress(name_offsets, is_import)))
-    imports = versions.imports(list(compress(versyms, is_import)), import_names)
+    """Select the exported definitions and decode their names and versions, with bulk
+    operations over whole columns. (What the table's imports would raise is raised by
+    :func:`decode_imports`, which :class:`DynamicSymbols` runs first.)"""
+    table = _Table(symbols)
+    export_names = table.export_names()
+    exports = table.versions.exports(table.export_versyms(), export_names)
     export_versions = [export[0] for export in exports]
     by_version = dict(zip(zip(export_names, export_versions, strict=True), exports, strict=True))
     shown = [not export[1] for export in exports]
@@ -158,13 +175,28 @@ def decode_columns(symbols: DynamicSymbols) -> SymbolColumns:
     return SymbolColumns(
         export_names,
         exports,
-        import_names,
-        imports,
         by_version,
         visible,
         ambiguous,
-        versions.def_names.get(_FIRST_NEWER_VERSION_INDEX - 1),
+        table.versions.def_names.get(_FIRST_NEWER_VERSION_INDEX - 1),
     )
+
+
+def decode_imports(symbols: DynamicSymbols) -> tuple[list[str], list[_Import]]:
+    """The names and (version, file) of the non-weak imports, without decoding the
+    exports' names (most of a library's table): what a requester's checks read. Raises
+    the first error of the whole table, exports first (as one decoding of both did): the
+    exports are checked (every name ends inside the strings, every version index is
+    declared) without being decoded, unless one is wrong, which is then reported as
+    :func:`decode_columns` reports it."""
+    table = _Table(symbols)
+    offsets = list(compress(table.name_offsets, table.is_export))
+    if not table.names.all_end(offsets):
+        table.export_names()  # raises for the first name without an end
+    versyms = table.export_versyms()
+    if not table.versions.all_defined(set(versyms)):
+        table.versions.exports(versyms, table.export_names())  # raises for the first
+    return table.imports()
 
 
 def _both(first: bytes, second: bytes, count: int) -> bytes:
@@ -193,10 +225,15 @@ class _Names:
         # Latin-1 maps each byte to one character, so str offsets stay byte offsets.
         self.text = strtab.decode("latin-1")
 
+    def all_end(self, offsets: list[int]) -> bool:
+        """Whether every name at ``offsets`` ends at a NUL inside the table (then
+        :meth:`at_offsets` takes its fast path and cannot fail)."""
+        return not offsets or (max(offsets) < len(self.text) and self.text.endswith("\0"))
+
     def at_offsets(self, offsets: list[int]) -> list[str]:
         text = self.text
         find = text.find
-        if offsets and (max(offsets) >= len(text) or not text.endswith("\0")):
+        if not self.all_end(offsets):
             names = [self.name_at(offset) for offset in offsets]
         else:  # every name ends at a NUL inside the table
             names = [text[offset : find("\0", offset)] for offset in offsets]
@@ -230,6 +267,15 @@ class _VersionNames:
             for need in symbols.version_needs
             for v in need.versions
         }
+
+    def all_defined(self, versyms: set[int]) -> bool:
+        """Whether :meth:`exports` can read every one of ``versyms`` (none undeclared)."""
+        return all(
+            (index := versym & VERSYM_INDEX_MASK) <= VER_NDX_GLOBAL
+            or index in self.def_names
+            or index in self.need_names
+            for versym in versyms
+        )
 
     def exports(self, versyms: list[int], names: list[str]) -> list[_Export]:
         """(version, hidden, index) of each definition."""

@@ -8,6 +8,7 @@ file again. What ld.so makes of these facts (search paths, machines, glibc) is
 
 from __future__ import annotations
 
+import functools
 import os
 
 import attrs
@@ -106,9 +107,10 @@ class ElfFacts:
     def is_pie(self) -> bool:
         return self.type is ElfType.PIE
 
-    @property
+    @functools.cached_property
     def defined_versions(self) -> frozenset[str]:
-        """Version names this object defines (first aux names, base excluded)."""
+        """Version names this object defines (first aux names, base excluded; made once:
+        every problem a provider takes part in asks)."""
         return frozenset(d.name for d in self.version_defs if not d.base)
 
 

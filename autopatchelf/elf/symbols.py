@@ -26,6 +26,7 @@ from autopatchelf.elf._columns import (
     VERSYM_HIDDEN,
     SymbolColumns,
     decode_columns,
+    decode_imports,
     pack_table,
 )
 from autopatchelf.elf.records import (
@@ -254,12 +255,11 @@ class DynamicSymbols:
     @functools.cached_property
     def undefined(self) -> tuple[UndefinedSymbol, ...]:
         """Non-weak imports (global binding, ``st_shndx == SHN_UNDEF``), in table order."""
-        columns = self._columns
-        imports = columns.imports
+        import_names, imports = self._imports
         return tuple(
             map(
                 UndefinedSymbol,
-                columns.import_names,
+                import_names,
                 [required[0] for required in imports],
                 [required[1] for required in imports],
             )
@@ -275,10 +275,10 @@ class DynamicSymbols:
         """The names of :attr:`undefined` imported without a version."""
         if not self.count:
             return frozenset()
-        columns = self._columns
+        import_names, imports = self._imports
         return frozenset(
             name
-            for name, (version, _) in zip(columns.import_names, columns.imports, strict=True)
+            for name, (version, _) in zip(import_names, imports, strict=True)
             if version is None
         )
 
@@ -288,10 +288,10 @@ class DynamicSymbols:
         ties to a file, in table order, without building a record per import."""
         if not self.count:
             return ()
-        columns = self._columns
+        import_names, imports = self._imports
         return tuple(
             (file, name, version)
-            for name, (version, file) in zip(columns.import_names, columns.imports, strict=True)
+            for name, (version, file) in zip(import_names, imports, strict=True)
             if version is not None and file is not None
         )
 
@@ -318,7 +318,14 @@ class DynamicSymbols:
 
     @functools.cached_property
     def _columns(self) -> SymbolColumns:
+        self._imports  # noqa: B018 - raises what the whole table would, first
         return decode_columns(self)
+
+    @functools.cached_property
+    def _imports(self) -> tuple[list[str], list[tuple[str | None, str | None]]]:
+        """Import names and (version, needed file): decoded without the exports' names,
+        which a requester's checks never read."""
+        return decode_imports(self)
 
     @functools.cached_property
     def _identity(self) -> tuple[object, ...]:

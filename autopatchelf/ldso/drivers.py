@@ -12,6 +12,7 @@ This table is the one place that knows which sonames are drivers.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from typing import Final
 
@@ -39,8 +40,10 @@ DRIVER_DIR_64: Final = "/run/opengl-driver/lib"
 DRIVER_DIR_32: Final = "/run/opengl-driver-32/lib"
 
 
+@functools.lru_cache(maxsize=4096)
 def is_driver_soname(name: str) -> bool:
-    """Whether ``name`` is a driver library's soname (see :data:`DRIVER_SONAMES`)."""
+    """Whether ``name`` is a driver library's soname (see :data:`DRIVER_SONAMES`; asked
+    once per name: a check asks it of every soname of every problem)."""
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in DRIVER_SONAMES)
 
 

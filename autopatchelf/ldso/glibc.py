@@ -51,7 +51,13 @@ def parse_glibc_version(name: str) -> tuple[int, ...] | None:
 
 def glibc_version(facts: ElfFacts) -> tuple[int, ...]:
     """The highest ``GLIBC_x.y`` version a libc.so.6 defines (``()`` if none)."""
-    versions = (parse_glibc_version(name) for name in facts.defined_versions)
+    return _highest_glibc_version(facts.defined_versions)
+
+
+@functools.lru_cache(maxsize=256)
+def _highest_glibc_version(defined: frozenset[str]) -> tuple[int, ...]:
+    """Once per set of versions: every problem asks it of each glibc again."""
+    versions = (parse_glibc_version(name) for name in defined)
     return max((v for v in versions if v is not None), default=())
 
 

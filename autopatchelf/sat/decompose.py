@@ -47,22 +47,18 @@ class Case:
 
 class Conditioner:
     """Conditions one formula on several sets of assumptions (a context manager: it holds
-    a SAT solver, used only for unit propagation)."""
+    a SAT solver, used only for unit propagation, so no conditioning changes what a later
+    one finds: one conditioner serves every solve of its formula)."""
 
     def __init__(
-        self,
-        hard: Sequence[Sequence[int]],
-        soft: Sequence[tuple[Sequence[int], int]],
-        held: Sequence[int] = (),
+        self, hard: Sequence[Sequence[int]], soft: Sequence[tuple[Sequence[int], int]]
     ) -> None:
-        """``hard`` clauses, ``soft`` (clause, weight) pairs, and literals that always
-        ``held`` (the encoding's selectors), which are not copied into a clause each."""
+        """``hard`` clauses and ``soft`` (clause, weight) pairs."""
         self.hard = [c for c in hard if len(c) > 1]
         self.soft = [(tuple(c), w) for c, w in soft]
         # The solver reports what it derives from assumptions, not the formula's own
         # units: those are passed as assumptions instead.
-        self.units = sorted({*(c[0] for c in hard if len(c) == 1), *held})
-        self._unit_set = frozenset(self.units)
+        self.units = frozenset(c[0] for c in hard if len(c) == 1)
         self.solver = Solver(name="g4", bootstrap_with=self.hard)
 
     def __enter__(self) -> Conditioner:
@@ -71,12 +67,14 @@ class Conditioner:
     def __exit__(self, *exc: object) -> None:
         self.solver.delete()
 
-    def condition(self, assumptions: Sequence[int]) -> Case | None:
-        """The formula under ``assumptions``: ``None`` when propagation already finds
-        them contradictory."""
-        if any(-lit in self._unit_set for lit in assumptions):
+    def condition(self, assumptions: Sequence[int], held: Sequence[int] = ()) -> Case | None:
+        """The formula under ``assumptions`` and the literals ``held`` with them (the
+        encoding's selectors, negated where a solve sets a fact aside; not copied into a
+        clause each): ``None`` when propagation already finds them contradictory."""
+        units = self.units.union(held)
+        if any(-lit in units for lit in assumptions):
             return None
-        ok, implied_list = self.solver.propagate(assumptions=[*self.units, *assumptions])
+        ok, implied_list = self.solver.propagate(assumptions=[*sorted(units), *assumptions])
         if not ok:
             return None
         return _simplified(self.hard, self.soft, tuple(assumptions), frozenset(implied_list))

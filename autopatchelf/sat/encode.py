@@ -13,13 +13,18 @@ from an ``IDPool`` starting after them):
 Every hard fact that can take part in a conflict is guarded by a selector literal mapped to
 a :mod:`~autopatchelf.sat.facts` record; structural clauses (``X -> L``, ``U <-> OR X``) are
 plain hard clauses.
+
+Every missing name's :class:`~autopatchelf.sat.facts.NoProvider` fact is encoded, allowed or
+not: a solve allows one (``--allow-missing``) by holding its selector false
+(:meth:`Encoding.assumptions`), so solves that differ only in what they allow share one
+encoding (``check`` sets missing libraries aside one by one).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import attrs
 from pysat.card import CardEnc, EncType
@@ -46,18 +51,26 @@ class Encoding:
     choices: dict[tuple[str, str], int]
     glibc_vars: dict[str, int]
     store_path_vars: dict[str, int]
+    #: Missing name -> the selector of its :class:`~autopatchelf.sat.facts.NoProvider`.
+    missing: dict[str, int] = attrs.field(factory=dict)
 
     def x(self, name: str, path: str) -> int:
         return self.choices[(name, path)]
 
+    def assumptions(self, allowed: Collection[str] = ()) -> list[int]:
+        """Every selector held, in order, then the ``allowed`` missing names' selectors
+        held false: their facts set aside (what ``--allow-missing`` asks)."""
+        off = sorted(self.missing[name] for name in allowed if name in self.missing)
+        if not off:
+            return sorted(self.selectors)
+        dropped = frozenset(off)
+        return [s for s in sorted(self.selectors) if s not in dropped] + [-s for s in off]
+
 
 class _Encoder:
-    def __init__(
-        self, problem: Problem, policy: GlibcPolicy, allow_missing: frozenset[str]
-    ) -> None:
+    def __init__(self, problem: Problem, policy: GlibcPolicy) -> None:
         self.p = problem
         self.policy = policy
-        self.allow_missing = allow_missing
         # Problem variables and selectors are numbered here, 1, 2, ...; the IDPool the
         # cardinality encodings take their auxiliaries from starts after the last of them
         # (so no auxiliary can collide with a problem variable). Numbering directly is a
@@ -67,6 +80,7 @@ class _Encoder:
         self.hard: list[list[int]] = []
         self.selectors: dict[int, F.Fact] = {}
         self._sel_by_fact: dict[F.Fact, int] = {}
+        self.missing: dict[str, int] = {}
         # Allocate every problem variable first (cardinality encodings come last).
         self.L = {n: self._new() for n in sorted({*problem.candidates, *problem.missing})}
         self.X = {
@@ -134,14 +148,13 @@ class _Encoder:
             if len(lits) > 1:
                 amo.append((F.OneProvider(name), lits))
         for name, closest in p.missing.items():
-            if name in self.allow_missing:
-                continue
             wrong = tuple(
                 e.provider
                 for e in p.exclusions
                 if e.name == name and e.kind.value == "architecture"
             )
-            self._guarded(F.NoProvider(name, closest, wrong), [-self.L[name]])
+            sel = self.missing[name] = self._sel(F.NoProvider(name, closest, wrong))
+            self.hard.append([-self.L[name], -sel])
         # U(file) <-> some name is provided by it (foreign files are always loaded).
         by_file: dict[str, list[int]] = {}
         for (_, path), lit in self.X.items():
@@ -346,11 +359,11 @@ def encode(
     policy: GlibcPolicy,
     prefs: Preferences,
     version_of: Callable[[str], tuple[object, ...]],
-    allow_missing: frozenset[str] = frozenset(),
 ) -> Encoding:
     """``problem`` as CNF under ``policy``, with ``prefs`` as soft costs (``version_of``
-    orders store paths newest first); missing names in ``allow_missing`` are allowed."""
-    enc = _Encoder(problem, policy, allow_missing)
+    orders store paths newest first). Which missing names are allowed is the solve's
+    business (:meth:`Encoding.assumptions`)."""
+    enc = _Encoder(problem, policy)
     enc.encode()
     soft = enc.soft(prefs, version_of)
     return Encoding(
@@ -361,4 +374,5 @@ def encode(
         choices=dict(enc.X),
         glibc_vars=dict(enc.G),
         store_path_vars=dict(enc.S),
+        missing=enc.missing,
     )

@@ -2,7 +2,10 @@
 set of conflicting facts.
 
 Satisfiability is checked first with every selector as an assumption (Glucose 4); an UNSAT
-core is shrunk by deletion until every fact in it is needed.
+core is shrunk by deletion until every fact in it is needed. The missing names a solve
+allows are not re-encoded: their selectors are held false instead
+(:meth:`~autopatchelf.sat.encode.Encoding.assumptions`), so one :class:`Optimiser` serves
+every solve of an encoding that differs only in them (``check``'s rounds).
 
 A satisfiable encoding is optimised one glibc at a time (:mod:`~autopatchelf.sat.decompose`):
 with the glibc fixed, the formula falls apart into independent parts, and each part is
@@ -19,7 +22,7 @@ a fraction of that with the same optimum (see ``benchmarks/bench_solve.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import attrs
 from pysat.examples.rc2 import RC2Stratified
@@ -51,21 +54,20 @@ class Conflict:
     facts: tuple[F.Fact, ...]
 
 
-def _minimise(enc: Encoding, core: list[int]) -> list[int]:
-    """Deletion-based MUS extraction over selector literals."""
+def _minimise(solver: Solver, core: list[int], off: list[int]) -> list[int]:
+    """Deletion-based MUS extraction over selector literals (``off``: the selectors held
+    false throughout), with the solver that found ``core``."""
     kept = sorted(core)
-    with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
-        _choose_first(solver, enc)
-        i = 0
-        while i < len(kept):
-            trial = kept[:i] + kept[i + 1 :]
-            if solver.solve(assumptions=trial):
-                i += 1  # kept[i] is needed
-            else:
-                smaller = solver.get_core() or trial
-                keep = set(smaller)
-                kept = [s for s in trial if s in keep]
-                # kept[:i] were all needed and remain; continue at the same index
+    i = 0
+    while i < len(kept):
+        trial = kept[:i] + kept[i + 1 :]
+        if solver.solve(assumptions=trial + off):
+            i += 1  # kept[i] is needed
+        else:
+            smaller = solver.get_core() or trial
+            keep = set(smaller)
+            kept = [s for s in trial if s in keep]
+            # kept[:i] were all needed and remain; continue at the same index
     return kept
 
 
@@ -77,49 +79,94 @@ def _choose_first(solver: Solver, enc: Encoding) -> None:
     solver.set_phases(list(range(1, enc.pool.top + 1)))
 
 
-def check(enc: Encoding) -> Conflict | None:
-    """Return the conflict if the hard facts cannot all hold together, else None."""
-    assumptions = sorted(enc.selectors)
+def check(enc: Encoding, allowed: Collection[str] = ()) -> Conflict | None:
+    """Return the conflict if the hard facts cannot all hold together (with the
+    ``allowed`` missing names set aside), else None."""
+    assumptions = enc.assumptions(allowed)
+    off = [s for s in assumptions if s < 0]
+    held = [s for s in assumptions if s > 0]
     with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
         _choose_first(solver, enc)
         if solver.solve(assumptions=assumptions):
             return None
-        core = solver.get_core() or assumptions
-    minimal = _minimise(enc, list(core))
+        core = solver.get_core() or held
+        minimal = _minimise(solver, [s for s in core if s > 0], off)
     return Conflict(tuple(enc.selectors[s] for s in minimal))
 
 
-def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum | None:
-    """Optimal choices of an encoding, or ``None`` when its hard facts cannot all hold
-    (then :func:`check` says which conflict).
+def optimise(
+    enc: Encoding, *, allowed: Collection[str] = (), max_alternatives: int = 8
+) -> Optimum | None:
+    """Optimal choices of an encoding with the ``allowed`` missing names set aside, or
+    ``None`` when its hard facts cannot all hold (then :func:`check` says which conflict).
+    (:meth:`Optimiser.optimise`, once.)"""
+    with Optimiser(enc) as optimiser:
+        return optimiser.optimise(allowed, max_alternatives=max_alternatives)
 
-    Optimising first is the cheaper order: a satisfiable problem (the usual one) is never
-    solved twice, and an unsatisfiable one is refuted by propagation or by its small
-    parts quickly."""
-    x_items = sorted(enc.choices.items(), key=lambda kv: kv[1])
-    if not enc.soft:  # nothing to optimise (no choice at all): any model will do
-        return _any_model(enc, x_items, max_alternatives)
-    choice_vars = {var: key for key, var in x_items}
-    solved: list[_Solved] = []
-    with Conditioner(enc.hard, enc.soft, held=sorted(enc.selectors)) as conditioner:
+
+class Optimiser:
+    """One encoding, optimised (and refuted) under any set of allowed missing names:
+    solves that differ only in those share it, and its conditioner (unit propagation
+    alone, so no solve changes what a later one finds). A context manager; :meth:`close`
+    frees its solver."""
+
+    def __init__(self, enc: Encoding) -> None:
+        self.enc = enc
+        self._conditioner: Conditioner | None = None
+
+    def __enter__(self) -> Optimiser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conditioner is not None:
+            self._conditioner.__exit__()
+            self._conditioner = None
+
+    def check(self, allowed: Collection[str] = ()) -> Conflict | None:
+        """:func:`check` of the encoding."""
+        return check(self.enc, allowed)
+
+    def optimise(
+        self, allowed: Collection[str] = (), *, max_alternatives: int = 8
+    ) -> Optimum | None:
+        """Optimal choices with the ``allowed`` missing names set aside, or ``None`` when
+        the hard facts cannot all hold (then :meth:`check` says which conflict).
+
+        Optimising first is the cheaper order: a satisfiable problem (the usual one) is
+        never solved twice, and an unsatisfiable one is refuted by propagation or by its
+        small parts quickly."""
+        enc = self.enc
+        x_items = sorted(enc.choices.items(), key=lambda kv: kv[1])
+        held = enc.assumptions(allowed)
+        if not enc.soft:  # nothing to optimise (no choice at all): any model will do
+            return _any_model(enc, held, x_items, max_alternatives)
+        if self._conditioner is None:
+            self._conditioner = Conditioner(enc.hard, enc.soft)
+        choice_vars = {var: key for key, var in x_items}
+        solved: list[_Solved] = []
         for assumptions in _glibc_cases(enc):
-            case = conditioner.condition(assumptions)
+            case = self._conditioner.condition(assumptions, held)
             if case is not None:
                 result = _solve_case(case, choice_vars, max_alternatives)
                 if result is not None:
                     solved.append(result)
-    if not solved:
-        return None
-    best = min(solved, key=lambda s: s.cost)  # the first of equal costs: deterministic
-    alternatives: list[frozenset[tuple[str, str]]] = []
-    seen = {best.choices}
-    for other in [s.choices for s in solved if s.cost == best.cost] + list(best.alternatives):
-        if len(alternatives) >= max_alternatives:
-            break
-        if other not in seen:
-            seen.add(other)
-            alternatives.append(other)
-    return Optimum(best.choices, _glibc(sorted(best.model), enc), best.cost, tuple(alternatives))
+        if not solved:
+            return None
+        best = min(solved, key=lambda s: s.cost)  # the first of equal costs: deterministic
+        alternatives: list[frozenset[tuple[str, str]]] = []
+        seen = {best.choices}
+        tied = [s.choices for s in solved if s.cost == best.cost]
+        for other in tied + list(best.alternatives):
+            if len(alternatives) >= max_alternatives:
+                break
+            if other not in seen:
+                seen.add(other)
+                alternatives.append(other)
+        glibc = _glibc(sorted(best.model), enc)
+        return Optimum(best.choices, glibc, best.cost, tuple(alternatives))
 
 
 @attrs.frozen
@@ -267,11 +314,13 @@ def _choices(
 
 
 def _any_model(
-    enc: Encoding, x_items: list[tuple[tuple[str, str], int]], max_alternatives: int
+    enc: Encoding,
+    assumptions: list[int],
+    x_items: list[tuple[tuple[str, str], int]],
+    max_alternatives: int,
 ) -> Optimum | None:
     with Solver(name=_SAT_SOLVER, bootstrap_with=enc.hard) as solver:
         _choose_first(solver, enc)
-        assumptions = sorted(enc.selectors)
         if not solver.solve(assumptions=assumptions):
             return None
         model = solver.get_model() or []

@@ -23,9 +23,8 @@ from autopatchelf.problem.memo import ProblemMemo
 from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
 from autopatchelf.sat import facts as F
-from autopatchelf.sat.encode import encode
-from autopatchelf.sat.optimize import check, optimise
-from autopatchelf.sat.preferences import Preferences, unmatched
+from autopatchelf.sat.memo import EncodingMemo
+from autopatchelf.sat.preferences import unmatched
 from autopatchelf.solution.explain import explain
 from autopatchelf.solution.loadorder import (
     LINK_DIR,
@@ -45,11 +44,12 @@ from autopatchelf.solution.model import (
 
 
 @contextlib.contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
+def cycle_collector_paused() -> Iterator[None]:
     """Solving allocates millions of short-lived clauses and records and creates no
     reference cycle worth collecting, while Python's cyclic collector keeps rescanning the
     growing heap: 25% of a 5,000-soname solve (benchmarks/bench_solve.py). It is paused
-    for the solve and restored as it was."""
+    for the solve (or for a run of many: ``check``'s, whose survivors it would otherwise
+    scan after every solve) and restored as it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -59,7 +59,7 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@_cycle_collector_paused()
+@cycle_collector_paused()
 def solve_problem(
     roots: Sequence[str | ElfFacts],
     source: LibrarySource,
@@ -69,13 +69,15 @@ def solve_problem(
     names: Mapping[str, str] | None = None,
     files: ForeignFiles | None = None,
     problems: ProblemMemo | None = None,
+    encodings: EncodingMemo | None = None,
 ) -> Solution:
     """Choose a provider for every library ``roots`` load, or raise :class:`Unsatisfiable`.
 
     ``in_use``: store paths whose closures the system already uses (preferred after pins
     and locks); ``names``: root path -> the name the user gave it, for explanations;
     ``files``: the app's own files (default: the disk); ``problems``: problems built
-    before, handed out again when this solve's would be the same.
+    before, handed out again when this solve's would be the same; ``encodings``: their
+    encodings, likewise (a solve that only allows other missing names encodes nothing).
     (``options.store``/``within``/``cache_dir`` are the source's business, not read here.)
     """
     options = options or SolveOptions()
@@ -87,7 +89,7 @@ def solve_problem(
         features=options.dlopen_features,
         traced=options.traced,
     )
-    prefs = Preferences.of(options, in_use)
+    encodings = encodings or EncodingMemo()
     left_out: list[str] = []
     drivers = _driver_dirs(roots, options)
     build = problems.build if problems is not None else build_problem
@@ -106,11 +108,11 @@ def solve_problem(
             for n in problem.missing
             if any(fnmatch.fnmatchcase(n, pat) for pat in options.allow_missing)
         ) | frozenset(problem.driver_missing)
-        enc = encode(problem, options.glibc, prefs, source.version_of, allowed)
-        best = optimise(enc, max_alternatives=options.max_alternatives)
+        optimiser = encodings.optimiser(problem, options, in_use, source.version_of)
+        best = optimiser.optimise(allowed, max_alternatives=options.max_alternatives)
         if best is not None:
             break
-        conflict = check(enc)
+        conflict = optimiser.check(allowed)
         if conflict is None:  # pragma: no cover - optimise and check disagree
             raise RuntimeError("the optimiser found no model of a satisfiable encoding")
         explanation = explain(problem, conflict.facts, names=dict(names or {}))
@@ -433,15 +435,19 @@ def _unversioned_warnings(
 ) -> list[str]:
     warnings: list[str] = []
     for root in roots:
-        objects = [problem.providers[root.root].facts]
-        objects.extend(view.facts(lib.path) for lib in root.libraries)
+        own = problem.providers[root.root].facts
+        loaded = [view.facts(lib.path) for lib in root.libraries]
         if interpreter is not None:
-            objects.append(view.facts(interpreter))
-        # Each import is looked up in the objects' name sets: no union of them all.
-        defined = [obj.symbols.defined_names for obj in objects]
-        for obj in objects:
+            loaded.append(view.facts(interpreter))
+        own.symbols.unversioned_imports  # noqa: B018 - a bad root table fails first, as ever
+        # Each import is looked up in the objects' name sets: no union of them all. The
+        # root's own definitions are decoded only for an import nothing loaded defines
+        # (a check's roots are mostly libraries, whose exports are most of their table).
+        defined = [obj.symbols.defined_names for obj in loaded]
+        for obj in [own, *loaded]:
             imports = obj.symbols.unversioned_imports
-            lost = sorted(n for n in imports if not any(n in names for names in defined))
+            left = [n for n in imports if not any(n in names for names in defined)]
+            lost = sorted(n for n in left if n not in own.symbols.defined_names)
             if lost:
                 shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
                 warnings.append(

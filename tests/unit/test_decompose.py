@@ -103,16 +103,16 @@ def test_the_benchmark_problem_splits_into_chains_and_keeps_its_optimum() -> Non
     problem = build_problem([root], source)
     enc = encode(problem, GlibcPolicy.STRICT, Preferences(), source.version_of)
     assert check(enc) is None
-    with Conditioner(enc.hard, enc.soft, held=sorted(enc.selectors)) as conditioner:
+    with Conditioner(enc.hard, enc.soft) as conditioner:
         old, new = enc.glibc_vars.values()
-        case = conditioner.condition((old, -new))
+        case = conditioner.condition((old, -new), held=enc.assumptions())
         assert case is not None
         # Chains of ten sonames: four parts with choices (and single store paths apart).
         big = [part for part in case.parts if len(part.variables) > 20]
         assert len(big) == 4
         # The newer glibc is refuted by propagation alone (every seventh soname's newest
         # release lacks LIBS_2, and the older ones are built on the older glibc).
-        assert conditioner.condition((-old, new)) is None
+        assert conditioner.condition((-old, new), held=enc.assumptions()) is None
     assert_optimal(enc)
 
 

@@ -49,14 +49,18 @@ def assert_minimal(
     patterns = options.get("allow_missing", ())
     allowed = frozenset(n for n in problem.missing if any(fnmatchcase(n, p) for p in patterns))
     policy = GlibcPolicy(options.get("glibc", "strict"))
-    enc = encode(problem, policy, Preferences(), store.version_of, allowed)
+    enc = encode(problem, policy, Preferences(), store.version_of)
+    off = [s for s in enc.assumptions(allowed) if s < 0]  # the allowed names' facts
     selector = {fact: sel for sel, fact in enc.selectors.items()}
     chosen = [selector[f] for f in facts]
+    assert not set(chosen) & {-s for s in off}, "an allowed name's fact in the conflict"
     with Solver(name="g4", bootstrap_with=enc.hard) as solver:
-        assert not solver.solve(assumptions=chosen), "the facts are no conflict"
+        assert not solver.solve(assumptions=chosen + off), "the facts are no conflict"
         for sel in chosen:
             rest = [s for s in chosen if s != sel]
-            assert solver.solve(assumptions=rest), f"not minimal: {enc.selectors[sel]} is spare"
+            assert solver.solve(assumptions=rest + off), (
+                f"not minimal: {enc.selectors[sel]} is spare"
+            )
 
 
 def kinds(expl: Explanation) -> list[str]:

@@ -27,6 +27,7 @@ from autopatchelf.errors import CheckInputError, ElfError
 from autopatchelf.index import StoreIndex
 from autopatchelf.options import SolveOptions
 from autopatchelf.progress import NullProgress, Progress
+from autopatchelf.solution.solve import cycle_collector_paused
 
 
 def check_paths(
@@ -103,7 +104,8 @@ def _solve(
         bar = progress or NullProgress()
         bar.start("checking", len(units))
         try:
-            verdicts = solve_units(units, solver, helpers, advance=bar.advance)
+            with cycle_collector_paused():
+                verdicts = solve_units(units, solver, helpers, advance=bar.advance)
         finally:
             bar.finish()
         warnings = (opened.stats.cache_warning,) if opened.stats.cache_warning else ()

@@ -22,6 +22,7 @@ from autopatchelf.actions.checks.check_apps import Unit
 from autopatchelf.actions.checks.solver import UnitSolver, Verdict
 from autopatchelf.errors import StoreError
 from autopatchelf.options import SolveOptions
+from autopatchelf.solution.solve import cycle_collector_paused
 
 #: For fewer ELF files than this no worker process is started.
 MIN_FILES = 100
@@ -44,7 +45,8 @@ def _start_worker(options: SolveOptions) -> None:
 def _solve_batch(units: Sequence[Unit]) -> list[Verdicts]:
     if _WORKER is None:  # pragma: no cover - the initializer always ran
         raise RuntimeError("worker process has no index")
-    return [_WORKER.unit(unit) for unit in units]
+    with cycle_collector_paused():
+        return [_WORKER.unit(unit) for unit in units]
 
 
 def helpers_for(count: int, jobs: int, minimum: int | None = None) -> int:

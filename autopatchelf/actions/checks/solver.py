@@ -110,14 +110,20 @@ class UnitSolver:
         if not any(facts.needed for facts in read):
             return Verdict(None)  # nothing to resolve
         allowed = list(self.options.allow_missing)
-        needed = {name for facts in read for name in facts.needed}
+        # The needs no pattern allows (a name set aside is allowed by its own literal).
+        left = {
+            name
+            for facts in read
+            for name in facts.needed
+            if not any(fnmatch.fnmatchcase(name, pat) for pat in allowed)
+        }
         problems: list[CheckProblem] = []
+        options = self.options
         for _ in range(MAX_ROUNDS):
-            if all(any(fnmatch.fnmatchcase(n, pat) for pat in allowed) for n in needed):
+            if not left:
                 break  # every need set aside: nothing left to resolve
             relax: str | None = None
             try:
-                options = attrs.evolve(self.options, allow_missing=allowed)
                 solution = solve(read, options, shared=self.shared)
             except Unsatisfiable as exc:
                 problem, relax = problem_of(exc.explanation)
@@ -149,6 +155,8 @@ class UnitSolver:
             if relax is None or problem.kind not in _RELAXABLE:
                 break
             allowed.append(_fnmatch_literal(relax))
+            left.discard(relax)
+            options = attrs.evolve(self.options, allow_missing=allowed)
         return Verdict(None, tuple(problems))
 
 
