@@ -15,7 +15,7 @@ import fcntl
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from autopatchelf.cachedir import cache_dir as resolve_cache_dir
 from autopatchelf.errors import ElfError, StoreError
@@ -85,6 +85,9 @@ CREATE TABLE refs (
     PRIMARY KEY (referrer, reference)
 ) WITHOUT ROWID;
 """
+
+#: The ``meta`` key of the recorded store dir stamp (:meth:`IndexCache.record_listing`).
+_LISTING = "listing"
 
 _TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs", "blobs")
 
@@ -168,14 +171,14 @@ class IndexCache:
         """Make sure the file holds our schema for ``store_dir``; rebuild it if not."""
         wanted = {"schema": str(SCHEMA_VERSION), "store": store_dir}
         try:
-            if self._meta() == wanted:
+            if _is_ours(self._meta(), wanted):
                 return
         except sqlite3.DatabaseError as exc:
             if _is_busy(exc):
                 raise
         with self.exclusive():
             try:
-                if self._meta() == wanted:
+                if _is_ours(self._meta(), wanted):
                     return  # another process rebuilt it meanwhile
             except sqlite3.DatabaseError as exc:
                 if _is_busy(exc):
@@ -254,6 +257,42 @@ class IndexCache:
     def path_stamps(self) -> dict[str, str]:
         return dict(self._conn.execute("SELECT basename, stamp FROM paths").fetchall())
 
+    def stamp_of(self, basename: str) -> str | None:
+        """The stamp of store path ``basename`` in the ``paths`` table, if it is there."""
+        row = self._conn.execute(
+            "SELECT stamp FROM paths WHERE basename = ?", (basename,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def basenames(self) -> list[str]:
+        """Every store path of the ``paths`` table, sorted."""
+        return [b for (b,) in self._conn.execute("SELECT basename FROM paths ORDER BY 1")]
+
+    def path_count(self) -> int:
+        (count,) = self._conn.execute("SELECT count(*) FROM paths").fetchone()
+        return int(count)
+
+    def listing_stamp(self) -> str | None:
+        """The store dir's stamp (:mod:`autopatchelf.store.dirstamp`) under which the
+        ``paths`` table is exactly its listing, if one is recorded."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (_LISTING,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_listing(self, stamp: str, valid: Mapping[str, str]) -> None:
+        """Record that the ``paths`` table is the store dir's listing ``valid``, read
+        under ``stamp``, if it still is once the writers' lock is held. Any later
+        change to the table forgets it (:meth:`write`, :meth:`drop_paths`)."""
+        with self.exclusive():
+            if self.path_stamps() != valid:
+                return  # another run changed it meanwhile
+            with self._transaction():
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_LISTING, stamp)
+                )
+
+    def _forget_listing(self) -> None:
+        self._conn.execute("DELETE FROM meta WHERE key = ?", (_LISTING,))
+
     def known_file(self, path: str) -> ElfSummary | None:
         row = self._conn.execute(
             "SELECT owner, rpath, runpath, interpreter, elf64 FROM files WHERE path = ?", (path,)
@@ -285,6 +324,7 @@ class IndexCache:
             return
         conn = self._conn
         with self._transaction():
+            self._forget_listing()
             conn.executemany("DELETE FROM paths WHERE basename = ?", rows)
             conn.executemany("DELETE FROM dirs WHERE owner = ?", rows)
             conn.executemany("DELETE FROM files WHERE owner = ?", rows)
@@ -306,6 +346,8 @@ class IndexCache:
         """Record scanned store paths and dirs, in one transaction (a few batched
         statements for the whole lot, not a few per store path)."""
         with self._transaction():
+            if paths:
+                self._forget_listing()
             write_scans(self._conn, paths, dirs, self._digests)
 
     def replace_blob(self, path: str, blob: bytes) -> None:
@@ -371,6 +413,11 @@ class IndexCache:
         for referrer, reference in self._conn.execute("SELECT referrer, reference FROM refs"):
             edges.setdefault(referrer, set()).add(reference)
         return {k: frozenset(v) for k, v in edges.items()}
+
+
+def _is_ours(meta: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """Whether ``meta`` (the table) has the schema and store dir ``wanted`` says."""
+    return all(meta.get(key) == value for key, value in wanted.items())
 
 
 def cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:
