@@ -8,10 +8,12 @@ import shutil
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from autopatchelf.index import StoreIndex
+from autopatchelf.index import update as update_module
 from autopatchelf.index.cache import IndexCache
 from autopatchelf.index.records import PathScan
 from autopatchelf.store import dirstamp
@@ -218,3 +220,50 @@ def test_only_a_plain_store_has_a_listing_stamp(store: Path) -> None:
     assert Store(str(store), "plain").listing_stamp() is not None
     assert Store(str(store), "nix-cli").listing_stamp() is None
     assert Store(str(store / "missing"), "plain").listing_stamp() is None
+
+
+def _indexes(cache: Path) -> set[str]:
+    (db,) = cache.glob("index-*.sqlite")
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+        return {name for (name,) in rows}
+    finally:
+        conn.close()
+
+
+def test_interrupted_cold_build_is_rebuilt(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold build makes its indexes at the end, under a marker: interrupted, the
+    cache is never trusted as complete, and the next run builds it again."""
+    cache = tmp_path / "cache"
+    whole = providers(store, tmp_path / "whole")
+    expected = _indexes(tmp_path / "whole")
+    assert {"files_soname", "entries_name", "entries_file"} <= expected
+    monkeypatch.setattr(update_module, "_BATCH_PATHS", 1)
+    real = IndexCache.write
+    calls = 0
+
+    def interrupted(self: IndexCache, *args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(IndexCache, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        StoreIndex.open(str(store), cache_dir=str(cache), workers=1)
+    monkeypatch.setattr(IndexCache, "write", real)
+    (db,) = cache.glob("index-*.sqlite")
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM paths").fetchone() == (1,)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'unfinished'").fetchone() == ("1",)
+    conn.close()
+    with StoreIndex.open(str(store), cache_dir=str(cache), workers=1) as index:
+        assert index.stats.paths_scanned == 3  # from scratch
+    assert providers(store, cache) == whole
+    assert _indexes(cache) == expected

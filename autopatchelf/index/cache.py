@@ -48,7 +48,6 @@ CREATE TABLE dirs (
     not_library INTEGER NOT NULL,
     outside INTEGER NOT NULL
 );
-CREATE INDEX dirs_owner ON dirs (owner);
 CREATE TABLE files (
     id INTEGER PRIMARY KEY,
     path TEXT NOT NULL UNIQUE,
@@ -60,9 +59,6 @@ CREATE TABLE files (
     elf64 INTEGER NOT NULL,
     facts BLOB NOT NULL
 );
-CREATE INDEX files_owner ON files (owner);
-CREATE INDEX files_facts ON files (facts);
-CREATE INDEX files_soname ON files (soname);
 CREATE TABLE blobs (digest BLOB PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE entries (
     dir INTEGER NOT NULL REFERENCES dirs (id) ON DELETE CASCADE,
@@ -70,15 +66,12 @@ CREATE TABLE entries (
     file INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
     PRIMARY KEY (dir, name)
 ) WITHOUT ROWID;
-CREATE INDEX entries_file ON entries (file);
-CREATE INDEX entries_name ON entries (name);
 CREATE TABLE named (
     namer TEXT NOT NULL,
     dir TEXT NOT NULL,
     target TEXT NOT NULL,
     PRIMARY KEY (namer, dir)
 ) WITHOUT ROWID;
-CREATE INDEX named_dir ON named (dir);
 CREATE TABLE refs (
     referrer TEXT NOT NULL,
     reference TEXT NOT NULL,
@@ -86,6 +79,21 @@ CREATE TABLE refs (
 ) WITHOUT ROWID;
 """
 
+#: Indexes no query of an update needs: a cold build makes them after its last insert
+#: (:meth:`IndexCache.bulk_load`), sorting once instead of inserting row by row.
+_INDEXES = {
+    "dirs_owner": "dirs (owner)",
+    "files_owner": "files (owner)",
+    "files_facts": "files (facts)",
+    "files_soname": "files (soname)",
+    "entries_file": "entries (file)",
+    "entries_name": "entries (name)",
+    "named_dir": "named (dir)",
+}
+
+#: The ``meta`` key of a cold build under way: a cache holding it is not ours (an
+#: interrupted build is made again from scratch, never trusted).
+_UNFINISHED = "unfinished"
 #: The ``meta`` key of the recorded store dir stamp (:meth:`IndexCache.record_listing`).
 _LISTING = "listing"
 
@@ -223,6 +231,7 @@ class IndexCache:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._conn.execute(statement)
+            self._create_indexes()
             self._conn.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("schema", str(SCHEMA_VERSION)), ("store", store_dir)],
@@ -251,6 +260,37 @@ class IndexCache:
 
     def _transaction(self) -> contextlib.AbstractContextManager[None]:
         return transaction(self._conn)
+
+    def _create_indexes(self) -> None:
+        for name, on in _INDEXES.items():
+            self._conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+
+    def unfinished(self) -> bool:
+        """Whether a cold build of this cache was interrupted (or is under way: ask with
+        the writers' lock held)."""
+        return _UNFINISHED in self._meta()
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """The writes of a cold build (the caller holds the writers' lock): the indexes
+        of :data:`_INDEXES` are dropped until the end, and the WAL is not checkpointed
+        meanwhile (no page is written twice). Until the end, the cache says it is
+        unfinished: another run waits for the lock, and one that finds it still
+        unfinished (this run was interrupted) rebuilds it from scratch."""
+        conn = self._conn
+        with self._transaction():
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_UNFINISHED,))
+            for name in _INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+        (checkpoints,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            yield
+            with self._transaction():
+                self._create_indexes()
+                conn.execute("DELETE FROM meta WHERE key = ?", (_UNFINISHED,))
+        finally:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoints)}")
 
     # -- queries used while updating ---------------------------------------------------
 
@@ -416,8 +456,9 @@ class IndexCache:
 
 
 def _is_ours(meta: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
-    """Whether ``meta`` (the table) has the schema and store dir ``wanted`` says."""
-    return all(meta.get(key) == value for key, value in wanted.items())
+    """Whether ``meta`` (the table) has the schema and store dir ``wanted`` says, and
+    no cold build is unfinished."""
+    return _UNFINISHED not in meta and all(meta.get(k) == v for k, v in wanted.items())
 
 
 def cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:

@@ -7,6 +7,7 @@ scan the same path twice and never see a half-written path.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -179,6 +180,8 @@ class _Updater:
         return bool(self._gone() or self._new() or self._pending())
 
     def run(self, pool: ReaderPool | None) -> None:
+        if self._cache.unfinished():
+            self._cache.reset(self._store.dir)  # another run's cold build was interrupted
         # Another process may have done (some of) the work while we waited for the lock.
         self._cached = self._cache.path_stamps()
         if self._lazy:
@@ -197,6 +200,10 @@ class _Updater:
             reader=self._reader,
             pool=pool,
         )
+        with contextlib.nullcontext() if self._cached else self._cache.bulk_load():
+            self._scan_all(scanner)
+
+    def _scan_all(self, scanner: Scanner) -> None:
         while True:
             new = self._new()
             self._scan_paths(scanner, new)
