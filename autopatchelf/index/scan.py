@@ -291,7 +291,7 @@ class Scanner:
         """Real file -> entry names of lib dir ``directory``, and how many entries lead out
         of the store; ``None`` if the directory cannot be listed."""
         try:
-            listing = sorted(os.scandir(directory), key=lambda e: e.name)
+            listing = list(os.scandir(directory))  # in any order: users sort what they show
         except OSError:
             return None
         by_name = {entry.name: entry for entry in listing}
