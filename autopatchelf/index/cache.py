@@ -15,7 +15,7 @@ import fcntl
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from autopatchelf.cachedir import cache_dir as resolve_cache_dir
 from autopatchelf.errors import ElfError, StoreError
@@ -48,7 +48,6 @@ CREATE TABLE dirs (
     not_library INTEGER NOT NULL,
     outside INTEGER NOT NULL
 );
-CREATE INDEX dirs_owner ON dirs (owner);
 CREATE TABLE files (
     id INTEGER PRIMARY KEY,
     path TEXT NOT NULL UNIQUE,
@@ -60,9 +59,6 @@ CREATE TABLE files (
     elf64 INTEGER NOT NULL,
     facts BLOB NOT NULL
 );
-CREATE INDEX files_owner ON files (owner);
-CREATE INDEX files_facts ON files (facts);
-CREATE INDEX files_soname ON files (soname);
 CREATE TABLE blobs (digest BLOB PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE entries (
     dir INTEGER NOT NULL REFERENCES dirs (id) ON DELETE CASCADE,
@@ -70,21 +66,36 @@ CREATE TABLE entries (
     file INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
     PRIMARY KEY (dir, name)
 ) WITHOUT ROWID;
-CREATE INDEX entries_file ON entries (file);
-CREATE INDEX entries_name ON entries (name);
 CREATE TABLE named (
     namer TEXT NOT NULL,
     dir TEXT NOT NULL,
     target TEXT NOT NULL,
     PRIMARY KEY (namer, dir)
 ) WITHOUT ROWID;
-CREATE INDEX named_dir ON named (dir);
 CREATE TABLE refs (
     referrer TEXT NOT NULL,
     reference TEXT NOT NULL,
     PRIMARY KEY (referrer, reference)
 ) WITHOUT ROWID;
 """
+
+#: Indexes no query of an update needs: a cold build makes them after its last insert
+#: (:meth:`IndexCache.bulk_load`), sorting once instead of inserting row by row.
+_INDEXES = {
+    "dirs_owner": "dirs (owner)",
+    "files_owner": "files (owner)",
+    "files_facts": "files (facts)",
+    "files_soname": "files (soname)",
+    "entries_file": "entries (file)",
+    "entries_name": "entries (name)",
+    "named_dir": "named (dir)",
+}
+
+#: The ``meta`` key of a cold build under way: a cache holding it is not ours (an
+#: interrupted build is made again from scratch, never trusted).
+_UNFINISHED = "unfinished"
+#: The ``meta`` key of the recorded store dir stamp (:meth:`IndexCache.record_listing`).
+_LISTING = "listing"
 
 _TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs", "blobs")
 
@@ -168,14 +179,14 @@ class IndexCache:
         """Make sure the file holds our schema for ``store_dir``; rebuild it if not."""
         wanted = {"schema": str(SCHEMA_VERSION), "store": store_dir}
         try:
-            if self._meta() == wanted:
+            if _is_ours(self._meta(), wanted):
                 return
         except sqlite3.DatabaseError as exc:
             if _is_busy(exc):
                 raise
         with self.exclusive():
             try:
-                if self._meta() == wanted:
+                if _is_ours(self._meta(), wanted):
                     return  # another process rebuilt it meanwhile
             except sqlite3.DatabaseError as exc:
                 if _is_busy(exc):
@@ -220,6 +231,7 @@ class IndexCache:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._conn.execute(statement)
+            self._create_indexes()
             self._conn.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("schema", str(SCHEMA_VERSION)), ("store", store_dir)],
@@ -249,10 +261,77 @@ class IndexCache:
     def _transaction(self) -> contextlib.AbstractContextManager[None]:
         return transaction(self._conn)
 
+    def _create_indexes(self) -> None:
+        for name, on in _INDEXES.items():
+            self._conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+
+    def unfinished(self) -> bool:
+        """Whether a cold build of this cache was interrupted (or is under way: ask with
+        the writers' lock held)."""
+        return _UNFINISHED in self._meta()
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """The writes of a cold build (the caller holds the writers' lock): the indexes
+        of :data:`_INDEXES` are dropped until the end, and the WAL is not checkpointed
+        meanwhile (no page is written twice). Until the end, the cache says it is
+        unfinished: another run waits for the lock, and one that finds it still
+        unfinished (this run was interrupted) rebuilds it from scratch."""
+        conn = self._conn
+        with self._transaction():
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_UNFINISHED,))
+            for name in _INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+        (checkpoints,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            yield
+            with self._transaction():
+                self._create_indexes()
+                conn.execute("DELETE FROM meta WHERE key = ?", (_UNFINISHED,))
+        finally:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoints)}")
+
     # -- queries used while updating ---------------------------------------------------
 
     def path_stamps(self) -> dict[str, str]:
         return dict(self._conn.execute("SELECT basename, stamp FROM paths").fetchall())
+
+    def stamp_of(self, basename: str) -> str | None:
+        """The stamp of store path ``basename`` in the ``paths`` table, if it is there."""
+        row = self._conn.execute(
+            "SELECT stamp FROM paths WHERE basename = ?", (basename,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def basenames(self) -> list[str]:
+        """Every store path of the ``paths`` table, sorted."""
+        return [b for (b,) in self._conn.execute("SELECT basename FROM paths ORDER BY 1")]
+
+    def path_count(self) -> int:
+        (count,) = self._conn.execute("SELECT count(*) FROM paths").fetchone()
+        return int(count)
+
+    def listing_stamp(self) -> str | None:
+        """The store dir's stamp (:mod:`autopatchelf.store.dirstamp`) under which the
+        ``paths`` table is exactly its listing, if one is recorded."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (_LISTING,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_listing(self, stamp: str, valid: Mapping[str, str]) -> None:
+        """Record that the ``paths`` table is the store dir's listing ``valid``, read
+        under ``stamp``, if it still is once the writers' lock is held. Any later
+        change to the table forgets it (:meth:`write`, :meth:`drop_paths`)."""
+        with self.exclusive():
+            if self.path_stamps() != valid:
+                return  # another run changed it meanwhile
+            with self._transaction():
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_LISTING, stamp)
+                )
+
+    def _forget_listing(self) -> None:
+        self._conn.execute("DELETE FROM meta WHERE key = ?", (_LISTING,))
 
     def known_file(self, path: str) -> ElfSummary | None:
         row = self._conn.execute(
@@ -285,6 +364,7 @@ class IndexCache:
             return
         conn = self._conn
         with self._transaction():
+            self._forget_listing()
             conn.executemany("DELETE FROM paths WHERE basename = ?", rows)
             conn.executemany("DELETE FROM dirs WHERE owner = ?", rows)
             conn.executemany("DELETE FROM files WHERE owner = ?", rows)
@@ -306,6 +386,8 @@ class IndexCache:
         """Record scanned store paths and dirs, in one transaction (a few batched
         statements for the whole lot, not a few per store path)."""
         with self._transaction():
+            if paths:
+                self._forget_listing()
             write_scans(self._conn, paths, dirs, self._digests)
 
     def replace_blob(self, path: str, blob: bytes) -> None:
@@ -371,6 +453,12 @@ class IndexCache:
         for referrer, reference in self._conn.execute("SELECT referrer, reference FROM refs"):
             edges.setdefault(referrer, set()).add(reference)
         return {k: frozenset(v) for k, v in edges.items()}
+
+
+def _is_ours(meta: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """Whether ``meta`` (the table) has the schema and store dir ``wanted`` says, and
+    no cold build is unfinished."""
+    return _UNFINISHED not in meta and all(meta.get(k) == v for k, v in wanted.items())
 
 
 def cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:

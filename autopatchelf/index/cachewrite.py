@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 
 from autopatchelf.index.records import DirScan, FileRecord, PathScan
 
+#: Parameters of one ``IN (...)`` query, at most.
+_QUERY_BATCH = 500
 #: Blobs whose digests are remembered (hard-linked copies share one bytes object).
 _MAX_DIGESTS = 4096
 
@@ -50,6 +52,19 @@ def _ids_of(conn: sqlite3.Connection, table: str, paths: Iterable[str]) -> dict[
         (json.dumps(wanted),),
     )
     return dict(rows.fetchall())
+
+
+def _held_digests(conn: sqlite3.Connection, digests: Iterable[bytes]) -> set[bytes]:
+    """Those of ``digests`` the ``blobs`` table holds already (each batch of a cold build
+    meets most blobs of the last one again: not binding them again spares copying them)."""
+    wanted = sorted(digests)
+    held: set[bytes] = set()
+    for start in range(0, len(wanted), _QUERY_BATCH):
+        batch = wanted[start : start + _QUERY_BATCH]
+        marks = ",".join("?" * len(batch))
+        rows = conn.execute(f"SELECT digest FROM blobs WHERE digest IN ({marks})", batch)
+        held.update(digest for (digest,) in rows)
+    return held
 
 
 def _next_id(conn: sqlite3.Connection, table: str) -> int:
@@ -136,8 +151,10 @@ def _write_files(
             blobs.setdefault(digest, record.blob)
             rows.append(_file_row(next_file, record, digest))
             next_file += 1
+    held = _held_digests(conn, blobs)
     conn.executemany(
-        "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)", sorted(blobs.items())
+        "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)",
+        sorted(item for item in blobs.items() if item[0] not in held),
     )
     conn.executemany(
         "INSERT INTO files (id, path, owner, soname, rpath, runpath, interpreter, elf64, facts)"

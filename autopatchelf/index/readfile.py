@@ -6,6 +6,7 @@ run them in worker processes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from autopatchelf.elf.facts import ElfFacts
@@ -28,10 +29,15 @@ ExecutableRead = ElfSummary | str
 def read_elf(path: str, reader: Reader) -> tuple[ElfFacts | str, bool]:
     """The facts of ``path`` (or why it has none), and whether ``reader`` was called."""
     try:
-        with open(path, "rb") as handle:
-            magic = handle.read(4)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return BAD_ELF, False
+    try:
+        magic = os.pread(fd, 4, 0)  # no buffered file object: most files are read no further
+    except OSError:
+        return BAD_ELF, False
+    finally:
+        os.close(fd)
     if magic != ELF_MAGIC:
         return NON_ELF, False
     try:

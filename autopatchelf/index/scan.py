@@ -34,6 +34,11 @@ __all__ = ["EXECUTABLE_DIRS", "STANDARD_DIRS", "Reader", "Scanner", "is_standard
 
 #: The lib dirs of a store path that are always indexed (ld.so search candidates).
 STANDARD_DIRS = standard_lib_dirs()
+#: (dir, its first component, its parent dir or "", its last component) of each.
+_STANDARD_LAYOUT = tuple(
+    (sub, sub.partition("/")[0], sub.rpartition("/")[0], sub.rpartition("/")[2])
+    for sub in STANDARD_DIRS
+)
 #: Where executables live; their RUNPATHs name further lib dirs (and references).
 EXECUTABLE_DIRS = ("bin", "sbin", "libexec", "usr/bin", "usr/sbin", "usr/libexec")
 #: Executable dirs whose direct subdirectories are searched too (``libexec/git-core``).
@@ -117,6 +122,8 @@ class Scanner:
         #: optimisation) was read as, by (device, inode): read once, for every path.
         self._linked: OrderedDict[tuple[int, int], FileRecord | str] = OrderedDict()
         self._planned: set[tuple[int, int]] = set()
+        #: Files :meth:`plan` found not cached, not scanned yet -> their shared inode.
+        self._unknown: dict[str, tuple[int, int] | None] = {}
         #: Layouts planned but not scanned yet, by basename.
         self._layouts: dict[str, _Layout] = {}
         #: Regular files of the lib dirs listed but not scanned yet (their stat is kept).
@@ -136,11 +143,14 @@ class Scanner:
         is the first to read it."""
         remembered = self._libraries.get(path)
         if remembered is None:
-            known = self._known(path)
-            if known is not None:
-                self._libraries[path] = known
-                return known, False
-            inode = _shared_inode(path, self._regular.get(path))
+            if path in self._unknown:  # planned: not in the cache, its inode found
+                inode = self._unknown.pop(path)
+            else:
+                known = self._known(path)
+                if known is not None:
+                    self._libraries[path] = known
+                    return known, False
+                inode = _shared_inode(path, self._regular.get(path))
             shared = self._linked.get(inode) if inode is not None else None
             if shared is not None:
                 remembered = self._for_path(shared, path, owner)
@@ -218,7 +228,7 @@ class Scanner:
                 if known is not None:
                     self._libraries[path] = known
                     continue
-                inode = _shared_inode(path, listed.regular.get(path))
+                inode = self._unknown[path] = _shared_inode(path, listed.regular.get(path))
                 if inode is not None:
                     if inode in self._planned or inode in self._linked:
                         continue  # read once, through its first path
@@ -242,7 +252,8 @@ class Scanner:
             if kind == "lib":
                 assert isinstance(result, FileRecord | str)
                 self._libraries.setdefault(path, result)
-                self._remember_linked(_shared_inode(path, self._regular.get(path)), result)
+                inode = self._unknown.pop(path) if path in self._unknown else _shared_inode(path)
+                self._remember_linked(inode, result)
             else:
                 assert isinstance(result, ElfSummary | str)
                 self._executables.setdefault(path, result)
@@ -280,7 +291,7 @@ class Scanner:
         """Real file -> entry names of lib dir ``directory``, and how many entries lead out
         of the store; ``None`` if the directory cannot be listed."""
         try:
-            listing = sorted(os.scandir(directory), key=lambda e: e.name)
+            listing = list(os.scandir(directory))  # in any order: users sort what they show
         except OSError:
             return None
         by_name = {entry.name: entry for entry in listing}
@@ -404,19 +415,20 @@ class Scanner:
         go to ``listings``."""
         own: list[tuple[str, str]] = []
         elsewhere: list[tuple[str, str]] = []
-        plain = not os.path.islink(root)  # then a dir reached by no symlink is itself
-        for sub in STANDARD_DIRS:
-            candidate = f"{root}/{sub}"
-            entry = top.get(sub.partition("/")[0])
+        plain: bool | None = None  # root is no symlink: a dir reached by none is itself
+        for sub, head, parent_sub, name in _STANDARD_LAYOUT:
+            entry = top.get(head)
             if entry is None:
                 continue
-            parent_dir, _, name = candidate.rpartition("/")
-            parent = listings.get(parent_dir)
-            if parent_dir == root:
+            candidate = f"{root}/{sub}"
+            if not parent_sub:
                 if not _is_dir(entry):
                     continue
+                if plain is None:
+                    plain = not os.path.islink(root)
                 direct = plain and not _is_link(entry)
-            elif parent is not None:  # listed, and reached by no symlink
+            elif (parent := listings.get(f"{root}/{parent_sub}")) is not None:
+                # listed, and reached by no symlink
                 if name not in parent.subdirs:
                     continue
                 direct = not parent.subdirs[name]
@@ -424,7 +436,12 @@ class Scanner:
                 if not os.path.isdir(candidate):
                     continue
                 direct = False
-            placed = (candidate, basename) if direct else self._placer.place(candidate)
+            if direct:  # its own standard dir, by its own name
+                if (candidate, basename) not in own:
+                    own.append((candidate, basename))
+                    listings[candidate] = self._dir_files(candidate)
+                continue
+            placed = self._placer.place(candidate)
             if placed is None:
                 continue
             real, owner = placed

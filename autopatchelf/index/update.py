@@ -7,8 +7,9 @@ scan the same path twice and never see a half-written path.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
 
@@ -17,6 +18,7 @@ from autopatchelf.errors import StoreError
 from autopatchelf.frozen import FrozenMap
 from autopatchelf.index.cache import IndexCache, stamps_differ
 from autopatchelf.index.parallel import Job, ReaderPool, default_workers
+from autopatchelf.index.pathtable import PathTable
 from autopatchelf.index.records import DirScan, PathScan
 from autopatchelf.index.scan import Reader, Scanner, is_standard_dir
 from autopatchelf.progress import NullProgress, Progress
@@ -32,8 +34,9 @@ _BATCH_PATHS = 500
 class UpdateResult:
     """What one update found and did."""
 
-    #: Basename -> stamp of every valid path of the store.
-    valid: FrozenMap[str, str] = attrs.field(eq=False)
+    #: Basename -> stamp of every valid path of the store (the cache's table, read on
+    #: demand, when the store dir is unchanged since it was its listing).
+    valid: Mapping[str, str] = attrs.field(eq=False)
     #: The basenames the index covers, or ``None`` for every valid path.
     universe: frozenset[str] | None
     paths_scanned: int
@@ -72,8 +75,9 @@ def update_cache(
         finally:
             if pool is not None:
                 pool.close()
+    updater.record_listing()
     return UpdateResult(
-        valid=FrozenMap(updater.valid),
+        valid=updater.valid if isinstance(updater.valid, PathTable) else FrozenMap(updater.valid),
         universe=updater.universe,
         paths_scanned=updater.paths_scanned,
         dirs_scanned=updater.dirs_scanned,
@@ -102,8 +106,23 @@ class _Updater:
         self._roots = tuple(roots)
         self._reader = reader
         self._progress = progress
-        self._cached = cache.path_stamps()
-        self.valid = store.valid_paths(assume_valid=self._cached)
+        self._stamp = store.listing_stamp()
+        #: Whether the store dir is unchanged since the cache held exactly its listing:
+        #: then no path came or went (or was re-made), and the table is the listing.
+        self._trusted = (
+            self._stamp is not None
+            and self._stamp.settled
+            and cache.listing_stamp() == self._stamp.text
+        )
+        #: Whether ``valid`` is the table read on demand (``_cached`` unread, the same).
+        self._lazy = self._trusted
+        self._cached: dict[str, str] = {}
+        self.valid: Mapping[str, str]
+        if self._lazy:
+            self.valid = PathTable(cache)
+        else:
+            self._cached = cache.path_stamps()
+            self.valid = store.valid_paths(assume_valid=self._cached)
         self._check_roots()
         self.universe = self._universe()
         self.paths_scanned = 0
@@ -127,13 +146,13 @@ class _Updater:
     def _universe(self) -> frozenset[str] | None:
         if not self._roots:
             return None
-        return self._graph().closure(self._roots) & self.valid.keys()
+        return frozenset(b for b in self._graph().closure(self._roots) if b in self.valid)
 
     def _covers(self, basename: str) -> bool:
         return basename in self.valid and (self.universe is None or basename in self.universe)
 
     def _gone(self) -> list[str]:
-        if self._cached == self.valid:
+        if self._lazy or self._cached == self.valid:
             return []  # the usual warm open: one C-level comparison
         return sorted(
             base
@@ -142,6 +161,8 @@ class _Updater:
         )
 
     def _new(self) -> list[str]:
+        if self._lazy:
+            return []
         wanted = self.valid.keys() if self.universe is None else self.universe
         if wanted <= self._cached.keys():
             return []
@@ -159,8 +180,13 @@ class _Updater:
         return bool(self._gone() or self._new() or self._pending())
 
     def run(self, pool: ReaderPool | None) -> None:
+        if self._cache.unfinished():
+            self._cache.reset(self._store.dir)  # another run's cold build was interrupted
         # Another process may have done (some of) the work while we waited for the lock.
         self._cached = self._cache.path_stamps()
+        if self._lazy:
+            self.valid = dict(self._cached)  # the table is the listing (read once here)
+            self._lazy = False
         gone = self._gone()
         self._cache.drop_paths(gone)
         self.paths_dropped = len(gone)
@@ -174,6 +200,10 @@ class _Updater:
             reader=self._reader,
             pool=pool,
         )
+        with contextlib.nullcontext() if self._cached else self._cache.bulk_load():
+            self._scan_all(scanner)
+
+    def _scan_all(self, scanner: Scanner) -> None:
         while True:
             new = self._new()
             self._scan_paths(scanner, new)
@@ -187,6 +217,15 @@ class _Updater:
                     continue
             if not new and not pending:
                 break
+
+    def record_listing(self) -> None:
+        """If the cache now holds every valid path, and the store dir's stamp was read
+        settled before listing it: record the stamp, so that the next open need not
+        list the store (nor read the table) while the stamp stays the same."""
+        stamp = self._stamp
+        if stamp is None or not stamp.settled or self._trusted or self._cached != self.valid:
+            return
+        self._cache.record_listing(stamp.text, self.valid)
 
     def _scan_paths(self, scanner: Scanner, basenames: list[str]) -> None:
         if not basenames:

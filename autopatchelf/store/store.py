@@ -24,6 +24,7 @@ from autopatchelf.errors import StoreError
 from autopatchelf.nix.cli import NixStoreCommand
 from autopatchelf.nix.db import DB_RELATIVE, NixDatabase
 from autopatchelf.nix.dirs import nix_state_dir, nix_store_dir
+from autopatchelf.store.dirstamp import DirStamp, read_dir_stamp
 from autopatchelf.store.graph import ReferenceGraph
 from autopatchelf.store.path import StorePath, is_store_basename, make_store_path
 
@@ -190,6 +191,17 @@ class Store:
             # a build lock (``<hash>-<name>.lock``), not a store path
             and not (entry.name.endswith(".lock") and not entry.is_dir(follow_symlinks=False))
         }
+
+    def listing_stamp(self) -> DirStamp | None:
+        """The store dir's stamp when its listing alone says which paths are valid (a
+        plain store; ``None`` otherwise: Nix registers a path without touching the
+        directory), for telling that no path came or went since a listing."""
+        if self.backend != "plain":
+            return None
+        try:
+            return read_dir_stamp(self.dir)
+        except OSError:
+            return None
 
     def valid_paths(self, assume_valid: Iterable[str] = ()) -> dict[str, str]:
         """Basename -> stamp of every valid path; a stamp changes if a path is re-made.
