@@ -93,7 +93,10 @@ def _simplified(
     for clause in hard:
         if not implied.isdisjoint(clause):
             continue
-        left = tuple(lit for lit in clause if lit not in false)
+        if false.isdisjoint(clause):  # most clauses: untouched (no copy filtered)
+            rest.append(tuple(clause))
+            continue
+        left = tuple([lit for lit in clause if lit not in false])
         if not left:  # pragma: no cover - propagation would have found the conflict
             return None
         rest.append(left)
@@ -104,7 +107,7 @@ def _simplified(
             continue
         left = clause
         if not false.isdisjoint(clause):
-            left = tuple(lit for lit in clause if lit not in false)
+            left = tuple([lit for lit in clause if lit not in false])
         if left:
             rest_soft.append((left, weight))
         else:
@@ -113,50 +116,48 @@ def _simplified(
 
 
 def _components(hard: list[tuple[int, ...]], soft: list[SoftClause]) -> tuple[Part, ...]:
-    """The connected components of the clauses' variables (union-find, by size, with
-    path halving)."""
+    """The connected components of the clauses' variables (union-find with path
+    halving), each part's clauses in their given order, the parts by their first
+    variable."""
+    # The loops are written out (no helper call per literal): they run once per literal
+    # of the formula, the bulk of the conditioning's time.
     parent: dict[int, int] = {}
-    size: dict[int, int] = {}
-
-    def find(var: int) -> int:
-        up = parent.get(var)
-        if up is None:
-            parent[var] = var
-            size[var] = 1
-            return var
-        while up != var:
-            grand = parent[up]
-            parent[var] = grand
-            var, up = up, grand
-        return var
-
+    setdefault = parent.setdefault
     for clause in _all_clauses(hard, soft):
-        first = find(abs(clause[0]))
-        for lit in clause[1:]:
-            other = find(abs(lit))
-            if other == first:
-                continue
-            if size[other] > size[first]:
-                first, other = other, first
-            parent[other] = first
-            size[first] += size[other]
-    root_of = {var: find(var) for var in parent}
-    hard_of: dict[int, list[tuple[int, ...]]] = {}
-    soft_of: dict[int, list[SoftClause]] = {}
+        first = 0
+        for lit in clause:
+            var = lit if lit > 0 else -lit
+            up = setdefault(var, var)
+            while up != var:  # find var's root, halving the path
+                grand = parent[up]
+                parent[var] = grand
+                var, up = up, grand
+            if not first:
+                first = var
+            elif var != first:
+                parent[var] = first
+    # Each variable's root (under both signs), and each root's variables in order of
+    # first appearance.
+    root_of: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    for var, above in parent.items():
+        root, up = var, above
+        while up != root:
+            root, up = up, parent[up]
+        root_of[var] = root_of[-var] = root
+        if root in members:
+            members[root].append(var)
+        else:
+            members[root] = [var]
+    hard_of: dict[int, list[tuple[int, ...]]] = {root: [] for root in members}
+    soft_of: dict[int, list[SoftClause]] = {root: [] for root in members}
     for clause in hard:
-        hard_of.setdefault(root_of[abs(clause[0])], []).append(clause)
+        hard_of[root_of[clause[0]]].append(clause)
     for item in soft:
-        soft_of.setdefault(root_of[abs(item[0][0])], []).append(item)
-    vars_of: dict[int, list[int]] = {}
-    for var, root in root_of.items():
-        vars_of.setdefault(root, []).append(var)
+        soft_of[root_of[item[0][0]]].append(item)
     parts = [
-        Part(
-            hard=tuple(hard_of.get(root, ())),
-            soft=tuple(soft_of.get(root, ())),
-            variables=tuple(sorted(members)),
-        )
-        for root, members in vars_of.items()
+        Part(hard=tuple(hard_of[root]), soft=tuple(soft_of[root]), variables=tuple(sorted(own)))
+        for root, own in members.items()
     ]
     parts.sort(key=lambda part: part.variables[0])
     return tuple(parts)

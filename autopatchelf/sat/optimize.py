@@ -185,10 +185,11 @@ def _optimise_part(
     encoding's.
     """
     variables = part.variables
-    local = {var: i for i, var in enumerate(variables, start=1)}
+    local = _local_numbers(variables)
+    renumber = local.__getitem__
     wcnf = WCNF()  # filled directly: WCNF.append rescans each clause for its top variable
-    wcnf.hard = [[_renumber(lit, local) for lit in clause] for clause in part.hard]
-    wcnf.soft = [[_renumber(lit, local) for lit in clause] for clause, _ in part.soft]
+    wcnf.hard = [list(map(renumber, clause)) for clause in part.hard]
+    wcnf.soft = [list(map(renumber, clause)) for clause, _ in part.soft]
     wcnf.wght = [weight for _, weight in part.soft]
     wcnf.topw = 1 + sum(wcnf.wght)
     wcnf.nv = len(variables)
@@ -205,7 +206,7 @@ def _optimise_part(
         for _ in range(max_alternatives * 4):
             if len(others) >= max_alternatives or not block:
                 break
-            rc2.add_clause([_renumber(lit, local) for lit in block])
+            rc2.add_clause(list(map(renumber, block)))
             other = rc2.compute()
             if other is None or int(rc2.cost) != cost:
                 break
@@ -232,9 +233,14 @@ def _trivial_part(part: Part) -> tuple[int, frozenset[int], list[frozenset[int]]
     return sum(w for lit, w in weight.items() if lit not in model), model, []
 
 
-def _renumber(lit: int, local: dict[int, int]) -> int:
-    var = local[abs(lit)]
-    return var if lit > 0 else -var
+def _local_numbers(variables: tuple[int, ...]) -> dict[int, int]:
+    """Each literal of ``variables`` -> the same literal with the variables numbered 1, 2,
+    ... in their order (both signs: one lookup per literal)."""
+    local: dict[int, int] = {}
+    for i, var in enumerate(variables, start=1):
+        local[var] = i
+        local[-var] = -i
+    return local
 
 
 def _global(model: Sequence[int], variables: tuple[int, ...]) -> frozenset[int]:
