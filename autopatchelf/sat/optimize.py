@@ -168,11 +168,13 @@ def _solve_case(
     choices = _choices(model, choice_vars)
     alternatives: list[frozenset[tuple[str, str]]] = []
     for part, others in part_alternatives:
-        own = set(part.variables)
-        kept = {lit for lit in model if abs(lit) not in own}
-        for other in others:
-            alternatives.append(_choices(kept | other, choice_vars))
-    return _Solved(cost, frozenset(model), choices, tuple(alternatives[:max_alternatives]))
+        room = max_alternatives - len(alternatives)
+        if room <= 0:
+            break  # (each part's alternative is the whole model: not made past the limit)
+        own = {*part.variables, *(-var for var in part.variables)}
+        kept = model - own
+        alternatives.extend(_choices(kept | other, choice_vars) for other in others[:room])
+    return _Solved(cost, frozenset(model), choices, tuple(alternatives))
 
 
 def _optimise_part(
