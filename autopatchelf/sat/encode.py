@@ -145,7 +145,7 @@ class _Encoder:
             needed = L[name]
             if lits:
                 hard.append([-needed, *lits])
-            hard.extend([-lit, needed] for lit in lits)
+            hard.extend([[-lit, needed] for lit in lits])
             if len(lits) > 1:
                 amo.append((F.OneProvider(name), lits))
         for name, closest in p.missing.items():
@@ -168,7 +168,7 @@ class _Encoder:
             lits = by_file.get(path, [])
             if path not in foreign:
                 hard.append([-u, *lits])
-            hard.extend([-lit, u] for lit in lits)
+            hard.extend([[-lit, u] for lit in lits])
         self._encode_needs(foreign)
         self._encode_exclusions(foreign)
         self._encode_glibc(amo)
@@ -176,12 +176,12 @@ class _Encoder:
         for path, prov in p.providers.items():
             if prov.store_path is not None:
                 loaded = -U[path]
-                hard.extend([loaded, s] for s in self._closure_vars(prov.store_path))
+                hard.extend([[loaded, s] for s in self._closure_vars(prov.store_path)])
         # Cardinality constraints last: their auxiliary variables come from the same pool.
         for fact, lits in amo:
             enc = CardEnc.atmost(lits=lits, bound=1, vpool=self.pool, encoding=EncType.seqcounter)
             sel = self._sel(fact)
-            hard.extend([*clause, -sel] for clause in enc.clauses)
+            hard.extend([[*clause, -sel] for clause in enc.clauses])
 
     def _closure_vars(self, store_path: str) -> list[int]:
         """The S variables of ``store_path``'s closure, in store path order (computed
@@ -228,7 +228,7 @@ class _Encoder:
         hard = self.hard
         L, X, U = self.L, self.X, self.U
         needs = [name for path in sorted(foreign) for name in p.free.get(path, ())]
-        hard.extend([L[name], -sel] for name, sel in zip(needs, self._needs_sels, strict=True))
+        hard.extend([[L[name], -sel] for name, sel in zip(needs, self._needs_sels, strict=True)])
         compatible = self.policy is GlibcPolicy.COMPATIBLE
         for ((req, name), prov), sel in zip(p.fixed.items(), self._fixed_sels, strict=True):
             if req in foreign:
@@ -246,7 +246,7 @@ class _Encoder:
             if req in foreign:
                 continue
             loaded = -U[req]
-            hard.extend([loaded, L[name]] for name in names)
+            hard.extend([[loaded, L[name]] for name in names])
         # A dlopen() need holds while its requester is loaded (foreign ones always are).
         for fact, sel in zip(self._dlopen_facts, self._dlopen_sels, strict=True):
             if fact.requester in foreign:
@@ -308,21 +308,20 @@ class _Encoder:
         p = self.p
         fewest = [([-s], 1) for _, s in sorted(self.S.items())]
         newest_units: list[tuple[int, int]] = []
-        for name, paths in p.candidates.items():
-            newest_units.extend(self._ranked(name, paths, version_of))
-        glibc_order = sorted(p.glibcs, key=lambda g: (p.glibcs[g].version, version_of(g), g))
-        for rank, g in enumerate(reversed(glibc_order)):
-            if rank:
-                newest_units.append((self.G[g], rank))
         system_units: list[int] = []
         pin_units: list[int] = []
         for name, paths in p.candidates.items():
             provs = [p.providers[path] for path in paths]
+            newest_units.extend(self._ranked(name, provs, version_of))
             if prefs.system and any(pr.store_path in prefs.system for pr in provs):
                 system_units.extend(
                     self.X[(name, pr.path)] for pr in provs if pr.store_path not in prefs.system
                 )
             pin_units.extend(self._pinned(name, provs, prefs))
+        glibc_order = sorted(p.glibcs, key=lambda g: (p.glibcs[g].version, version_of(g), g))
+        for rank, g in enumerate(reversed(glibc_order)):
+            if rank:
+                newest_units.append((self.G[g], rank))
         # Already realised beats must-download; among downloads, fewer bytes (in KiB).
         download_units = [
             (self.S[sp], max(1, -(-size // 1024)))
@@ -346,13 +345,9 @@ class _Encoder:
         return soft
 
     def _ranked(
-        self, name: str, paths: tuple[str, ...], version_of: Callable[[str], tuple[object, ...]]
+        self, name: str, provs: list[Provider], version_of: Callable[[str], tuple[object, ...]]
     ) -> list[tuple[int, int]]:
-        keyed = []
-        for path in paths:
-            sp = self.p.providers[path].store_path
-            if sp is not None:
-                keyed.append((version_of(sp), path))
+        keyed = [(version_of(pr.store_path), pr.path) for pr in provs if pr.store_path is not None]
         versions = sorted({key for key, _ in keyed}, reverse=True)
         rank = {key: i for i, key in enumerate(versions)}
         return [(self.X[(name, path)], rank[key]) for key, path in keyed if rank[key]]
