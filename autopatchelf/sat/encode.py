@@ -27,7 +27,7 @@ from pysat.card import CardEnc, EncType
 from pysat.formula import IDPool
 
 from autopatchelf.options import GlibcPolicy
-from autopatchelf.problem.model import Problem, Provider
+from autopatchelf.problem.model import ExclusionKind, Problem, Provider
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.preferences import Preferences
 
@@ -148,14 +148,17 @@ class _Encoder:
             hard.extend([[-lit, needed] for lit in lits])
             if len(lits) > 1:
                 amo.append((F.OneProvider(name), lits))
+        # The files of each name ruled out for their architecture (one pass, not one per
+        # missing name).
+        wrong_arch: dict[str, list[str]] = {}
+        if p.missing:
+            for e in p.exclusions:
+                if e.kind is ExclusionKind.ARCH:
+                    wrong_arch.setdefault(e.name, []).append(e.provider)
         for name, closest in p.missing.items():
             if name in self.allow_missing:
                 continue
-            wrong = tuple(
-                e.provider
-                for e in p.exclusions
-                if e.name == name and e.kind.value == "architecture"
-            )
+            wrong = tuple(wrong_arch.get(name, ()))
             self._guarded(F.NoProvider(name, closest, wrong), [-L[name]])
         # U(file) <-> some name is provided by it (foreign files are always loaded).
         by_file: dict[str, list[int]] = {}
