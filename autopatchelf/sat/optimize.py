@@ -119,7 +119,7 @@ def optimise(enc: Encoding, *, max_alternatives: int = 8) -> Optimum | None:
         if other not in seen:
             seen.add(other)
             alternatives.append(other)
-    return Optimum(best.choices, _glibc(sorted(best.model), enc), best.cost, tuple(alternatives))
+    return Optimum(best.choices, _glibc(best.model, enc), best.cost, tuple(alternatives))
 
 
 @attrs.frozen
@@ -284,7 +284,7 @@ def _any_model(
             return None
         model = solver.get_model() or []
         best = _project(model, x_items)
-        glibc = _glibc(model, enc)
+        glibc = _glibc(frozenset(model), enc)
         alternatives: list[frozenset[tuple[str, str]]] = []
         chosen = best
         while len(alternatives) < max_alternatives and chosen:
@@ -303,7 +303,7 @@ def _project(
     return frozenset(key for key, var in x_items if var in true)
 
 
-def _glibc(model: list[int], enc: Encoding) -> str | None:
-    true = {lit for lit in model if lit > 0}
-    chosen = [g for g, var in enc.glibc_vars.items() if var in true]
+def _glibc(model: frozenset[int], enc: Encoding) -> str | None:
+    """The glibc ``model`` chooses (the first in the encoding's order), if any."""
+    chosen = [g for g, var in enc.glibc_vars.items() if var in model]
     return chosen[0] if chosen else None
