@@ -57,11 +57,17 @@ class Conditioner:
     ) -> None:
         """``hard`` clauses, ``soft`` (clause, weight) pairs, and literals that always
         ``held`` (the encoding's selectors), which are not copied into a clause each."""
-        self.hard = [c for c in hard if len(c) > 1]
+        self.hard: list[Sequence[int]] = []
+        units = set(held)
+        for clause in hard:  # one pass: the formula is long
+            if len(clause) > 1:
+                self.hard.append(clause)
+            elif clause:
+                units.add(clause[0])
         self.soft = [(tuple(c), w) for c, w in soft]
         # The solver reports what it derives from assumptions, not the formula's own
         # units: those are passed as assumptions instead.
-        self.units = sorted({*(c[0] for c in hard if len(c) == 1), *held})
+        self.units = sorted(units)
         self._unit_set = frozenset(self.units)
         self.solver = Solver(name="g4", bootstrap_with=self.hard)
 
@@ -89,17 +95,19 @@ def _simplified(
     implied: frozenset[int],
 ) -> Case | None:
     false = frozenset(-lit for lit in implied)
+    unsatisfied, untouched = implied.isdisjoint, false.isdisjoint
     rest: list[tuple[int, ...]] = []
+    keep = rest.append
     for clause in hard:
-        if not implied.isdisjoint(clause):
+        if not unsatisfied(clause):
             continue
-        if false.isdisjoint(clause):  # most clauses: untouched (no copy filtered)
-            rest.append(tuple(clause))
+        if untouched(clause):  # most clauses left: kept as they are (no filtered copy)
+            keep(tuple(clause))
             continue
         left = tuple([lit for lit in clause if lit not in false])
         if not left:  # pragma: no cover - propagation would have found the conflict
             return None
-        rest.append(left)
+        keep(left)
     rest_soft: list[SoftClause] = []
     cost = 0
     for clause, weight in soft:
