@@ -12,8 +12,8 @@ This table is the one place that knows which sonames are drivers.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import os
+import re
 from typing import Final
 
 #: fnmatch patterns of driver sonames (libdrm is an ordinary library: not here).
@@ -40,11 +40,13 @@ DRIVER_DIR_64: Final = "/run/opengl-driver/lib"
 DRIVER_DIR_32: Final = "/run/opengl-driver-32/lib"
 
 
-@functools.lru_cache(maxsize=4096)
+#: :data:`DRIVER_SONAMES` as one expression: a problem asks about every soname it meets.
+_DRIVER_SONAME: Final = re.compile("|".join(fnmatch.translate(p) for p in DRIVER_SONAMES))
+
+
 def is_driver_soname(name: str) -> bool:
-    """Whether ``name`` is a driver library's soname (see :data:`DRIVER_SONAMES`; asked
-    once per name: a check asks it of every soname of every problem)."""
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in DRIVER_SONAMES)
+    """Whether ``name`` is a driver library's soname (see :data:`DRIVER_SONAMES`)."""
+    return _DRIVER_SONAME.match(name) is not None
 
 
 def default_driver_dirs(*, bits32: bool) -> tuple[str, ...]:

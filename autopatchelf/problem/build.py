@@ -67,6 +67,8 @@ class _Builder:
         self.driver_missing: list[str] = []
         self.dlopen_policy = dlopen or DlopenPolicy()
         self.dlopen: list[DlopenNeed] = []
+        #: The (requester, name) of every need in ``dlopen``.
+        self._dlopen_keys: set[tuple[str, str]] = set()
         self._root_paths = {facts.path for facts in roots}
         self.files = files
         self.root_facts = roots[0]
@@ -78,6 +80,8 @@ class _Builder:
         self.notes: list[str] = []
         self.foreign: list[Provider] = []
         self.arch_checked: set[str] = set()
+        #: store file path -> why it cannot join the process (None: it can).
+        self._arch_verdicts: dict[str, str | None] = {}
         self.substitutes: dict[tuple[str, str], str] = {}
         self._seen_names: set[str] = set()
         self._seen_files: set[str] = set()
@@ -155,6 +159,8 @@ class _Builder:
         """The libraries ``facts`` dlopen()s that this solve includes: ``--dlopen`` names
         (roots only) and its ``.note.dlopen`` entries the policy takes. A note whose
         alternatives no source provides is left out with a note unless it is required."""
+        if not (facts.dlopen or facts.dlopen_problems or facts.path in self._root_paths):
+            return []  # most libraries: no note, and no flag applies to them
         policy = self.dlopen_policy
         needs: list[DlopenNeed] = []
         if facts.path in self._root_paths:
@@ -191,8 +197,9 @@ class _Builder:
             if need.name not in facts.needed:
                 needs.append(need)
         needs = [n for n in needs if (n.requester, n.name) not in policy.dropped]
-        known = {(n.requester, n.name) for n in self.dlopen}
-        self.dlopen.extend(n for n in needs if (n.requester, n.name) not in known)
+        added = [n for n in needs if (n.requester, n.name) not in self._dlopen_keys]
+        self.dlopen.extend(added)
+        self._dlopen_keys.update((n.requester, n.name) for n in added)
         return needs
 
     def _driver_candidates(self, name: str) -> list[str]:
@@ -309,6 +316,8 @@ class _Builder:
     def _explore(self, names: deque[str], files: deque[StoreFile]) -> None:
         seen_names = self._seen_names
         seen_files = self._seen_files
+        candidates, free, fixed = self.candidates, self.free, self.fixed
+        admit, add_candidate = self.admit, self._add_candidate
         for cand in files:
             seen_files.add(cand.path)
         while names or files:
@@ -317,42 +326,44 @@ class _Builder:
                 if name in seen_names:
                     continue
                 seen_names.add(name)
-                self.candidates.setdefault(name, [])
+                candidates.setdefault(name, [])
                 if is_driver_soname(name):
                     names.extend(self._driver_candidates(name))
                     continue
                 for cand in self.source.candidates(name):
-                    if self.admit(name, cand):
-                        self._add_candidate(name, cand.path)
+                    if admit(name, cand):
+                        add_candidate(name, cand.path)
                         if cand.path not in seen_files:
                             seen_files.add(cand.path)
                             files.append(cand)
             while files:
                 cand = files.popleft()
-                if cand.path in self.free:
+                if cand.path in free:
                     continue
-                self.free[cand.path] = []
+                own: list[str] = []
+                free[cand.path] = own
                 for dep in cand.facts.needed:
                     found = self._find_in_closure(cand, dep)
                     if found is None and self._bundled_for_store(cand, dep, names):
                         continue
                     if found is None:
-                        self.free[cand.path].append(dep)
+                        own.append(dep)
                         names.append(dep)
                         continue
-                    self.fixed[(cand.path, dep)] = found.path
-                    if self.admit(dep, found):
-                        self._add_candidate(dep, found.path)
+                    fixed[(cand.path, dep)] = found.path
+                    if admit(dep, found):
+                        add_candidate(dep, found.path)
                     if found.path not in seen_files:
                         seen_files.add(found.path)
                         files.append(found)
-                    names.append(dep)
+                    if dep not in seen_names:  # (a name seen is not looked up again)
+                        names.append(dep)
                 for need in self._dlopen_needs(cand.facts):
                     found = self._find_in_closure(cand, need.name)
                     if found is not None:
-                        self.fixed[(cand.path, need.name)] = found.path
-                        if self.admit(need.name, found):
-                            self._add_candidate(need.name, found.path)
+                        fixed[(cand.path, need.name)] = found.path
+                        if admit(need.name, found):
+                            add_candidate(need.name, found.path)
                         if found.path not in seen_files:
                             seen_files.add(found.path)
                             files.append(found)
@@ -387,7 +398,7 @@ class _Builder:
                 cand.path, cand.facts, cand.store_path, self.source.label(cand.store_path)
             )
             self.providers[cand.path] = provider
-        reason = incompatibility(self.root_facts, cand.facts)
+        reason = self._incompatibility(cand)
         if reason is None:
             return True
         if cand.path not in self.arch_checked:
@@ -399,9 +410,17 @@ class _Builder:
         if has_slash(name):
             return self.source.lookup(os.path.dirname(name), os.path.basename(name))
         hit = self.source.resolve_needed(cand, name)
-        if hit is not None and compatible(self.root_facts, hit.facts):
+        if hit is not None and self._incompatibility(hit) is None:
             return hit
         return None
+
+    def _incompatibility(self, cand: StoreFile) -> str | None:
+        """Why store file ``cand`` cannot join the roots' process (None: it can), judged
+        once per file (a library every candidate needs, libc, is asked about by each)."""
+        verdicts = self._arch_verdicts
+        if cand.path not in verdicts:
+            verdicts[cand.path] = incompatibility(self.root_facts, cand.facts)
+        return verdicts[cand.path]
 
     def _add_candidate(self, name: str, path: str) -> None:
         paths = self.candidates.setdefault(name, [])
@@ -418,8 +437,9 @@ class _Builder:
         ``pairs``: verdicts of earlier builds over the same source and files, by
         everything a verdict depends on (filled in here)."""
         memo: PairVerdicts = {} if pairs is None else pairs
+        providers, fixed_of, candidates = self.providers, self.fixed, self.candidates
         for req_path in sorted(self.free):
-            requester = self.providers[req_path]
+            requester = providers[req_path]
             versions: dict[str, list[str]] = {}
             for need in requester.facts.version_needs:
                 versions.setdefault(need.file, []).extend(
@@ -428,14 +448,19 @@ class _Builder:
             symbols: dict[str, list[tuple[str, str]]] = {}
             for file, sym, version in requester.facts.symbols.versioned_imports:
                 symbols.setdefault(file, []).append((sym, version))
+            if not versions and not symbols:
+                continue  # nothing asked of any provider: no pair to check
             for name in requester.facts.needed:
-                fixed = self.fixed.get((req_path, name))
-                options = [fixed] if fixed else list(self.candidates.get(name, ()))
+                needed_versions = versions.get(name, ())
+                wanted = symbols.get(name, ())
+                if not needed_versions and not wanted:
+                    continue
+                fixed = fixed_of.get((req_path, name))
+                options = [fixed] if fixed else list(candidates.get(name, ()))
                 if fixed and any_glibc and is_glibc_name(name):
-                    options.extend(c for c in self.candidates.get(name, ()) if c != fixed)
+                    options.extend(c for c in candidates.get(name, ()) if c != fixed)
                 for option in options:
-                    provider = self.providers[option]
-                    wanted = symbols.get(name, ())
+                    provider = providers[option]
                     # The symbol check also looks at what the provider loads itself.
                     deps = self._bound_deps(provider) if wanted else None
                     key = (req_path, name, option, deps)
@@ -443,7 +468,7 @@ class _Builder:
                         excl = memo[key]
                     else:
                         excl = memo[key] = self._check_pair(
-                            requester, name, provider, versions.get(name, ()), wanted
+                            requester, name, provider, needed_versions, wanted
                         )
                     if excl is not None:
                         self.exclusions.append(excl)

@@ -54,11 +54,17 @@ class Conditioner:
         self, hard: Sequence[Sequence[int]], soft: Sequence[tuple[Sequence[int], int]]
     ) -> None:
         """``hard`` clauses and ``soft`` (clause, weight) pairs."""
-        self.hard = [c for c in hard if len(c) > 1]
+        self.hard: list[Sequence[int]] = []
+        units: set[int] = set()
+        for clause in hard:  # one pass: the formula is long
+            if len(clause) > 1:
+                self.hard.append(clause)
+            elif clause:
+                units.add(clause[0])
         self.soft = [(tuple(c), w) for c, w in soft]
         # The solver reports what it derives from assumptions, not the formula's own
         # units: those are passed as assumptions instead.
-        self.units = frozenset(c[0] for c in hard if len(c) == 1)
+        self.units = frozenset(units)
         self.solver = Solver(name="g4", bootstrap_with=self.hard)
 
     def __enter__(self) -> Conditioner:
@@ -87,14 +93,19 @@ def _simplified(
     implied: frozenset[int],
 ) -> Case | None:
     false = frozenset(-lit for lit in implied)
+    unsatisfied, untouched = implied.isdisjoint, false.isdisjoint
     rest: list[tuple[int, ...]] = []
+    keep = rest.append
     for clause in hard:
-        if not implied.isdisjoint(clause):
+        if not unsatisfied(clause):
             continue
-        left = tuple(lit for lit in clause if lit not in false)
+        if untouched(clause):  # most clauses left: kept as they are (no filtered copy)
+            keep(tuple(clause))
+            continue
+        left = tuple([lit for lit in clause if lit not in false])
         if not left:  # pragma: no cover - propagation would have found the conflict
             return None
-        rest.append(left)
+        keep(left)
     rest_soft: list[SoftClause] = []
     cost = 0
     for clause, weight in soft:
@@ -102,7 +113,7 @@ def _simplified(
             continue
         left = clause
         if not false.isdisjoint(clause):
-            left = tuple(lit for lit in clause if lit not in false)
+            left = tuple([lit for lit in clause if lit not in false])
         if left:
             rest_soft.append((left, weight))
         else:
@@ -111,50 +122,48 @@ def _simplified(
 
 
 def _components(hard: list[tuple[int, ...]], soft: list[SoftClause]) -> tuple[Part, ...]:
-    """The connected components of the clauses' variables (union-find, by size, with
-    path halving)."""
+    """The connected components of the clauses' variables (union-find with path
+    halving), each part's clauses in their given order, the parts by their first
+    variable."""
+    # The loops are written out (no helper call per literal): they run once per literal
+    # of the formula, the bulk of the conditioning's time.
     parent: dict[int, int] = {}
-    size: dict[int, int] = {}
-
-    def find(var: int) -> int:
-        up = parent.get(var)
-        if up is None:
-            parent[var] = var
-            size[var] = 1
-            return var
-        while up != var:
-            grand = parent[up]
-            parent[var] = grand
-            var, up = up, grand
-        return var
-
+    setdefault = parent.setdefault
     for clause in _all_clauses(hard, soft):
-        first = find(abs(clause[0]))
-        for lit in clause[1:]:
-            other = find(abs(lit))
-            if other == first:
-                continue
-            if size[other] > size[first]:
-                first, other = other, first
-            parent[other] = first
-            size[first] += size[other]
-    root_of = {var: find(var) for var in parent}
-    hard_of: dict[int, list[tuple[int, ...]]] = {}
-    soft_of: dict[int, list[SoftClause]] = {}
+        first = 0
+        for lit in clause:
+            var = lit if lit > 0 else -lit
+            up = setdefault(var, var)
+            while up != var:  # find var's root, halving the path
+                grand = parent[up]
+                parent[var] = grand
+                var, up = up, grand
+            if not first:
+                first = var
+            elif var != first:
+                parent[var] = first
+    # Each variable's root (under both signs), and each root's variables in order of
+    # first appearance.
+    root_of: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    for var, above in parent.items():
+        root, up = var, above
+        while up != root:
+            root, up = up, parent[up]
+        root_of[var] = root_of[-var] = root
+        if root in members:
+            members[root].append(var)
+        else:
+            members[root] = [var]
+    hard_of: dict[int, list[tuple[int, ...]]] = {root: [] for root in members}
+    soft_of: dict[int, list[SoftClause]] = {root: [] for root in members}
     for clause in hard:
-        hard_of.setdefault(root_of[abs(clause[0])], []).append(clause)
+        hard_of[root_of[clause[0]]].append(clause)
     for item in soft:
-        soft_of.setdefault(root_of[abs(item[0][0])], []).append(item)
-    vars_of: dict[int, list[int]] = {}
-    for var, root in root_of.items():
-        vars_of.setdefault(root, []).append(var)
+        soft_of[root_of[item[0][0]]].append(item)
     parts = [
-        Part(
-            hard=tuple(hard_of.get(root, ())),
-            soft=tuple(soft_of.get(root, ())),
-            variables=tuple(sorted(members)),
-        )
-        for root, members in vars_of.items()
+        Part(hard=tuple(hard_of[root]), soft=tuple(soft_of[root]), variables=tuple(sorted(own)))
+        for root, own in members.items()
     ]
     parts.sort(key=lambda part: part.variables[0])
     return tuple(parts)

@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
+from typing import TypeVar
 
 import attrs
 from pysat.card import CardEnc, EncType
 from pysat.formula import IDPool
 
 from autopatchelf.options import GlibcPolicy
-from autopatchelf.problem.model import Problem, Provider
+from autopatchelf.problem.model import ExclusionKind, Problem, Provider
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.preferences import Preferences
+
+K = TypeVar("K", bound=Hashable)
 
 
 @attrs.define
@@ -82,18 +85,27 @@ class _Encoder:
         self._sel_by_fact: dict[F.Fact, int] = {}
         self.missing: dict[str, int] = {}
         # Allocate every problem variable first (cardinality encodings come last).
-        self.L = {n: self._new() for n in sorted({*problem.candidates, *problem.missing})}
-        self.X = {
-            (n, path): self._new() for n, paths in problem.candidates.items() for path in paths
-        }
-        self.U = {path: self._new() for path in problem.providers}
-        self.G = {g: self._new() for g in problem.glibcs}
+        self.L = self._numbered(sorted({*problem.candidates, *problem.missing}))
+        self.X = self._numbered(
+            (n, path) for n, paths in problem.candidates.items() for path in paths
+        )
+        self.U = self._numbered(problem.providers)
+        self.G = self._numbered(problem.glibcs)
         store_paths = sorted(
             {sp for closure in problem.closures.values() for sp in closure} | set(problem.closures)
         )
-        self.S = {sp: self._new() for sp in store_paths}
+        self.S = self._numbered(store_paths)
         for fact in self._all_selector_facts():
             self._sel(fact)
+        # The selectors of the facts allocated by _selectors_for_facts, in their orders:
+        # each fact is made (and hashed) once.
+        self._needs_sels: list[int] = []
+        self._fixed_sels: list[int] = []
+        self._exclusion_sels: list[int] = []
+        self._closure_glibc_sels: dict[str, int] = {}
+        self._dlopen_sels: list[int] = []
+        #: store path -> its closure's S variables, in store path order.
+        self._closure_s: dict[str, list[int]] = {}
 
     # -- selectors --------------------------------------------------------------------
 
@@ -103,12 +115,12 @@ class _Encoder:
         for name in self.L:
             yield F.OneProvider(name)
 
-    def _new(self) -> int:
-        """A fresh variable (before the cardinality encodings, or from their pool)."""
-        if self._pool is not None:
-            return int(self._pool.id())
-        self.top += 1
-        return self.top
+    def _numbered(self, keys: Iterable[K]) -> dict[K, int]:
+        """Fresh variables for ``keys``, numbered in their order (before the pool)."""
+        listed = list(keys)
+        first = self.top + 1
+        self.top += len(listed)
+        return dict(zip(listed, range(first, self.top + 1), strict=True))
 
     @property
     def pool(self) -> IDPool:
@@ -119,10 +131,12 @@ class _Encoder:
         return self._pool
 
     def _sel(self, fact: F.Fact) -> int:
-        sel = self._sel_by_fact.get(fact)
-        if sel is None:
-            sel = self._new()
-            self._sel_by_fact[fact] = sel
+        """The selector of ``fact``, numbered on first use (one hash of the fact)."""
+        fresh = self.top + 1
+        sel = self._sel_by_fact.setdefault(fact, fresh)
+        if sel == fresh:
+            assert self._pool is None, "a selector is numbered after the auxiliaries"
+            self.top = fresh
             self.selectors[sel] = fact
         return sel
 
@@ -133,72 +147,88 @@ class _Encoder:
 
     def encode(self) -> None:
         p = self.p
+        hard = self.hard
+        L, X, U = self.L, self.X, self.U
         foreign = {prov.path for prov in p.foreign}
         self._selectors_for_facts(foreign)
         amo: list[tuple[F.Fact, list[int]]] = []
         # Roots and bundled libraries are always loaded.
-        for path in sorted(foreign):
-            self.hard.append([self.U[path]])
+        hard.extend([U[path]] for path in sorted(foreign))
         for name, paths in p.candidates.items():
-            lits = [self.X[(name, path)] for path in paths]
+            lits = [X[(name, path)] for path in paths]
+            needed = L[name]
             if lits:
-                self.hard.append([-self.L[name], *lits])
-            for lit in lits:
-                self.hard.append([-lit, self.L[name]])
+                hard.append([-needed, *lits])
+            hard.extend([[-lit, needed] for lit in lits])
             if len(lits) > 1:
                 amo.append((F.OneProvider(name), lits))
+        # The files of each name ruled out for their architecture (one pass, not one per
+        # missing name).
+        wrong_arch: dict[str, list[str]] = {}
+        if p.missing:
+            for e in p.exclusions:
+                if e.kind is ExclusionKind.ARCH:
+                    wrong_arch.setdefault(e.name, []).append(e.provider)
         for name, closest in p.missing.items():
-            wrong = tuple(
-                e.provider
-                for e in p.exclusions
-                if e.name == name and e.kind.value == "architecture"
-            )
+            wrong = tuple(wrong_arch.get(name, ()))
             sel = self.missing[name] = self._sel(F.NoProvider(name, closest, wrong))
-            self.hard.append([-self.L[name], -sel])
+            hard.append([-L[name], -sel])
         # U(file) <-> some name is provided by it (foreign files are always loaded).
         by_file: dict[str, list[int]] = {}
-        for (_, path), lit in self.X.items():
-            by_file.setdefault(path, []).append(lit)
-        for path, u in self.U.items():
+        for (_, path), lit in X.items():
+            if path in by_file:
+                by_file[path].append(lit)
+            else:
+                by_file[path] = [lit]
+        for path, u in U.items():
             lits = by_file.get(path, [])
             if path not in foreign:
-                self.hard.append([-u, *lits])
-            for lit in lits:
-                self.hard.append([-lit, u])
+                hard.append([-u, *lits])
+            hard.extend([[-lit, u] for lit in lits])
         self._encode_needs(foreign)
         self._encode_exclusions(foreign)
         self._encode_glibc(amo)
         # S(store path): in the closure of some loaded store file.
         for path, prov in p.providers.items():
-            if prov.store_path is None:
-                continue
-            for sp in sorted(p.closures.get(prov.store_path, {prov.store_path})):
-                self.hard.append([-self.U[path], self.S[sp]])
+            if prov.store_path is not None:
+                loaded = -U[path]
+                hard.extend([[loaded, s] for s in self._closure_vars(prov.store_path)])
         # Cardinality constraints last: their auxiliary variables come from the same pool.
         for fact, lits in amo:
             enc = CardEnc.atmost(lits=lits, bound=1, vpool=self.pool, encoding=EncType.seqcounter)
             sel = self._sel(fact)
-            self.hard.extend([*clause, -sel] for clause in enc.clauses)
+            hard.extend([[*clause, -sel] for clause in enc.clauses])
+
+    def _closure_vars(self, store_path: str) -> list[int]:
+        """The S variables of ``store_path``'s closure, in store path order (computed
+        once per store path: its files share it)."""
+        found = self._closure_s.get(store_path)
+        if found is None:
+            closure = self.p.closures.get(store_path, {store_path})
+            found = self._closure_s[store_path] = [self.S[sp] for sp in sorted(closure)]
+        return found
 
     def _selectors_for_facts(self, foreign: set[str]) -> None:
         """Allocate the remaining selectors before any auxiliary variable."""
         p = self.p
-        for path in sorted(foreign):
-            for name in p.free.get(path, ()):
-                self._sel(F.Needs(path, name))
-        for (req, name), prov in p.fixed.items():
-            if req in foreign:
-                self._sel(F.BundledProvides(req, name, prov))
-            else:
-                self._sel(F.ClosureProvides(req, name, prov))
-        for excl in p.exclusions:
-            if excl.requester:
-                self._sel(F.Excluded(excl))
-        for sp, glibcs in p.closure_glibcs.items():
-            if glibcs:
-                self._sel(F.ClosureGlibc(sp, glibcs))
-        for fact in self._dlopen_facts:
-            self._sel(fact)
+        sel = self._sel
+        self._needs_sels = [
+            sel(F.Needs(path, name)) for path in sorted(foreign) for name in p.free.get(path, ())
+        ]
+        self._fixed_sels = [
+            sel(
+                F.BundledProvides(req, name, prov)
+                if req in foreign
+                else F.ClosureProvides(req, name, prov)
+            )
+            for (req, name), prov in p.fixed.items()
+        ]
+        # 0: an architecture exclusion (no requester, no selector).
+        self._exclusion_sels = [sel(F.Excluded(e)) if e.requester else 0 for e in p.exclusions]
+        self._closure_glibc_sels = {
+            sp: sel(F.ClosureGlibc(sp, glibcs)) for sp, glibcs in p.closure_glibcs.items() if glibcs
+        }
+        self._dlopen_sels = [sel(fact) for fact in self._dlopen_facts]
 
     @functools.cached_property
     def _dlopen_facts(self) -> list[F.Dlopens]:
@@ -211,47 +241,49 @@ class _Encoder:
 
     def _encode_needs(self, foreign: set[str]) -> None:
         p = self.p
-        for path in sorted(foreign):
-            for name in p.free.get(path, ()):
-                self._guarded(F.Needs(path, name), [self.L[name]])
-        for (req, name), prov in p.fixed.items():
+        hard = self.hard
+        L, X, U = self.L, self.X, self.U
+        needs = [name for path in sorted(foreign) for name in p.free.get(path, ())]
+        hard.extend([[L[name], -sel] for name, sel in zip(needs, self._needs_sels, strict=True)])
+        compatible = self.policy is GlibcPolicy.COMPATIBLE
+        for ((req, name), prov), sel in zip(p.fixed.items(), self._fixed_sels, strict=True):
             if req in foreign:
-                self._guarded(F.BundledProvides(req, name, prov), [self.X[(name, prov)]])
+                hard.append([X[(name, prov)], -sel])
                 continue
-            if self.policy is GlibcPolicy.COMPATIBLE and name in p.glibc_names:
-                self.hard.append([-self.U[req], self.L[name]])
+            if compatible and name in p.glibc_names:
+                hard.append([-U[req], L[name]])
                 continue
-            if (name, prov) in self.X:
-                clause = [-self.U[req], self.X[(name, prov)]]
+            x = X.get((name, prov))
+            if x is not None:
+                hard.append([-U[req], x, -sel])
             else:  # its closure's file is unusable here (wrong architecture)
-                clause = [-self.U[req]]
-            self._guarded(F.ClosureProvides(req, name, prov), clause)
+                hard.append([-U[req], -sel])
         for req, names in p.free.items():
             if req in foreign:
                 continue
-            for name in names:
-                self.hard.append([-self.U[req], self.L[name]])
+            loaded = -U[req]
+            hard.extend([[loaded, L[name]] for name in names])
         # A dlopen() need holds while its requester is loaded (foreign ones always are).
-        for fact in self._dlopen_facts:
-            clause = [self.L[fact.name]]
-            if fact.requester not in foreign:
-                clause.insert(0, -self.U[fact.requester])
-            self._guarded(fact, clause)
+        for fact, sel in zip(self._dlopen_facts, self._dlopen_sels, strict=True):
+            if fact.requester in foreign:
+                hard.append([L[fact.name], -sel])
+            else:
+                hard.append([-U[fact.requester], L[fact.name], -sel])
 
     def _encode_exclusions(self, foreign: set[str]) -> None:
-        for excl in self.p.exclusions:
-            if not excl.requester:
+        fixed, X, U = self.p.fixed, self.X, self.U
+        for excl, sel in zip(self.p.exclusions, self._exclusion_sels, strict=True):
+            if not sel:
                 continue  # architecture: the candidate has no X variable at all
-            x = self.X.get((excl.name, excl.provider))
+            x = X.get((excl.name, excl.provider))
             if x is None:
                 continue
-            fact = F.Excluded(excl)
             if excl.requester in foreign:
-                self._guarded(fact, [-x])
-            elif self.p.fixed.get((excl.requester, excl.name)) == excl.provider:
-                self._guarded(fact, [-self.U[excl.requester]])
+                self.hard.append([-x, -sel])
+            elif fixed.get((excl.requester, excl.name)) == excl.provider:
+                self.hard.append([-U[excl.requester], -sel])
             else:
-                self._guarded(fact, [-self.U[excl.requester], -x])
+                self.hard.append([-U[excl.requester], -x, -sel])
 
     def _encode_glibc(self, amo: list[tuple[F.Fact, list[int]]]) -> None:
         p = self.p
@@ -276,14 +308,13 @@ class _Encoder:
             loader = os.path.basename(root.facts.interpreter or "")
             self._guarded(F.Needs(root.path, loader), glibc_lits)
         if self.policy is GlibcPolicy.STRICT:
+            sels = self._closure_glibc_sels
+            G, U = self.G, self.U
             for path, prov in p.providers.items():
                 sp = prov.store_path
-                if sp is None:
-                    continue
-                glibcs = p.closure_glibcs.get(sp, ())
-                if glibcs:
-                    fact = F.ClosureGlibc(sp, glibcs)
-                    self._guarded(fact, [-self.U[path], *(self.G[g] for g in glibcs)])
+                if sp is not None and sp in sels:
+                    glibcs = p.closure_glibcs[sp]
+                    self.hard.append([-U[path], *(G[g] for g in glibcs), -sels[sp]])
 
     # -- soft costs -------------------------------------------------------------------
 
@@ -293,21 +324,20 @@ class _Encoder:
         p = self.p
         fewest = [([-s], 1) for _, s in sorted(self.S.items())]
         newest_units: list[tuple[int, int]] = []
-        for name, paths in p.candidates.items():
-            newest_units.extend(self._ranked(name, paths, version_of))
-        glibc_order = sorted(p.glibcs, key=lambda g: (p.glibcs[g].version, version_of(g), g))
-        for rank, g in enumerate(reversed(glibc_order)):
-            if rank:
-                newest_units.append((self.G[g], rank))
         system_units: list[int] = []
         pin_units: list[int] = []
         for name, paths in p.candidates.items():
             provs = [p.providers[path] for path in paths]
+            newest_units.extend(self._ranked(name, provs, version_of))
             if prefs.system and any(pr.store_path in prefs.system for pr in provs):
                 system_units.extend(
                     self.X[(name, pr.path)] for pr in provs if pr.store_path not in prefs.system
                 )
             pin_units.extend(self._pinned(name, provs, prefs))
+        glibc_order = sorted(p.glibcs, key=lambda g: (p.glibcs[g].version, version_of(g), g))
+        for rank, g in enumerate(reversed(glibc_order)):
+            if rank:
+                newest_units.append((self.G[g], rank))
         # Already realised beats must-download; among downloads, fewer bytes (in KiB).
         download_units = [
             (self.S[sp], max(1, -(-size // 1024)))
@@ -331,13 +361,9 @@ class _Encoder:
         return soft
 
     def _ranked(
-        self, name: str, paths: tuple[str, ...], version_of: Callable[[str], tuple[object, ...]]
+        self, name: str, provs: list[Provider], version_of: Callable[[str], tuple[object, ...]]
     ) -> list[tuple[int, int]]:
-        keyed = []
-        for path in paths:
-            sp = self.p.providers[path].store_path
-            if sp is not None:
-                keyed.append((version_of(sp), path))
+        keyed = [(version_of(pr.store_path), pr.path) for pr in provs if pr.store_path is not None]
         versions = sorted({key for key, _ in keyed}, reverse=True)
         rank = {key: i for i, key in enumerate(versions)}
         return [(self.X[(name, path)], rank[key]) for key, path in keyed if rank[key]]

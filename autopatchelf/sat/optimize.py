@@ -165,8 +165,7 @@ class Optimiser:
             if other not in seen:
                 seen.add(other)
                 alternatives.append(other)
-        glibc = _glibc(sorted(best.model), enc)
-        return Optimum(best.choices, glibc, best.cost, tuple(alternatives))
+        return Optimum(best.choices, _glibc(best.model, enc), best.cost, tuple(alternatives))
 
 
 @attrs.frozen
@@ -215,11 +214,13 @@ def _solve_case(
     choices = _choices(model, choice_vars)
     alternatives: list[frozenset[tuple[str, str]]] = []
     for part, others in part_alternatives:
-        own = set(part.variables)
-        kept = {lit for lit in model if abs(lit) not in own}
-        for other in others:
-            alternatives.append(_choices(kept | other, choice_vars))
-    return _Solved(cost, frozenset(model), choices, tuple(alternatives[:max_alternatives]))
+        room = max_alternatives - len(alternatives)
+        if room <= 0:
+            break  # (each part's alternative is the whole model: not made past the limit)
+        own = {*part.variables, *(-var for var in part.variables)}
+        kept = model - own
+        alternatives.extend(_choices(kept | other, choice_vars) for other in others[:room])
+    return _Solved(cost, frozenset(model), choices, tuple(alternatives))
 
 
 def _optimise_part(
@@ -232,10 +233,11 @@ def _optimise_part(
     encoding's.
     """
     variables = part.variables
-    local = {var: i for i, var in enumerate(variables, start=1)}
+    local = _local_numbers(variables)
+    renumber = local.__getitem__
     wcnf = WCNF()  # filled directly: WCNF.append rescans each clause for its top variable
-    wcnf.hard = [[_renumber(lit, local) for lit in clause] for clause in part.hard]
-    wcnf.soft = [[_renumber(lit, local) for lit in clause] for clause, _ in part.soft]
+    wcnf.hard = [list(map(renumber, clause)) for clause in part.hard]
+    wcnf.soft = [list(map(renumber, clause)) for clause, _ in part.soft]
     wcnf.wght = [weight for _, weight in part.soft]
     wcnf.topw = 1 + sum(wcnf.wght)
     wcnf.nv = len(variables)
@@ -252,7 +254,7 @@ def _optimise_part(
         for _ in range(max_alternatives * 4):
             if len(others) >= max_alternatives or not block:
                 break
-            rc2.add_clause([_renumber(lit, local) for lit in block])
+            rc2.add_clause(list(map(renumber, block)))
             other = rc2.compute()
             if other is None or int(rc2.cost) != cost:
                 break
@@ -279,9 +281,14 @@ def _trivial_part(part: Part) -> tuple[int, frozenset[int], list[frozenset[int]]
     return sum(w for lit, w in weight.items() if lit not in model), model, []
 
 
-def _renumber(lit: int, local: dict[int, int]) -> int:
-    var = local[abs(lit)]
-    return var if lit > 0 else -var
+def _local_numbers(variables: tuple[int, ...]) -> dict[int, int]:
+    """Each literal of ``variables`` -> the same literal with the variables numbered 1, 2,
+    ... in their order (both signs: one lookup per literal)."""
+    local: dict[int, int] = {}
+    for i, var in enumerate(variables, start=1):
+        local[var] = i
+        local[-var] = -i
+    return local
 
 
 def _global(model: Sequence[int], variables: tuple[int, ...]) -> frozenset[int]:
@@ -325,7 +332,7 @@ def _any_model(
             return None
         model = solver.get_model() or []
         best = _project(model, x_items)
-        glibc = _glibc(model, enc)
+        glibc = _glibc(frozenset(model), enc)
         alternatives: list[frozenset[tuple[str, str]]] = []
         chosen = best
         while len(alternatives) < max_alternatives and chosen:
@@ -344,7 +351,7 @@ def _project(
     return frozenset(key for key, var in x_items if var in true)
 
 
-def _glibc(model: list[int], enc: Encoding) -> str | None:
-    true = {lit for lit in model if lit > 0}
-    chosen = [g for g, var in enc.glibc_vars.items() if var in true]
+def _glibc(model: frozenset[int], enc: Encoding) -> str | None:
+    """The glibc ``model`` chooses (the first in the encoding's order), if any."""
+    chosen = [g for g, var in enc.glibc_vars.items() if var in model]
     return chosen[0] if chosen else None

@@ -3,11 +3,13 @@ store; the real loader judges it in tests/test_dlopen_run.py)."""
 
 from __future__ import annotations
 
+import fnmatch
+
 import pytest
 from memstore import MemStore, make_facts
 
 from autopatchelf.errors import Unsatisfiable
-from autopatchelf.ldso.drivers import is_driver_soname
+from autopatchelf.ldso.drivers import DRIVER_SONAMES, is_driver_soname
 
 TOOL = "/app/bin/game"
 DRIVERS = "/run/opengl-driver/lib"
@@ -41,6 +43,17 @@ def driver(store: MemStore, name: str = "libGL.so.1", **kw: object) -> None:
 )
 def test_driver_sonames(name: str, is_driver: bool) -> None:
     assert is_driver_soname(name) is is_driver
+
+
+def test_the_driver_soname_test_is_each_pattern_s_fnmatch() -> None:
+    # One compiled expression for the table: the same verdict as fnmatch, pattern by pattern.
+    names = [p.replace("*", "x") for p in DRIVER_SONAMES] + [
+        p.replace("*", "") for p in DRIVER_SONAMES
+    ]
+    names += [n + ".1" for n in names] + ["x" + n for n in names] + ["libGL.so.1\n", "libGL.so"]
+    for name in names:
+        expected = any(fnmatch.fnmatchcase(name, p) for p in DRIVER_SONAMES)
+        assert is_driver_soname(name) is expected, name
 
 
 def test_the_driver_dirs_copy_wins_over_the_stores() -> None:
