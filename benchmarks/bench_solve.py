@@ -104,12 +104,18 @@ def _facts(
 
 
 class MemorySource:
-    """A synthetic store held in memory, answering the resolver's LibrarySource protocol."""
+    """A synthetic store held in memory, answering the resolver's LibrarySource protocol.
+
+    Like the store index, it keeps the answers it has worked out (each name's sorted
+    candidates, each store path's closure): what is timed is the resolver, not the
+    walks of a stand-in source."""
 
     def __init__(self) -> None:
         self.by_name: dict[str, list[MemFile]] = {}
         self.by_dir: dict[str, dict[str, MemFile]] = {}
         self.refs: dict[str, set[str]] = {}
+        self._sorted: dict[str, list[MemFile]] = {}
+        self._closures: dict[str, frozenset[str]] = {}
 
     def add(self, store_path: str, facts: ElfFacts, refs: Sequence[str] = ()) -> None:
         f = MemFile(facts.path, store_path, facts)
@@ -117,9 +123,14 @@ class MemorySource:
         self.by_name.setdefault(name, []).append(f)
         self.by_dir.setdefault(os.path.dirname(facts.path), {})[name] = f
         self.refs.setdefault(store_path, set()).update(refs)
+        self._sorted.clear()
+        self._closures.clear()
 
     def candidates(self, name: str) -> list[MemFile]:
-        return sorted(self.by_name.get(name, []), key=lambda f: f.path)
+        found = self._sorted.get(name)
+        if found is None:
+            found = self._sorted[name] = sorted(self.by_name.get(name, []), key=lambda f: f.path)
+        return list(found)
 
     def lookup(self, directory: str, name: str) -> MemFile | None:
         return self.by_dir.get(directory, {}).get(name)
@@ -135,13 +146,17 @@ class MemorySource:
         return None
 
     def closure(self, store_path: str) -> frozenset[str]:
+        known = self._closures.get(store_path)
+        if known is not None:
+            return known
         seen, todo = {store_path}, [store_path]
         while todo:
             for ref in self.refs.get(todo.pop(), ()):
                 if ref not in seen:
                     seen.add(ref)
                     todo.append(ref)
-        return frozenset(seen)
+        known = self._closures[store_path] = frozenset(seen)
+        return known
 
     def is_store_path(self, path: str) -> bool:
         return path.startswith(STORE + "/")
