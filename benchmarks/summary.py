@@ -11,6 +11,7 @@ benchmark whose result is missing shows as "not run". The table is an RST includ
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -190,7 +191,7 @@ def _check_met(runs: dict[int, Any], same_verdicts: bool) -> bool:
     """At least 300 files/s with as many jobs as the machine has cores, the same verdicts
     with every ``--jobs``, and more jobs never slower than fewer."""
     speeds = [runs[jobs]["files_per_s"] for jobs in sorted(runs)]
-    never_slower = all(later >= earlier for earlier, later in zip(speeds, speeds[1:]))
+    never_slower = all(later >= earlier for earlier, later in itertools.pairwise(speeds))
     return same_verdicts and never_slower and speeds[-1] >= 300
 
 

@@ -121,6 +121,7 @@ class Optimiser:
         self.close()
 
     def close(self) -> None:
+        """Free the conditioner's solver (made again if the optimiser is used after)."""
         if self._conditioner is not None:
             self._conditioner.__exit__()
             self._conditioner = None
