@@ -124,7 +124,7 @@ def solve_rows(r: Results) -> list[Row]:
 def run_rows(r: Results) -> list[Row]:
     ms = r["median_ms"]
     rows: list[Row] = []
-    if "run-locked-installed" in ms:
+    if "patched" in ms:
         rows.append(
             (
                 f"run --lock ({r['app']}), recorded launch",
@@ -135,17 +135,6 @@ def run_rows(r: Results) -> list[Row]:
                 f"{ms['python-installed']:.0f} ms installed, {ms['python']:.0f} ms dev",
                 "<= 40 ms over patched",
                 _met(ms["run-locked-installed"] - ms["patched"] <= 40),
-            )
-        )
-    elif "patched" in ms:
-        rows.append(
-            (
-                f"run --lock ({r['app']})",
-                f"{ms['run-locked']:.0f} ms",
-                "",
-                f"patched binary {ms['patched']:.1f} ms, python -c pass {ms['python']:.0f} ms",
-                "<= 40 ms over patched",
-                _met(ms["run-locked"] - ms["patched"] <= 40),
             )
         )
     if "wrapper_over_patched_ms" in r:

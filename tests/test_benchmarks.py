@@ -100,3 +100,23 @@ def test_the_summary_table_reads_results_and_says_what_is_missing(tmp_path: Path
     assert lines[slower + 5] == "     - **no**"
     assert "   * - bench_patch.py" in lines and "     - not run" in lines
     assert "result lacks" in text  # bench_warm.json without its fields
+
+
+def test_the_check_row_needs_300_files_per_second_and_more_jobs_never_slower(
+    tmp_path: Path,
+) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    import summary
+
+    def verdict(speeds: dict[int, float], same: bool = True) -> str:
+        runs = [{"jobs": j, "files": 895, "files_per_s": s} for j, s in speeds.items()]
+        usr_lib = {"dir": "/usr/lib", "same_verdicts": same, "runs": runs}
+        result = {"same_verdicts": True, "runs": runs, "usr_lib": usr_lib}
+        (tmp_path / "bench_check.json").write_text(json.dumps(result))
+        lines = summary.table(tmp_path).splitlines()
+        return lines[lines.index("   * - check /usr/lib (895 files)") + 5]
+
+    assert verdict({1: 200, 2: 310}) == "     - yes"
+    assert verdict({1: 200, 2: 290}) == "     - **no**"
+    assert verdict({1: 320, 2: 310}) == "     - **no**"  # more jobs were slower
+    assert verdict({1: 200, 2: 310}, same=False) == "     - **no**"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zlib
 from pathlib import Path
 
 import pytest
@@ -107,9 +108,11 @@ def _corrupt_the_record(binary: Path) -> None:
 
 
 def _foreign_version(binary: Path) -> None:
+    """The record rewritten by another version: intact (its CRC-32 matches), not ours."""
     cache = Path(os.environ["AUTOPATCHELF_CACHE_DIR"])
     path = Path(record_of(binary, cache))
-    path.write_bytes(path.read_bytes().replace(b"launch/1", b"launch/0"))
+    data = path.read_bytes().rpartition(b"\0")[0].replace(b"launch/1", b"launch/0", 1)
+    path.write_bytes(data + b"\0" + b"%08x" % zlib.crc32(data))
 
 
 @pytest.mark.parametrize(
