@@ -177,6 +177,9 @@ class MemorySource:
     def rejected(self, name: str) -> tuple[tuple[str, str], ...]:
         return ()
 
+    def verdicts(self) -> None:
+        return None  # nothing is kept between runs
+
 
 def synthetic(n: int, k: int) -> tuple[ElfFacts, MemorySource]:
     src = MemorySource()

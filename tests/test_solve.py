@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from ldcheck import predicted, run_through, static_load_set
 from runhelp import within_args
 
 import autopatchelf
+import autopatchelf.elf.symbols as symbols_module
 from autopatchelf.actions.linkdir import write_link_dir
 from autopatchelf.errors import Unsatisfiable
 from autopatchelf.index import StoreIndex
@@ -391,3 +393,26 @@ def test_cli_solve_exit_codes_and_formats(
     assert len(bad.stderr.strip().splitlines()) == 1
     missing = cli(str(tmp_path / "nope"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_a_warm_solve_reads_its_version_verdicts_back_and_decodes_no_export_table(
+    fixture_store: FixtureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fx = fixture_store
+    within = [str(fx.path(k)) for k in fx.provider_keys()]
+    app = str(fx.apps["curl-trixie"])
+    options = autopatchelf.SolveOptions(within=within, cache_dir=str(tmp_path), system=[])
+    first = autopatchelf.solve([app], options)
+    cache = next(tmp_path.glob("index-*.sqlite"))
+    with sqlite3.connect(cache) as conn:
+        kept = conn.execute("SELECT count(*), count(kind) FROM verdicts").fetchone()
+    assert kept[0] > 100 and kept[1] >= 1  # every pair judged, the undefined-import set too
+
+    def no_decoding(*_: object) -> None:
+        raise AssertionError("a warm solve decoded an export table")
+
+    monkeypatch.setattr(symbols_module, "decode_columns", no_decoding)
+    second = autopatchelf.solve([app], options)
+    assert second == first
+    scenario = SCENARIOS["curl-trixie"]
+    assert_loader_agrees(second, app, scenario)

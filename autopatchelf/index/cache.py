@@ -27,7 +27,7 @@ from autopatchelf.sqlite import is_busy as _is_busy
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
 #: 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's; 4: one row per
 #: distinct facts blob; 5: entries and files indexed by name (the view queries on demand).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _BUSY_TIMEOUT = 60.0
 
 _SCHEMA = """
@@ -77,6 +77,7 @@ CREATE TABLE refs (
     reference TEXT NOT NULL,
     PRIMARY KEY (referrer, reference)
 ) WITHOUT ROWID;
+CREATE TABLE verdicts (key BLOB PRIMARY KEY, kind TEXT, what TEXT) WITHOUT ROWID;
 """
 
 #: Indexes no query of an update needs: a cold build makes them after its last insert
@@ -97,7 +98,11 @@ _UNFINISHED = "unfinished"
 #: The ``meta`` key of the recorded store dir stamp (:meth:`IndexCache.record_listing`).
 _LISTING = "listing"
 
-_TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs", "blobs")
+_TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs", "blobs", "verdicts")
+
+#: How long a solve waits for another run's write lock to save its verdicts (seconds):
+#: they are an optimisation, so a busy cache drops them rather than stall the solve.
+_VERDICT_WAIT = 0.2
 
 
 def cache_file_name(store_dir: str) -> str:
@@ -431,6 +436,38 @@ class IndexCache:
             ):
                 result[path] = blob
         return result
+
+    def verdicts(self, keys: Sequence[bytes]) -> dict[bytes, tuple[str, str] | None]:
+        """Saved version-check verdicts (:mod:`autopatchelf.problem.verdicts`) of those of
+        ``keys`` that have one: ``None`` for a pair that is fine, else (kind, what)."""
+        found: dict[bytes, tuple[str, str] | None] = {}
+        for start in range(0, len(keys), 500):
+            batch = list(keys[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            for key, kind, what in self.reader().execute(
+                f"SELECT key, kind, what FROM verdicts WHERE key IN ({marks})", batch
+            ):
+                if kind is None:
+                    found[key] = None
+                elif isinstance(kind, str) and isinstance(what, str):
+                    found[key] = (kind, what)
+        return found
+
+    def save_verdicts(self, verdicts: Mapping[bytes, tuple[str, str] | None]) -> bool:
+        """Keep these verdicts; ``False`` when another run held the write lock for longer
+        than a solve waits (they are dropped then: the next run judges them again)."""
+        rows = [(k, None, None) if v is None else (k, *v) for k, v in verdicts.items()]
+        conn = self._conn
+        (waited,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        conn.execute(f"PRAGMA busy_timeout = {int(_VERDICT_WAIT * 1000)}")
+        try:
+            with self._transaction():
+                conn.executemany("INSERT OR IGNORE INTO verdicts VALUES (?, ?, ?)", rows)
+        except sqlite3.OperationalError:
+            return False  # busy for longer than that, or the disk is full
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
+        return True
 
     def blobs_decode(self, decode: Callable[[bytes, str], object]) -> bool:
         """Whether a sample blob still decodes (``False``: written by an older reader)."""

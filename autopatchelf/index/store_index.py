@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError
 from autopatchelf.index.cache import IndexCache, cache_error, cache_path
+from autopatchelf.index.cachewrite import blob_digest
 from autopatchelf.index.candidate import Candidate, IndexStats
 from autopatchelf.index.scan import Reader
 from autopatchelf.index.searchpath import DirectoryPlacer
@@ -59,6 +60,8 @@ class StoreIndex:
         self._timings = timings
         self._stats: IndexStats | None = None
         self._candidates: dict[str, Candidate | None] = {}
+        #: Digests of the facts of the candidates made (their blobs'), by path.
+        self._facts_keys: dict[str, bytes] = {}
         self._graph: ReferenceGraph | None = store.graph
         self._placer = DirectoryPlacer(store)
 
@@ -293,7 +296,10 @@ class StoreIndex:
                 facts = self._reader(info.path)
             except (ElfError, OSError):
                 return None
-            self._cache.replace_blob(info.path, facts.to_blob())
+            blob = facts.to_blob()
+            self._cache.replace_blob(info.path, blob)
+        if blob is not None:  # always, by now: the facts' own blob
+            self._facts_keys[info.path] = blob_digest(blob)
         return Candidate(
             path=info.path,
             store_path=self._store.store_path(info.owner),
@@ -301,6 +307,13 @@ class StoreIndex:
             entries=info.entries,
             facts=facts,
         )
+
+    # -- version-check verdicts ------------------------------------------------------------
+
+    def verdicts(self) -> IndexVerdicts:
+        """The version-check verdicts this cache keeps between runs, keyed by the facts
+        of the candidates it handed out (:mod:`autopatchelf.problem.verdicts`)."""
+        return IndexVerdicts(self._facts_keys, self._cache)
 
     # -- references ----------------------------------------------------------------------
 
@@ -373,3 +386,21 @@ def _update_and_load(
             except sqlite3.DatabaseError as again:
                 raise cache_error(cache.path, again) from again
     raise AssertionError("unreachable")
+
+
+class IndexVerdicts:
+    """:class:`~autopatchelf.problem.verdicts.VerdictStore` over an index cache: it vouches
+    for the facts of the candidates the index handed out (read from their blobs)."""
+
+    def __init__(self, facts_keys: Mapping[str, bytes], cache: IndexCache) -> None:
+        self._facts_keys = facts_keys
+        self._cache = cache
+
+    def facts_key(self, path: str) -> bytes | None:
+        return self._facts_keys.get(path)
+
+    def load(self, keys: Sequence[bytes]) -> Mapping[bytes, tuple[str, str] | None]:
+        return self._cache.verdicts(keys)
+
+    def save(self, verdicts: Mapping[bytes, tuple[str, str] | None]) -> None:
+        self._cache.save_verdicts(verdicts)

@@ -32,6 +32,7 @@ from autopatchelf.problem.model import (
     Provider,
 )
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource, StoreFile
+from autopatchelf.problem.verdicts import Verdict, VerdictStore, pair_key, tables_key
 
 
 def closest_names(name: str, known: Iterable[str], limit: int = 5) -> tuple[str, ...]:
@@ -435,43 +436,100 @@ class _Builder:
         ``any_glibc`` (the compatible policy): a store library's glibc names may be served
         by any glibc, not only its closure's, so every candidate is checked for them.
         ``pairs``: verdicts of earlier builds over the same source and files, by
-        everything a verdict depends on (filled in here)."""
+        everything a verdict depends on (filled in here). Verdicts the source keeps
+        between runs (:mod:`autopatchelf.problem.verdicts`) are read back first, so a
+        warm solve decodes no symbol table whose verdicts are known."""
         memo: PairVerdicts = {} if pairs is None else pairs
-        providers, fixed_of, candidates = self.providers, self.fixed, self.candidates
-        for req_path in sorted(self.free):
-            requester = providers[req_path]
-            versions: dict[str, list[str]] = {}
-            for need in requester.facts.version_needs:
-                versions.setdefault(need.file, []).extend(
-                    v.name for v in need.versions if not v.weak
+        saved = self.source.verdicts()
+        checks = self._pairs_to_check(any_glibc)
+        keys: dict[tuple[str, str, str, tuple[str | None, ...]], bytes] = {}
+        if saved is not None:
+            keys = self._saved_keys(saved, [c for c in checks if c not in memo])
+        found = saved.load(list(keys.values())) if saved is not None and keys else {}
+        new: dict[bytes, Verdict] = {}
+        asks: dict[str, _Asks] = {}
+        for check in checks:
+            req_path, name, option, _ = check
+            if check in memo:
+                excl = memo[check]
+            elif (key := keys.get(check)) is not None and key in found:
+                excl = memo[check] = _exclusion(req_path, name, option, found[key])
+            else:
+                requester = self.providers[req_path]
+                if req_path not in asks:
+                    asks[req_path] = _asks_of(requester)
+                versions, symbols = asks[req_path]
+                excl = memo[check] = self._check_pair(
+                    requester,
+                    name,
+                    self.providers[option],
+                    versions.get(name, ()),
+                    symbols.get(name, ()),
                 )
-            symbols: dict[str, list[tuple[str, str]]] = {}
-            for file, sym, version in requester.facts.symbols.versioned_imports:
-                symbols.setdefault(file, []).append((sym, version))
-            if not versions and not symbols:
-                continue  # nothing asked of any provider: no pair to check
-            for name in requester.facts.needed:
-                needed_versions = versions.get(name, ())
-                wanted = symbols.get(name, ())
-                if not needed_versions and not wanted:
+                if key is not None:
+                    new[key] = None if excl is None else (excl.kind.value, excl.what)
+            if excl is not None:
+                self.exclusions.append(excl)
+        if new and saved is not None:
+            saved.save(new)
+
+    def _pairs_to_check(
+        self, any_glibc: bool
+    ) -> list[tuple[str, str, str, tuple[str | None, ...]]]:
+        """(requester, soname, provider, the provider's own deps) of every pair whose
+        verdict may matter, in a deterministic order. Only a soname the requester's
+        version table names can ask for a version or a versioned symbol."""
+        providers, fixed_of, candidates = self.providers, self.fixed, self.candidates
+        checks: list[tuple[str, str, str, tuple[str | None, ...]]] = []
+        deps_of: dict[str, tuple[str | None, ...]] = {}
+        for req_path in sorted(self.free):
+            facts = providers[req_path].facts
+            asked = {need.file for need in facts.version_needs}
+            if not asked:
+                continue
+            for name in facts.needed:
+                if name not in asked:
                     continue
                 fixed = fixed_of.get((req_path, name))
                 options = [fixed] if fixed else list(candidates.get(name, ()))
                 if fixed and any_glibc and is_glibc_name(name):
                     options.extend(c for c in candidates.get(name, ()) if c != fixed)
                 for option in options:
-                    provider = providers[option]
-                    # The symbol check also looks at what the provider loads itself.
-                    deps = self._bound_deps(provider) if wanted else None
-                    key = (req_path, name, option, deps)
-                    if key in memo:
-                        excl = memo[key]
-                    else:
-                        excl = memo[key] = self._check_pair(
-                            requester, name, provider, needed_versions, wanted
-                        )
-                    if excl is not None:
-                        self.exclusions.append(excl)
+                    deps = deps_of.get(option)
+                    if deps is None:
+                        deps = deps_of[option] = self._bound_deps(providers[option])
+                    checks.append((req_path, name, option, deps))
+        return checks
+
+    def _saved_keys(
+        self,
+        saved: VerdictStore,
+        checks: Sequence[tuple[str, str, str, tuple[str | None, ...]]],
+    ) -> dict[tuple[str, str, str, tuple[str | None, ...]], bytes]:
+        """The keys under which ``saved`` keeps these pairs' verdicts: only pairs whose
+        provider and provider's deps it vouches for; a requester it does not vouch for is
+        keyed by its raw symbol and version tables."""
+        facts_keys: dict[str, bytes | None] = {}
+
+        def facts_key(path: str) -> bytes | None:
+            if path not in facts_keys:
+                facts_keys[path] = saved.facts_key(path)
+            return facts_keys[path]
+
+        keys: dict[tuple[str, str, str, tuple[str | None, ...]], bytes] = {}
+        for check in checks:
+            req_path, name, option, deps = check
+            provider = facts_key(option)
+            dep_keys = [None if d is None else facts_key(d) for d in deps]
+            if provider is None or any(
+                k is None for d, k in zip(deps, dep_keys, strict=True) if d is not None
+            ):
+                continue
+            requester = facts_key(req_path)
+            if requester is None:
+                requester = facts_keys[req_path] = tables_key(self.providers[req_path].facts)
+            keys[check] = pair_key(requester, name, provider, dep_keys)
+        return keys
 
     def _check_pair(
         self,
@@ -527,9 +585,31 @@ class _Builder:
         return None
 
 
-#: (requester, name, provider, the provider's own deps when symbols are checked) -> the
-#: exclusion found for that pair, or ``None``: valid for one source and one set of files.
-PairVerdicts = dict[tuple[str, str, str, tuple[str | None, ...] | None], Exclusion | None]
+#: (requester, name, provider, the provider's own deps) -> the exclusion found for that
+#: pair, or ``None``: valid for one source and one set of files.
+PairVerdicts = dict[tuple[str, str, str, tuple[str | None, ...]], Exclusion | None]
+
+#: What a requester asks of each soname: versions, and (symbol, version) imports.
+_Asks = tuple[dict[str, list[str]], dict[str, list[tuple[str, str]]]]
+
+
+def _asks_of(requester: Provider) -> _Asks:
+    """The versions (weak ones left out) and versioned symbols ``requester`` asks of each
+    soname its version table names (decodes its imports)."""
+    versions: dict[str, list[str]] = {}
+    for need in requester.facts.version_needs:
+        versions.setdefault(need.file, []).extend(v.name for v in need.versions if not v.weak)
+    symbols: dict[str, list[tuple[str, str]]] = {}
+    for file, sym, version in requester.facts.symbols.versioned_imports:
+        symbols.setdefault(file, []).append((sym, version))
+    return versions, symbols
+
+
+def _exclusion(requester: str, name: str, provider: str, verdict: Verdict) -> Exclusion | None:
+    if verdict is None:
+        return None
+    kind, what = verdict
+    return Exclusion(requester, name, provider, ExclusionKind(kind), what)
 
 
 def _safe_exports(provider: Provider, sym: str, version: str) -> bool:

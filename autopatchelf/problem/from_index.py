@@ -11,6 +11,7 @@ from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.index.candidate import Candidate
 from autopatchelf.index.store_index import StoreIndex
 from autopatchelf.problem.source import StoreFile
+from autopatchelf.problem.verdicts import VerdictStore
 from autopatchelf.store.path import StorePath, parse_store_path
 from autopatchelf.store.substitute import Substitute
 
@@ -80,6 +81,9 @@ class IndexSource:
 
     def rejected(self, name: str) -> Sequence[tuple[str, str]]:
         return ()
+
+    def verdicts(self) -> VerdictStore | None:
+        return self.index.verdicts()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -20,6 +20,7 @@ from autopatchelf.index.remote import RemoteFile, RemoteIndex
 from autopatchelf.ldso.search import own_entries
 from autopatchelf.problem.from_index import IndexFile, IndexSource
 from autopatchelf.problem.source import StoreFile
+from autopatchelf.problem.verdicts import VerdictStore
 from autopatchelf.store.substitute import Substitute
 
 _File = IndexFile | RemoteFile
@@ -124,3 +125,6 @@ class CombinedSource:
 
     def rejected(self, name: str) -> Sequence[tuple[str, str]]:
         return sorted({*self._rejected.get(name, ()), *self.remote.rejected_for(name)})
+
+    def verdicts(self) -> VerdictStore | None:
+        return self.local.verdicts()  # it vouches for the local store's files only

@@ -18,6 +18,7 @@ from autopatchelf.options import GlibcPolicy
 from autopatchelf.problem.build import PairVerdicts
 from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import ForeignFiles, LibrarySource, StoreFile
+from autopatchelf.problem.verdicts import VerdictStore
 from autopatchelf.store.substitute import Substitute
 
 
@@ -37,6 +38,8 @@ class MemoSource:
         self._labels: dict[str, str] = {}
         self._substitutes: dict[str, Substitute | None] = {}
         self._rejected: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._verdicts: VerdictStore | None = None
+        self._verdicts_asked = False
 
     def candidates(self, name: str) -> Sequence[StoreFile]:
         found = self._candidates.get(name)
@@ -95,6 +98,12 @@ class MemoSource:
         if store_path not in self._substitutes:
             self._substitutes[store_path] = self.inner.substitute(store_path)
         return self._substitutes[store_path]
+
+    def verdicts(self) -> VerdictStore | None:
+        if not self._verdicts_asked:
+            self._verdicts = self.inner.verdicts()
+            self._verdicts_asked = True
+        return self._verdicts
 
     def rejected(self, name: str) -> Sequence[tuple[str, str]]:
         found = self._rejected.get(name)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError
+from autopatchelf.problem.verdicts import VerdictStore
 from autopatchelf.store.substitute import Substitute
 
 
@@ -75,6 +76,10 @@ class LibrarySource(Protocol):
     def rejected(self, name: str) -> Sequence[tuple[str, str]]:
         """(store path, why) of unrealised paths that would provide ``name`` but may not
         be used (a signature that does not verify, a closure no cache has...)."""
+        ...
+
+    def verdicts(self) -> VerdictStore | None:
+        """Where version-check verdicts are kept between runs (``None``: nowhere)."""
         ...
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import gc
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -22,6 +23,7 @@ from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.memo import ProblemMemo
 from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
+from autopatchelf.problem.verdicts import Verdict, VerdictStore, pair_key, tables_key
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.memo import EncodingMemo
 from autopatchelf.sat.preferences import unmatched
@@ -190,7 +192,7 @@ def solve_problem(
                 store_paths.update(problem.closures.get(lib.store_path, {lib.store_path}))
     if best.glibc is not None:
         store_paths.update(problem.closures.get(best.glibc, {best.glibc}))
-    warnings.extend(_unversioned_warnings(problem, replayed, view, interpreter))
+    warnings.extend(_unversioned_warnings(problem, replayed, view, interpreter, source.verdicts()))
     hints = _dlopen_hints(problem, replayed, source) if options.dlopen_hints else ()
     if problem.drivers:
         replayed = tuple(
@@ -432,7 +434,11 @@ def _unversioned_warnings(
     roots: Sequence[RootSolution],
     view: FileView,
     interpreter: str | None,
+    saved: VerdictStore | None = None,
 ) -> list[str]:
+    """A warning per loaded object with unversioned imports that no loaded object (nor
+    the root) defines. ``saved``: where the names each load set leaves undefined are kept
+    between runs, by the facts of its objects (a warm solve decodes no export table)."""
     warnings: list[str] = []
     for root in roots:
         own = problem.providers[root.root].facts
@@ -440,18 +446,68 @@ def _unversioned_warnings(
         if interpreter is not None:
             loaded.append(view.facts(interpreter))
         own.symbols.unversioned_imports  # noqa: B018 - a bad root table fails first, as ever
-        # Each import is looked up in the objects' name sets: no union of them all. The
-        # root's own definitions are decoded only for an import nothing loaded defines
-        # (a check's roots are mostly libraries, whose exports are most of their table).
-        defined = [obj.symbols.defined_names for obj in loaded]
-        for obj in [own, *loaded]:
-            imports = obj.symbols.unversioned_imports
-            left = [n for n in imports if not any(n in names for names in defined)]
-            lost = sorted(n for n in left if n not in own.symbols.defined_names)
-            if lost:
+        objects = [own, *loaded]
+        key = None if saved is None else _undefined_key(saved, own, loaded)
+        found = saved.load([key]) if saved is not None and key is not None else {}
+        if key is not None and key in found and (lost_of := _lost_from(found[key])) is not None:
+            lost_by = lost_of
+        else:
+            lost_by = _undefined_imports(own, loaded)
+            if saved is not None and key is not None:
+                saved.save({key: ("undefined", json.dumps(lost_by))})
+        for position, lost in lost_by:
+            if 0 <= position < len(objects) and lost:
                 shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
                 warnings.append(
-                    f"{os.path.basename(obj.path)}: {len(lost)} unversioned symbol(s) no loaded "
-                    f"library defines ({shown})"
+                    f"{os.path.basename(objects[position].path)}: {len(lost)} unversioned "
+                    f"symbol(s) no loaded library defines ({shown})"
                 )
     return sorted(set(warnings))
+
+
+def _undefined_imports(own: ElfFacts, loaded: Sequence[ElfFacts]) -> list[tuple[int, list[str]]]:
+    """(position in ``[own, *loaded]``, sorted names) of the unversioned imports of each
+    object that neither a loaded object nor ``own`` defines."""
+    # Each import is looked up in the objects' name sets: no union of them all. The
+    # root's own definitions are decoded only for an import nothing loaded defines
+    # (a check's roots are mostly libraries, whose exports are most of their table).
+    defined = [obj.symbols.defined_names for obj in loaded]
+    lost_by: list[tuple[int, list[str]]] = []
+    for position, obj in enumerate([own, *loaded]):
+        imports = obj.symbols.unversioned_imports
+        left = [n for n in imports if not any(n in names for names in defined)]
+        lost = sorted(n for n in left if n not in own.symbols.defined_names)
+        if lost:
+            lost_by.append((position, lost))
+    return lost_by
+
+
+def _undefined_key(saved: VerdictStore, own: ElfFacts, loaded: Sequence[ElfFacts]) -> bytes | None:
+    """The key of a load set's undefined imports: the facts of every loaded object (in
+    order; ``None`` if the store cannot vouch for one), and the root's (or its raw
+    symbol tables, when the store does not hold it)."""
+    keys = [saved.facts_key(obj.path) for obj in loaded]
+    if any(k is None for k in keys):
+        return None
+    root = saved.facts_key(own.path) or tables_key(own)
+    return pair_key(root, "(unversioned imports)", b"", keys)
+
+
+def _lost_from(value: Verdict) -> list[tuple[int, list[str]]] | None:
+    """A saved value of :func:`_undefined_imports` back (``None`` if it is not one)."""
+    if value is None or value[0] != "undefined":
+        return None
+    try:
+        data = json.loads(value[1])
+    except ValueError:
+        return None
+    if not isinstance(data, list):
+        return None
+    result: list[tuple[int, list[str]]] = []
+    for item in data:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int)):
+            return None
+        if not (isinstance(item[1], list) and all(isinstance(n, str) for n in item[1])):
+            return None
+        result.append((item[0], item[1]))
+    return result

@@ -62,6 +62,7 @@ from autopatchelf.options import SolveOptions
 from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.model import Problem
 from autopatchelf.problem.source import StoreFile
+from autopatchelf.problem.verdicts import MemoryVerdicts
 from autopatchelf.solution.model import Solution
 from autopatchelf.solution.solve import solve_problem
 from autopatchelf.store.path import is_store_basename, parse_store_path
@@ -329,6 +330,18 @@ class MemStore:
         #: Store paths not realised: bytes to download each (as a binary cache says).
         self._downloads: dict[str, int] = {}
         self._rejected: dict[str, list[tuple[str, str]]] = {}
+        #: Where verdicts are kept between solves (:meth:`keep_verdicts`), as the index does.
+        self.verdict_store: MemoryVerdicts | None = None
+
+    def keep_verdicts(self) -> MemoryVerdicts:
+        """Keep version-check verdicts from now on, each store file keyed by a digest of
+        its facts (as the index keys its files)."""
+        keys = {
+            path: hashlib.blake2b(file.facts.to_blob(), digest_size=16).digest()
+            for path, file in self._files.items()
+        }
+        self.verdict_store = MemoryVerdicts(keys)
+        return self.verdict_store
 
     # -- describing the store ------------------------------------------------------------
 
@@ -687,6 +700,9 @@ class MemStore:
 
     def rejected(self, name: str) -> Sequence[tuple[str, str]]:
         return tuple(self._rejected.get(name, ()))
+
+    def verdicts(self) -> MemoryVerdicts | None:
+        return self.verdict_store
 
 
 def _sort_key(path: str) -> tuple[object, ...]:
