@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from autopatchelf.actions.escape import json_text, visible
 from autopatchelf.options import NeedOrigin
 from autopatchelf.schema import encode
-from autopatchelf.solution.explain import Explanation
 from autopatchelf.solution.model import SOLUTION_DOCUMENT, SOLUTION_SCHEMA, Solution
 
 if TYPE_CHECKING:
     from autopatchelf.actions.trace import TraceResult
+    from autopatchelf.solution.explain import Explanation
 
 __all__ = ["SOLUTION_SCHEMA", "UNSATISFIABLE_SCHEMA", "explanation_document", "solution_document"]
 

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from importlib import import_module
 
@@ -50,7 +49,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Make foreign ELF binaries run on NixOS.",
     )
     parser.add_argument("--version", action=_Version)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # prog given: argparse would otherwise build a help formatter (and import shutil).
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, prog="autopatchelf"
+    )
     for name, module_name in COMMANDS.items():
         if command is None or name == command:
             import_module(module_name).configure_parser(sub)
@@ -96,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug: one line (the traceback with AUTOPATCHELF_DEBUG=1)
         if os.environ.get(DEBUG_ENV) == "1":
+            import traceback  # only for a bug, and only when asked for
+
             traceback.print_exc()
         print(
             f"autopatchelf: internal error: {type(exc).__name__}: {visible(str(exc))} "

@@ -60,6 +60,10 @@ class StoreIndex:
         self._timings = timings
         self._stats: IndexStats | None = None
         self._candidates: dict[str, Candidate | None] = {}
+        #: :meth:`search_dirs`' answers, by (candidate path, origin).
+        self._search_dirs: dict[tuple[str, str], tuple[str, ...]] = {}
+        #: :meth:`candidate`'s answers, by the path asked about.
+        self._by_path: dict[str, Candidate | None] = {}
         #: Digests of the facts of the candidates made (their blobs'), by path.
         self._facts_keys: dict[str, bytes] = {}
         self._graph: ReferenceGraph | None = store.graph
@@ -225,6 +229,12 @@ class StoreIndex:
 
     def candidate(self, path: str) -> Candidate | None:
         """The candidate whose real file is ``path`` (symlinks are resolved first)."""
+        if path in self._by_path:
+            return self._by_path[path]
+        found = self._by_path[path] = self._candidate(path)
+        return found
+
+    def _candidate(self, path: str) -> Candidate | None:
         info = self._view.file(path)
         if info is None:
             real = self._store.realpath(path)
@@ -262,9 +272,14 @@ class StoreIndex:
         ``origin`` (default: the first dir it is found in). Dirs outside the store drop."""
         if origin is None:
             origin = candidate.dirs[0] if candidate.dirs else os.path.dirname(candidate.path)
-        entries = own_entries(candidate.facts, origin=origin)
-        placed = (self._placer.place(e.directory) for e in entries if e.directory)
-        return tuple(dict.fromkeys(p[0] for p in placed if p is not None))
+        key = (candidate.path, origin)
+        found = self._search_dirs.get(key)
+        if found is None:
+            entries = own_entries(candidate.facts, origin=origin)
+            placed = (self._placer.place(e.directory) for e in entries if e.directory)
+            found = tuple(dict.fromkeys(p[0] for p in placed if p is not None))
+            self._search_dirs[key] = found
+        return found
 
     def resolve_needed(self, candidate: Candidate, name: str) -> Candidate | None:
         """The library ``candidate``'s own RUNPATH/RPATH leads to for DT_NEEDED ``name``."""

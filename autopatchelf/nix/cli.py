@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterable, Sequence
 
 from autopatchelf.errors import StoreError
@@ -16,7 +14,9 @@ class NixStoreCommand:
     """Queries through ``nix-store -q``; results are memoised (store paths are immutable)."""
 
     def __init__(self, store_dir: str, *, executable: str = "nix-store", timeout: float = 300.0):
-        found = shutil.which(executable)
+        from shutil import which  # only where Nix is run as a command
+
+        found = which(executable)
         if found is None:
             raise StoreError(
                 f"{executable} not found on PATH",
@@ -28,6 +28,8 @@ class NixStoreCommand:
         self._references: dict[str, frozenset[str]] = {}
 
     def _run(self, args: Sequence[str]) -> list[str]:
+        import subprocess  # a warm solve runs no Nix command: not imported for it
+
         try:
             done = subprocess.run(
                 [self.executable, *args],

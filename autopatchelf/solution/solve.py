@@ -27,7 +27,6 @@ from autopatchelf.problem.verdicts import Verdict, VerdictStore, pair_key, table
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.memo import EncodingMemo
 from autopatchelf.sat.preferences import unmatched
-from autopatchelf.solution.explain import explain
 from autopatchelf.solution.loadorder import (
     LINK_DIR,
     FileView,
@@ -117,6 +116,8 @@ def solve_problem(
         conflict = optimiser.check(allowed)
         if conflict is None:  # pragma: no cover - optimise and check disagree
             raise RuntimeError("the optimiser found no model of a satisfiable encoding")
+        from autopatchelf.solution.explain import explain  # only when there is no answer
+
         explanation = explain(problem, conflict.facts, names=dict(names or {}))
         soft = [f for f in conflict.facts if isinstance(f, F.Dlopens) and f.need.soft]
         if not soft:

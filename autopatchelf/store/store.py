@@ -16,7 +16,6 @@ Three backends, chosen by :meth:`Store.open`:
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterable
 from typing import Literal
 
@@ -48,6 +47,8 @@ class Store:
         self.backend: Backend = backend
         self._database = database
         self._command = command
+        #: Parsed store paths by basename (a solve asks for the same few again and again).
+        self._paths: dict[str, StorePath] = {}
 
     @classmethod
     def open(
@@ -95,11 +96,11 @@ class Store:
             try:
                 database = NixDatabase(db_path, logical, timeout=db_timeout)
             except StoreError:
-                if shutil.which("nix-store") is None:
+                if _which("nix-store") is None:
                     raise
             else:
                 return cls(logical, "nix-db", database=database)
-        if shutil.which("nix-store") is not None:
+        if _which("nix-store") is not None:
             return cls(logical, "nix-cli", command=NixStoreCommand(logical))
         return cls(wanted, "plain")
 
@@ -131,7 +132,10 @@ class Store:
     # -- paths -----------------------------------------------------------------
 
     def store_path(self, basename: str) -> StorePath:
-        return make_store_path(self.dir, basename)
+        found = self._paths.get(basename)
+        if found is None:
+            found = self._paths[basename] = make_store_path(self.dir, basename)
+        return found
 
     def full_path(self, basename: str) -> str:
         return f"{self.dir}/{basename}"
@@ -217,3 +221,10 @@ class Store:
             for name in self._command.invalid(unknown):
                 listing.pop(name, None)
         return listing
+
+
+def _which(command: str) -> str | None:
+    """``shutil.which`` (imported here only: a store read through its database runs none)."""
+    from shutil import which
+
+    return which(command)
