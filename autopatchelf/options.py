@@ -98,6 +98,12 @@ def _dlopen_priority(value: DlopenPriority | str) -> DlopenPriority:
     return DlopenPriority(value)
 
 
+def _seconds(value: float) -> float:
+    # A function of ours, not the builtin ``float``: attrs reads a converter's signature,
+    # and a builtin's is parsed from text (tokenize's regexes compiled: ~10 ms at import).
+    return float(value)
+
+
 def _count(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"expected a count (0 or more), got {value!r}")
@@ -132,7 +138,7 @@ class SolveOptions:
     #: Realise the chosen store paths that are not in the store yet (else only say them).
     realise: bool = True
     #: Seconds a binary cache may take to connect and for each read (then it is down).
-    remote_timeout: float = attrs.field(default=REMOTE_TIMEOUT_DEFAULT, converter=float)
+    remote_timeout: float = attrs.field(default=REMOTE_TIMEOUT_DEFAULT, converter=_seconds)
 
     # -- what must hold ----------------------------------------------------------------
     glibc: GlibcPolicy = attrs.field(default=GlibcPolicy.STRICT, converter=_glibc_policy)

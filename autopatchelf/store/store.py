@@ -16,6 +16,7 @@ Three backends, chosen by :meth:`Store.open`:
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from typing import Literal
 
@@ -168,6 +169,9 @@ class Store:
 
     def resolve(self, path: str) -> StorePath:
         """The store path that ``path`` (a ``result`` link, a profile, a file) leads into."""
+        direct = self._direct(path)
+        if direct is not None:
+            return self.store_path(direct)
         real = self.realpath(path)
         where = self.locate(real)
         if where is None and self.remaps_foreign_paths:
@@ -180,6 +184,21 @@ class Store:
         if not os.path.lexists(self.full_path(where[0])):
             raise StoreError(f"{path} leads to {self.full_path(where[0])}, which does not exist")
         return self.store_path(where[0])
+
+    def _direct(self, path: str) -> str | None:
+        """The basename of ``path`` when it is spelled ``<dir>/<basename>`` in a store dir
+        reached through no symlink and is not a symlink itself: one ``lstat`` instead of
+        one per component (``--within`` names many store paths)."""
+        if self.real_dir != self.dir or path.endswith("/"):
+            return None
+        where = self.locate(path)
+        if where is None or where[1] or path != self.full_path(where[0]):
+            return None
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return None  # said the long way below
+        return None if stat.S_ISLNK(mode) else where[0]
 
     def _listing(self) -> dict[str, str]:
         """Basename -> ``ino:<inode>`` of every store path in the directory (one list
