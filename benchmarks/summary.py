@@ -55,7 +55,8 @@ def warm_rows(r: Results) -> list[Row]:
             f"warm solve of {r['app']} ({r['floor_walk']})",
             f"{ms['solve']:.0f} ms",
             "(auto-patchelf.py not installable here)",
-            f"floor {ms['floor']:.0f} ms (python -c pass {ms['python']:.0f} ms)",
+            f"floor {ms['floor']:.0f} ms (python -c pass {ms['python']:.0f} ms; the libraries "
+            f"a solve needs, imported alone, {ms['libraries']:.0f} ms)",
             f"<= 2x floor (x{r['solve_over_floor']})",
             _met(r["solve_over_floor"] <= 2),
         )

@@ -47,7 +47,11 @@ QUICK = {
         ["same_verdicts", "runs", "usr_lib"],
         True,
     ),
-    "bench_warm.py": (["--runs", "1"], ["median_ms", "solve_over_floor", "floor_walk"], True),
+    "bench_warm.py": (
+        ["--runs", "1"],
+        ["median_ms", "solve_over_floor", "floor_walk", "budget_left_ms"],
+        True,
+    ),
     "bench_patch.py": (
         ["--quick"],
         ["ours_s", "patchelf_s", "ratio", "peak_rss_mib", "file_mib", "rss_over_file"],
