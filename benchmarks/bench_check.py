@@ -13,9 +13,10 @@ Python extension modules and the libraries numpy bundles), fetched once with
 ``pip download`` into ``$XDG_CACHE_HOME/autopatchelf-bench/wheels`` (skipped with
 ``--no-wheels`` or when PyPI cannot be reached), and some text files.
 
-The store index is opened once, warm, before timing; each ``--jobs`` value then checks
-the whole tree (worker processes reopen the index from its cache). Reported: ELF files/s
-and apps/s per jobs value, their ratio to ``jobs=1`` in the same run, and whether every
+The store index is built once before timing; each ``--jobs`` value then checks the whole
+tree on its own copy of that warm cache (worker processes reopen the index from it), so
+the version-check verdicts one run keeps in the cache do not speed up the next. Reported:
+ELF files/s and apps/s per jobs value, their ratio to ``jobs=1`` in the same run, and whether every
 run gave the same verdicts. Needs the fixture store (Nix, root).
 
 ``--usr-lib`` also checks a real distribution's library directory (default
@@ -39,6 +40,8 @@ import time
 import zipfile
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from autopatchelf._api import open_index
 from autopatchelf.actions.checks.check import check_paths
@@ -226,14 +229,24 @@ def usr_lib_child(options_json: str) -> None:
     print(json.dumps(row))
 
 
+def cache_copy(snapshot: str, name: str) -> str:
+    """A copy of the warm cache ``snapshot`` for one timed run: every run starts from the
+    same cache, so the version-check verdicts one run keeps do not speed up the next."""
+    copy = os.path.join(os.path.dirname(snapshot), f"cache-{name}")
+    shutil.copytree(snapshot, copy)
+    return copy
+
+
 def bench_usr_lib(
     directory: str, limit: int, within: tuple[str, ...], cache_dir: str, jobs_values: list[int]
 ) -> dict[str, Any]:
-    """``check`` of ``directory`` once per jobs value, each in a fresh process."""
+    """``check`` of ``directory`` once per jobs value, each in a fresh process and on its
+    own copy of the warm cache ``cache_dir``."""
     paths = usr_lib_paths(directory, limit)
     rows: list[dict[str, Any]] = []
     for jobs in jobs_values:
-        spec = {"within": within, "cache_dir": cache_dir, "paths": paths, "jobs": jobs}
+        run_cache = cache_copy(cache_dir, f"usr-lib-{jobs}")
+        spec = {"within": within, "cache_dir": run_cache, "paths": paths, "jobs": jobs}
         done = subprocess.run(
             [sys.executable, __file__, "--usr-lib-child", json.dumps(spec)],
             capture_output=True, text=True, check=True, timeout=1800,
@@ -290,17 +303,21 @@ def main() -> None:
             system=(),
         )
         documents = []
-        with open_index(options) as index:  # builds the cache: every run below starts warm
+        with open_index(options):  # builds the cache: every run below starts warm
             warm = time.perf_counter()
             StoreIndex.open(within=list(options.within), cache_dir=options.cache_dir).close()
             reopen = time.perf_counter() - warm
-            print(
-                f"tree: {elf_files} ELF files ({args.copies} fixture sets, {len(wheels)} wheels "
-                f"x {args.real_copies}); warm index reopen {reopen * 1000:.1f} ms"
+        print(
+            f"tree: {elf_files} ELF files ({args.copies} fixture sets, {len(wheels)} wheels "
+            f"x {args.real_copies}); warm index reopen {reopen * 1000:.1f} ms"
+        )
+        for jobs in jobs_values:
+            run_options = attrs.evolve(
+                options, cache_dir=cache_copy(str(options.cache_dir), f"tree-{jobs}")
             )
-            for jobs in jobs_values:
+            with open_index(run_options) as index:
                 started = time.perf_counter()
-                report = check_paths([str(root)], options, index=index, jobs=jobs)
+                report = check_paths([str(root)], run_options, index=index, jobs=jobs)
                 seconds = time.perf_counter() - started
                 documents.append(report_document(report))
                 rows.append(
