@@ -12,7 +12,8 @@ with the glibc fixed, the formula falls apart into independent parts, and each p
 optimised alone with stratified RC2 over Glucose 4. The best glibc's total wins (ties: the
 first glibc in the encoding's order, then no glibc). Models tied at a part's optimum are
 enumerated by blocking that part's choices, so callers can show alternatives; another glibc
-at the same total cost is an alternative too.
+at the same total cost is an alternative too. Parts of one shape (the same formula once
+renumbered) are optimised once (:mod:`~autopatchelf.sat.parts`).
 
 One RC2 over the whole formula (what this did before) finds about two cores per soname,
 and its core bookkeeping is quadratic in their number: 1,500 sonames x 5 candidates took
