@@ -268,6 +268,8 @@ class DynamicSymbols:
     @functools.cached_property
     def defined_names(self) -> frozenset[str]:
         """The names of :attr:`defined` (decoded once per object)."""
+        if not self.count:
+            return frozenset()
         return frozenset(self._columns.export_names)
 
     @functools.cached_property

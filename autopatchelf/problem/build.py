@@ -441,7 +441,9 @@ class _Builder:
         warm solve decodes no symbol table whose verdicts are known."""
         memo: PairVerdicts = {} if pairs is None else pairs
         saved = self.source.verdicts()
-        checks = self._pairs_to_check(any_glibc)
+        # A pair's provider deps are part of its key only where verdicts are kept for
+        # later: a build keeping none does not look them up.
+        checks = self._pairs_to_check(any_glibc, with_deps=pairs is not None or saved is not None)
         keys: dict[tuple[str, str, str, tuple[str | None, ...]], bytes] = {}
         if saved is not None:
             keys = self._saved_keys(saved, [c for c in checks if c not in memo])
@@ -474,11 +476,12 @@ class _Builder:
             saved.save(new)
 
     def _pairs_to_check(
-        self, any_glibc: bool
+        self, any_glibc: bool, *, with_deps: bool = True
     ) -> list[tuple[str, str, str, tuple[str | None, ...]]]:
         """(requester, soname, provider, the provider's own deps) of every pair whose
-        verdict may matter, in a deterministic order. Only a soname the requester's
-        version table names can ask for a version or a versioned symbol."""
+        verdict may matter, in a deterministic order (``with_deps`` false: no deps, ``()``).
+        Only a soname the requester's version table names can ask for a version or a
+        versioned symbol."""
         providers, fixed_of, candidates = self.providers, self.fixed, self.candidates
         checks: list[tuple[str, str, str, tuple[str | None, ...]]] = []
         deps_of: dict[str, tuple[str | None, ...]] = {}
@@ -495,8 +498,8 @@ class _Builder:
                 if fixed and any_glibc and is_glibc_name(name):
                     options.extend(c for c in candidates.get(name, ()) if c != fixed)
                 for option in options:
-                    deps = deps_of.get(option)
-                    if deps is None:
+                    deps = deps_of.get(option, ()) if with_deps else ()
+                    if with_deps and option not in deps_of:
                         deps = deps_of[option] = self._bound_deps(providers[option])
                     checks.append((req_path, name, option, deps))
         return checks
@@ -668,7 +671,8 @@ def build_problem(
     )
     closures = {sp: source.closure(sp) for sp in store_paths}
     closure_glibcs = {
-        sp: tuple(sorted(g for g in glibcs if g in closure)) for sp, closure in closures.items()
+        sp: tuple(g for g in glibcs if g in closure)  # (glibcs is sorted)
+        for sp, closure in closures.items()
     }
     missing: dict[str, tuple[str, ...]] = {}
     known: list[str] | None = None

@@ -15,7 +15,7 @@ cost of the soft clauses those literals already decide, and the remaining parts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import attrs
 from pysat.solvers import Solver
@@ -54,13 +54,9 @@ class Conditioner:
         self, hard: Sequence[Sequence[int]], soft: Sequence[tuple[Sequence[int], int]]
     ) -> None:
         """``hard`` clauses and ``soft`` (clause, weight) pairs."""
-        self.hard: list[Sequence[int]] = []
-        units: set[int] = set()
-        for clause in hard:  # one pass: the formula is long
-            if len(clause) > 1:
-                self.hard.append(clause)
-            elif clause:
-                units.add(clause[0])
+        # The formula's units (few: its foreign files) are set apart, the rest kept.
+        units = {clause[0] for clause in hard if len(clause) == 1}
+        self.hard = [clause for clause in hard if len(clause) > 1]
         self.soft = [(tuple(c), w) for c, w in soft]
         # The solver reports what it derives from assumptions, not the formula's own
         # units: those are passed as assumptions instead.
@@ -129,7 +125,7 @@ def _components(hard: list[tuple[int, ...]], soft: list[SoftClause]) -> tuple[Pa
     # of the formula, the bulk of the conditioning's time.
     parent: dict[int, int] = {}
     setdefault = parent.setdefault
-    for clause in _all_clauses(hard, soft):
+    for clause in _linking(hard, soft):
         first = 0
         for lit in clause:
             var = lit if lit > 0 else -lit
@@ -144,6 +140,10 @@ def _components(hard: list[tuple[int, ...]], soft: list[SoftClause]) -> tuple[Pa
                 parent[var] = first
     # Each variable's root (under both signs), and each root's variables in order of
     # first appearance.
+    for clause, _ in soft:  # a unit soft clause links nothing: its variable joins alone
+        if len(clause) == 1:
+            lit = clause[0]
+            setdefault(lit if lit > 0 else -lit, lit if lit > 0 else -lit)
     root_of: dict[int, int] = {}
     members: dict[int, list[int]] = {}
     for var, above in parent.items():
@@ -169,9 +169,8 @@ def _components(hard: list[tuple[int, ...]], soft: list[SoftClause]) -> tuple[Pa
     return tuple(parts)
 
 
-def _all_clauses(
-    hard: Iterable[tuple[int, ...]], soft: Iterable[SoftClause]
-) -> Iterable[tuple[int, ...]]:
-    yield from hard
-    for clause, _ in soft:
-        yield clause
+def _linking(hard: list[tuple[int, ...]], soft: list[SoftClause]) -> list[tuple[int, ...]]:
+    """The clauses that can link variables: the hard ones and soft ones of two or more
+    literals (in the encoding every soft clause is a unit: no copy is made then)."""
+    longer = [clause for clause, _ in soft if len(clause) > 1]
+    return [*hard, *longer] if longer else hard

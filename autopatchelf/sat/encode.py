@@ -140,6 +140,18 @@ class _Encoder:
             self.selectors[sel] = fact
         return sel
 
+    def _sels_of_distinct(self, facts: Iterable[F.Fact]) -> list[int]:
+        """The selectors of facts equal to no fact numbered before or after them (one per
+        key of a problem map: a (requester, name) pair, a store path), numbered in order
+        without hashing each."""
+        assert self._pool is None, "a selector is numbered after the auxiliaries"
+        listed = list(facts)
+        first = self.top + 1
+        self.top += len(listed)
+        sels = list(range(first, self.top + 1))
+        self.selectors.update(zip(sels, listed, strict=True))
+        return sels
+
     def _guarded(self, fact: F.Fact, clause: list[int]) -> None:
         self.hard.append([*clause, -self._sel(fact)])
 
@@ -215,19 +227,23 @@ class _Encoder:
         self._needs_sels = [
             sel(F.Needs(path, name)) for path in sorted(foreign) for name in p.free.get(path, ())
         ]
-        self._fixed_sels = [
-            sel(
-                F.BundledProvides(req, name, prov)
-                if req in foreign
-                else F.ClosureProvides(req, name, prov)
-            )
+        # (Only these facts say which file a requester's own search finds.)
+        self._fixed_sels = self._sels_of_distinct(
+            F.BundledProvides(req, name, prov)
+            if req in foreign
+            else F.ClosureProvides(req, name, prov)
             for (req, name), prov in p.fixed.items()
-        ]
+        )
         # 0: an architecture exclusion (no requester, no selector).
         self._exclusion_sels = [sel(F.Excluded(e)) if e.requester else 0 for e in p.exclusions]
-        self._closure_glibc_sels = {
-            sp: sel(F.ClosureGlibc(sp, glibcs)) for sp, glibcs in p.closure_glibcs.items() if glibcs
-        }
+        with_glibcs = [(sp, glibcs) for sp, glibcs in p.closure_glibcs.items() if glibcs]
+        self._closure_glibc_sels = dict(
+            zip(
+                [sp for sp, _ in with_glibcs],
+                self._sels_of_distinct(F.ClosureGlibc(sp, glibcs) for sp, glibcs in with_glibcs),
+                strict=True,
+            )
+        )
         self._dlopen_sels = [sel(fact) for fact in self._dlopen_facts]
 
     @functools.cached_property

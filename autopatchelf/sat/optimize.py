@@ -12,7 +12,8 @@ with the glibc fixed, the formula falls apart into independent parts, and each p
 optimised alone with stratified RC2 over Glucose 4. The best glibc's total wins (ties: the
 first glibc in the encoding's order, then no glibc). Models tied at a part's optimum are
 enumerated by blocking that part's choices, so callers can show alternatives; another glibc
-at the same total cost is an alternative too.
+at the same total cost is an alternative too. Parts of one shape (the same formula once
+renumbered) are optimised once (:mod:`~autopatchelf.sat.parts`).
 
 One RC2 over the whole formula (what this did before) finds about two cores per soname,
 and its core bookkeeping is quadratic in their number: 1,500 sonames x 5 candidates took
@@ -25,16 +26,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 
 import attrs
-from pysat.examples.rc2 import RC2Stratified
-from pysat.formula import WCNF
 from pysat.solvers import Solver
 
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.decompose import Case, Conditioner, Part
 from autopatchelf.sat.encode import Encoding
+from autopatchelf.sat.parts import PartOptimiser
 
 _SAT_SOLVER = "g4"
-_MAXSAT_SOLVER = "g4"
 
 
 @attrs.frozen
@@ -147,11 +146,12 @@ class Optimiser:
         if self._conditioner is None:
             self._conditioner = Conditioner(enc.hard, enc.soft)
         choice_vars = {var: key for key, var in x_items}
+        parts = PartOptimiser(choice_vars)  # (a shape met under another glibc: solved once)
         solved: list[_Solved] = []
         for assumptions in _glibc_cases(enc):
             case = self._conditioner.condition(assumptions, held)
             if case is not None:
-                result = _solve_case(case, choice_vars, max_alternatives)
+                result = _solve_case(case, choice_vars, parts, max_alternatives)
                 if result is not None:
                     solved.append(result)
         if not solved:
@@ -189,7 +189,10 @@ def _glibc_cases(enc: Encoding) -> list[tuple[int, ...]]:
 
 
 def _solve_case(
-    case: Case, choice_vars: dict[int, tuple[str, str]], max_alternatives: int
+    case: Case,
+    choice_vars: dict[int, tuple[str, str]],
+    parts: PartOptimiser,
+    max_alternatives: int,
 ) -> _Solved | None:
     model = set(case.implied)
     cost = case.cost
@@ -199,7 +202,7 @@ def _solve_case(
         if not part.soft:
             plain.append(part)
             continue
-        found = _trivial_part(part) or _optimise_part(part, choice_vars, max_alternatives)
+        found = _trivial_part(part) or parts.optimum(part, max_alternatives)
         if found is None:
             return None
         part_cost, part_model, others = found
@@ -224,50 +227,6 @@ def _solve_case(
     return _Solved(cost, frozenset(model), choices, tuple(alternatives))
 
 
-def _optimise_part(
-    part: Part, choice_vars: dict[int, tuple[str, str]], max_alternatives: int
-) -> tuple[int, frozenset[int], list[frozenset[int]]] | None:
-    """A part's optimal cost and model, and other models of that cost.
-
-    The part's variables are renumbered from 1 first: a solver's model (and RC2's work per
-    model) is as long as the highest variable number, which would otherwise be the whole
-    encoding's.
-    """
-    variables = part.variables
-    local = _local_numbers(variables)
-    renumber = local.__getitem__
-    wcnf = WCNF()  # filled directly: WCNF.append rescans each clause for its top variable
-    wcnf.hard = [list(map(renumber, clause)) for clause in part.hard]
-    wcnf.soft = [list(map(renumber, clause)) for clause, _ in part.soft]
-    wcnf.wght = [weight for _, weight in part.soft]
-    wcnf.topw = 1 + sum(wcnf.wght)
-    wcnf.nv = len(variables)
-    with RC2Stratified(wcnf, solver=_MAXSAT_SOLVER) as rc2:
-        found = rc2.compute()
-        if found is None:
-            return None
-        cost = int(rc2.cost)
-        best = _global(found, variables)
-        others: list[frozenset[int]] = []
-        first = _chosen(best, choice_vars)
-        seen = {first}
-        block = sorted(-lit for lit in first)
-        for _ in range(max_alternatives * 4):
-            if len(others) >= max_alternatives or not block:
-                break
-            rc2.add_clause(list(map(renumber, block)))
-            other = rc2.compute()
-            if other is None or int(rc2.cost) != cost:
-                break
-            model = _global(other, variables)
-            chosen = _chosen(model, choice_vars)
-            block = sorted(-lit for lit in chosen)
-            if chosen not in seen:
-                seen.add(chosen)
-                others.append(model)
-    return cost, best, others
-
-
 def _trivial_part(part: Part) -> tuple[int, frozenset[int], list[frozenset[int]]] | None:
     """The optimum of a part made of unit soft clauses alone (a store path no loaded file
     can pull in any more, say): each variable takes its heavier side."""
@@ -282,37 +241,12 @@ def _trivial_part(part: Part) -> tuple[int, frozenset[int], list[frozenset[int]]
     return sum(w for lit, w in weight.items() if lit not in model), model, []
 
 
-def _local_numbers(variables: tuple[int, ...]) -> dict[int, int]:
-    """Each literal of ``variables`` -> the same literal with the variables numbered 1, 2,
-    ... in their order (both signs: one lookup per literal)."""
-    local: dict[int, int] = {}
-    for i, var in enumerate(variables, start=1):
-        local[var] = i
-        local[-var] = -i
-    return local
-
-
-def _global(model: Sequence[int], variables: tuple[int, ...]) -> frozenset[int]:
-    """A part's model (renumbered from 1) in the encoding's own variable numbers."""
-    size = len(variables)
-    return frozenset(
-        variables[lit - 1] if lit > 0 else -variables[-lit - 1]
-        for lit in model
-        if 0 < abs(lit) <= size
-    )
-
-
 def _any_part_model(parts: Sequence[Part]) -> frozenset[int] | None:
     """A model of parts without soft clauses (independent: solved together)."""
     with Solver(name=_SAT_SOLVER, bootstrap_with=[c for p in parts for c in p.hard]) as solver:
         if not solver.solve():
             return None
         return frozenset(solver.get_model() or ())
-
-
-def _chosen(model: frozenset[int], choice_vars: dict[int, tuple[str, str]]) -> frozenset[int]:
-    """The true choice literals of ``model``."""
-    return frozenset(lit for lit in model if lit > 0 and lit in choice_vars)
 
 
 def _choices(

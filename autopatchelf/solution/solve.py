@@ -472,10 +472,16 @@ def _undefined_imports(own: ElfFacts, loaded: Sequence[ElfFacts]) -> list[tuple[
     # Each import is looked up in the objects' name sets: no union of them all. The
     # root's own definitions are decoded only for an import nothing loaded defines
     # (a check's roots are mostly libraries, whose exports are most of their table).
-    defined = [obj.symbols.defined_names for obj in loaded]
+    # The loaded objects' names are decoded only once some object imports a name
+    # without a version.
+    defined: list[frozenset[str]] = []
     lost_by: list[tuple[int, list[str]]] = []
     for position, obj in enumerate([own, *loaded]):
         imports = obj.symbols.unversioned_imports
+        if not imports:
+            continue
+        if not defined:
+            defined = [other.symbols.defined_names for other in loaded]
         left = [n for n in imports if not any(n in names for names in defined)]
         lost = sorted(n for n in left if n not in own.symbols.defined_names)
         if lost:
