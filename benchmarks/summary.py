@@ -112,7 +112,9 @@ def solve_rows(r: Results) -> list[Row]:
         rows.append(
             (
                 f"solve {n:,} sonames x {row['candidates']}",
-                f"{row['solve_s']:.2f} s, peak {row['peak_rss_mib']:.0f} MiB",
+                f"{row['solve_s']:.2f} s, peak {row['peak_rss_mib']:.0f} MiB ("
+                f"{row['parts_reused']} of {row['parts_solved'] + row['parts_reused']} parts "
+                f"of a shape met before; every part solved: {row['solve_distinct_s']:.2f} s)",
                 f"greedy first-match {row['greedy_s']:.2f} s (wrong answer)",
                 baseline,
                 f"< {goals[n]:.0f} s",

@@ -91,7 +91,8 @@ def test_the_summary_table_reads_results_and_says_what_is_missing(tmp_path: Path
     row = {
         "sonames": 1500, "candidates": 5, "solve_s": 0.9, "greedy_s": 0.3,
         "solver_consistent": True, "peak_rss_mib": 120.0, "optimise_s": 0.5,
-        "whole_rc2_s": 7.0, "same_optimum": True,
+        "whole_rc2_s": 7.0, "same_optimum": True, "parts_solved": 1, "parts_reused": 149,
+        "solve_distinct_s": 1.3,
     }  # fmt: skip
     slow = {**row, "sonames": 5000, "solve_s": 6.0, "whole_rc2_s": None}
     (tmp_path / "bench_solve.json").write_text(json.dumps({"scaling": [row, slow]}))
@@ -100,6 +101,7 @@ def test_the_summary_table_reads_results_and_says_what_is_missing(tmp_path: Path
     lines = text.splitlines()
     solved = lines.index("   * - solve 1,500 sonames x 5")
     assert lines[solved + 5] == "     - yes"
+    assert "149 of 150 parts of a shape met before; every part solved: 1.30 s" in text
     slower = lines.index("   * - solve 5,000 sonames x 5")
     assert lines[slower + 5] == "     - **no**"
     assert "   * - bench_patch.py" in lines and "     - not run" in lines

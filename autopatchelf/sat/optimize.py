@@ -109,9 +109,15 @@ class Optimiser:
     alone, so no solve changes what a later one finds). A context manager; :meth:`close`
     frees its solver."""
 
-    def __init__(self, enc: Encoding) -> None:
+    def __init__(self, enc: Encoding, *, reuse_shapes: bool = True) -> None:
         self.enc = enc
         self._conditioner: Conditioner | None = None
+        #: Hand a part of a shape solved before that shape's optimum (the default); off,
+        #: every part is solved (the benchmark measures the cost of parts that all differ).
+        self.reuse_shapes = reuse_shapes
+        #: Parts solved by RC2, and parts of a shape solved before, over every optimise.
+        self.parts_solved = 0
+        self.parts_reused = 0
 
     def __enter__(self) -> Optimiser:
         return self
@@ -146,7 +152,8 @@ class Optimiser:
         if self._conditioner is None:
             self._conditioner = Conditioner(enc.hard, enc.soft)
         choice_vars = {var: key for key, var in x_items}
-        parts = PartOptimiser(choice_vars)  # (a shape met under another glibc: solved once)
+        # (a shape met under another glibc: solved once)
+        parts = PartOptimiser(choice_vars, reuse=self.reuse_shapes)
         solved: list[_Solved] = []
         for assumptions in _glibc_cases(enc):
             case = self._conditioner.condition(assumptions, held)
@@ -154,6 +161,8 @@ class Optimiser:
                 result = _solve_case(case, choice_vars, parts, max_alternatives)
                 if result is not None:
                     solved.append(result)
+        self.parts_solved += parts.solved
+        self.parts_reused += parts.reused
         if not solved:
             return None
         best = min(solved, key=lambda s: s.cost)  # the first of equal costs: deterministic

@@ -48,8 +48,9 @@ class PartOptimiser:
     4); ``choices``: the variables whose true literals make a choice set (alternatives
     differ in them)."""
 
-    def __init__(self, choices: Container[int]) -> None:
+    def __init__(self, choices: Container[int], *, reuse: bool = True) -> None:
         self._choices = choices
+        self._reuse = reuse
         self._solved: dict[_Shape, _LocalOptimum | None] = {}
         #: How many parts were solved, and how many were a shape solved before.
         self.solved = 0
@@ -70,7 +71,7 @@ class PartOptimiser:
             frozenset(i for i, var in enumerate(variables, start=1) if var in choices),
             max_alternatives,
         )
-        if shape in self._solved:
+        if self._reuse and shape in self._solved:
             self.reused += 1
             found = self._solved[shape]
         else:
