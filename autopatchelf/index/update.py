@@ -25,7 +25,8 @@ from autopatchelf.progress import NullProgress, Progress
 from autopatchelf.store.graph import MappingGraph, ReferenceGraph
 from autopatchelf.store.store import Store
 
-#: Write scanned paths to the cache every so many files (keeps progress on interruption).
+#: Write scanned paths to the cache every so many files (an incremental update commits
+#: each batch: progress kept on interruption; a cold build commits once, at its end).
 _BATCH_FILES = 2000
 _BATCH_PATHS = 500
 
