@@ -237,8 +237,9 @@ def _indexes(cache: Path) -> set[str]:
 def test_interrupted_cold_build_is_rebuilt(
     store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A cold build makes its indexes at the end, under a marker: interrupted, the
-    cache is never trusted as complete, and the next run builds it again."""
+    """A cold build makes its indexes at the end, in one transaction, under a marker:
+    interrupted, it leaves no row of its scans (only the marker), the cache is never
+    trusted as complete, and the next run builds it again."""
     cache = tmp_path / "cache"
     whole = providers(store, tmp_path / "whole")
     expected = _indexes(tmp_path / "whole")
@@ -260,7 +261,7 @@ def test_interrupted_cold_build_is_rebuilt(
     monkeypatch.setattr(IndexCache, "write", real)
     (db,) = cache.glob("index-*.sqlite")
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM paths").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM paths").fetchone() == (0,)
     assert conn.execute("SELECT value FROM meta WHERE key = 'unfinished'").fetchone() == ("1",)
     conn.close()
     with StoreIndex.open(str(store), cache_dir=str(cache), workers=1) as index:

@@ -98,6 +98,10 @@ _UNFINISHED = "unfinished"
 #: The ``meta`` key of the recorded store dir stamp (:meth:`IndexCache.record_listing`).
 _LISTING = "listing"
 
+#: The page cache of a cold build's one transaction (negative: KiB), so that its
+#: pages are not spilled to the file and read back before the commit.
+_BULK_CACHE_KIB = -32768
+
 _TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs", "blobs", "verdicts")
 
 #: How long a solve waits for another run's write lock to save its verdicts (seconds):
@@ -137,6 +141,8 @@ class IndexCache:
         self.warning = warning
         self._lock_depth = 0
         self._reader: sqlite3.Connection | None = None
+        #: Inside :meth:`bulk_load`: its one transaction holds every write.
+        self._bulk = False
 
     @classmethod
     def open(cls, store_dir: str, cache_dir: str | None = None) -> IndexCache:
@@ -277,25 +283,49 @@ class IndexCache:
 
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """The writes of a cold build (the caller holds the writers' lock): the indexes
-        of :data:`_INDEXES` are dropped until the end, and the WAL is not checkpointed
-        meanwhile (no page is written twice). Until the end, the cache says it is
-        unfinished: another run waits for the lock, and one that finds it still
-        unfinished (this run was interrupted) rebuilds it from scratch."""
+        """The writes of a cold build (the caller holds the writers' lock), in one
+        transaction: the indexes of :data:`_INDEXES` are dropped until the end, the
+        journal is a rollback one meanwhile when no other connection is open (each page
+        is written once, not to the WAL and again by its checkpoint) and the page cache
+        holds the whole build (no page is spilled and read back). Until the end, the
+        cache says it is unfinished (a marker committed before): another run waits for
+        the lock, and one that finds it still unfinished (this run was interrupted, its
+        transaction rolled back) rebuilds it from scratch."""
         conn = self._conn
         with self._transaction():
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_UNFINISHED,))
             for name in _INDEXES:
                 conn.execute(f"DROP INDEX IF EXISTS {name}")
-        (checkpoints,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        journal = self._rollback_journal()
+        (pages,) = conn.execute("PRAGMA cache_size").fetchone()
+        conn.execute(f"PRAGMA cache_size = {_BULK_CACHE_KIB}")
         try:
-            yield
             with self._transaction():
+                self._bulk = True
+                try:
+                    yield
+                finally:
+                    self._bulk = False
                 self._create_indexes()
                 conn.execute("DELETE FROM meta WHERE key = ?", (_UNFINISHED,))
         finally:
-            conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoints)}")
+            conn.execute(f"PRAGMA cache_size = {int(pages)}")
+            if journal:  # else the next connection sets it (another one is open now)
+                with contextlib.suppress(sqlite3.OperationalError):
+                    conn.execute("PRAGMA journal_mode = WAL")
+
+    def _rollback_journal(self) -> bool:
+        """Leave WAL mode for the rest of a cold build, if no other connection is open
+        (else stay in WAL): a rollback journal keeps no copy of pages the file did not
+        hold before the transaction, so each page of the new tables is written once,
+        into the file, instead of into the WAL and then again by its checkpoint."""
+        if self.path is None:
+            return False
+        try:
+            (mode,) = self._conn.execute("PRAGMA journal_mode = DELETE").fetchone()
+        except sqlite3.OperationalError:
+            return False  # another connection is open: WAL mode stays
+        return str(mode).lower() == "delete"
 
     # -- queries used while updating ---------------------------------------------------
 
@@ -390,7 +420,7 @@ class IndexCache:
     def write(self, paths: Sequence[PathScan], dirs: Sequence[DirScan] = ()) -> None:
         """Record scanned store paths and dirs, in one transaction (a few batched
         statements for the whole lot, not a few per store path)."""
-        with self._transaction():
+        with contextlib.nullcontext() if self._bulk else self._transaction():
             if paths:
                 self._forget_listing()
             write_scans(self._conn, paths, dirs, self._digests)

@@ -16,6 +16,7 @@ import attrs
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import StoreError
 from autopatchelf.frozen import FrozenMap
+from autopatchelf.gcpause import cycle_collector_paused
 from autopatchelf.index.cache import IndexCache, stamps_differ
 from autopatchelf.index.parallel import Job, ReaderPool, default_workers
 from autopatchelf.index.pathtable import PathTable
@@ -25,7 +26,8 @@ from autopatchelf.progress import NullProgress, Progress
 from autopatchelf.store.graph import MappingGraph, ReferenceGraph
 from autopatchelf.store.store import Store
 
-#: Write scanned paths to the cache every so many files (keeps progress on interruption).
+#: Write scanned paths to the cache every so many files (an incremental update commits
+#: each batch: progress kept on interruption; a cold build commits once, at its end).
 _BATCH_FILES = 2000
 _BATCH_PATHS = 500
 
@@ -70,7 +72,7 @@ def update_cache(
         count = default_workers() if workers is None else workers
         pool = ReaderPool(count) if reader is None and count > 1 else None
         try:
-            with cache.exclusive():
+            with cache.exclusive(), cycle_collector_paused():
                 updater.run(pool)
         finally:
             if pool is not None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-import gc
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -15,6 +13,7 @@ from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.elf.records import ElfClass
 from autopatchelf.elf.strings import soname_strings
 from autopatchelf.errors import PredictionError, Unsatisfiable
+from autopatchelf.gcpause import cycle_collector_paused
 from autopatchelf.ldso.drivers import default_driver_dirs
 from autopatchelf.ldso.glibc import is_glibc_name
 from autopatchelf.ldso.search import Tag, own_entries
@@ -42,22 +41,6 @@ from autopatchelf.solution.model import (
     RootSolution,
     Solution,
 )
-
-
-@contextlib.contextmanager
-def cycle_collector_paused() -> Iterator[None]:
-    """Solving allocates millions of short-lived clauses and records and creates no
-    reference cycle worth collecting, while Python's cyclic collector keeps rescanning the
-    growing heap: 25% of a 5,000-soname solve (benchmarks/bench_solve.py). It is paused
-    for the solve (or for a run of many: ``check``'s, whose survivors it would otherwise
-    scan after every solve) and restored as it was."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @cycle_collector_paused()

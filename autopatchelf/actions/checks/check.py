@@ -24,10 +24,10 @@ from autopatchelf.actions.checks.pool import Helpers, solve_units, start_helpers
 from autopatchelf.actions.checks.solver import UnitSolver, Verdict
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import CheckInputError, ElfError
+from autopatchelf.gcpause import cycle_collector_paused
 from autopatchelf.index import StoreIndex
 from autopatchelf.options import SolveOptions
 from autopatchelf.progress import NullProgress, Progress
-from autopatchelf.solution.solve import cycle_collector_paused
 
 
 def check_paths(

@@ -21,8 +21,8 @@ from autopatchelf._api import open_index, open_remote
 from autopatchelf.actions.checks.check_apps import Unit
 from autopatchelf.actions.checks.solver import UnitSolver, Verdict
 from autopatchelf.errors import StoreError
+from autopatchelf.gcpause import cycle_collector_paused
 from autopatchelf.options import SolveOptions
-from autopatchelf.solution.solve import cycle_collector_paused
 
 #: For fewer ELF files than this no worker process is started.
 MIN_FILES = 100
