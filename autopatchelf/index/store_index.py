@@ -60,6 +60,7 @@ class StoreIndex:
         self._timings = timings
         self._stats: IndexStats | None = None
         self._candidates: dict[str, Candidate | None] = {}
+        self._verdicts: IndexVerdicts | None = None
         #: :meth:`search_dirs`' answers, by (candidate path, origin).
         self._search_dirs: dict[tuple[str, str], tuple[str, ...]] = {}
         #: :meth:`candidate`'s answers, by the path asked about.
@@ -161,6 +162,8 @@ class StoreIndex:
         return self._cache.warning
 
     def close(self) -> None:
+        if self._verdicts is not None:
+            self._verdicts.flush()
         self._cache.close()
         if self._owns_store:
             self._store.close()
@@ -328,7 +331,9 @@ class StoreIndex:
     def verdicts(self) -> IndexVerdicts:
         """The version-check verdicts this cache keeps between runs, keyed by the facts
         of the candidates it handed out (:mod:`autopatchelf.problem.verdicts`)."""
-        return IndexVerdicts(self._facts_keys, self._cache)
+        if self._verdicts is None:
+            self._verdicts = IndexVerdicts(self._facts_keys, self._cache)
+        return self._verdicts
 
     # -- references ----------------------------------------------------------------------
 
@@ -405,17 +410,36 @@ def _update_and_load(
 
 class IndexVerdicts:
     """:class:`~autopatchelf.problem.verdicts.VerdictStore` over an index cache: it vouches
-    for the facts of the candidates the index handed out (read from their blobs)."""
+    for the facts of the candidates the index handed out (read from their blobs). New
+    verdicts are written in batches (a ``check`` solves hundreds of problems), and the
+    rest when the index closes."""
+
+    #: Verdicts held before they are written in one transaction.
+    BATCH = 20_000
 
     def __init__(self, facts_keys: Mapping[str, bytes], cache: IndexCache) -> None:
         self._facts_keys = facts_keys
         self._cache = cache
+        self._pending: dict[bytes, tuple[str, str] | None] = {}
 
     def facts_key(self, path: str) -> bytes | None:
         return self._facts_keys.get(path)
 
     def load(self, keys: Sequence[bytes]) -> Mapping[bytes, tuple[str, str] | None]:
-        return self._cache.verdicts(keys)
+        pending = self._pending
+        found = {key: pending[key] for key in keys if key in pending}
+        rest = [key for key in keys if key not in found]
+        if rest:
+            found.update(self._cache.verdicts(rest))
+        return found
 
     def save(self, verdicts: Mapping[bytes, tuple[str, str] | None]) -> None:
-        self._cache.save_verdicts(verdicts)
+        self._pending.update(verdicts)
+        if len(self._pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the verdicts held (dropped if the cache stays busy: judged again later)."""
+        if self._pending:
+            self._cache.save_verdicts(self._pending)
+            self._pending = {}
