@@ -486,7 +486,11 @@ class IndexCache:
     def save_verdicts(self, verdicts: Mapping[bytes, tuple[str, str] | None]) -> bool:
         """Keep these verdicts; ``False`` when another run held the write lock for longer
         than a solve waits (they are dropped then: the next run judges them again)."""
-        rows = [(k, None, None) if v is None else (k, *v) for k, v in verdicts.items()]
+        rows = [
+            (k, None, None) if v is None else (k, *v)
+            for k, v in verdicts.items()
+            if v is None or all(_is_utf8(text) for text in v)
+        ]  # a symbol name that is not UTF-8 (a hostile file): judged again each time
         conn = self._conn
         (waited,) = conn.execute("PRAGMA busy_timeout").fetchone()
         conn.execute(f"PRAGMA busy_timeout = {int(_VERDICT_WAIT * 1000)}")
@@ -540,6 +544,15 @@ def cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:
         f"index cache {where} is unusable: {exc}",
         hint="delete it, or pass another --cache-dir",
     )
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether SQLite can hold ``text`` (names read with surrogateescape may not be)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _connect(path: str) -> sqlite3.Connection:

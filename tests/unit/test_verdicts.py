@@ -130,3 +130,17 @@ def test_undefined_unversioned_imports_are_kept_and_warned_the_same() -> None:
     again = store.solve([app])
     assert again.warnings == first.warnings
     assert saved.found > found
+
+
+def test_the_index_cache_keeps_verdicts_and_skips_names_sqlite_cannot_hold() -> None:
+    from autopatchelf.index.cache import IndexCache
+
+    cache = IndexCache.in_memory("/nix/store")
+    try:
+        hostile = ("symbol", "f\udc93oo@FOO_1.0")  # a name read with surrogateescape
+        kept = {b"k" * 16: ("version", "FOO_2.0"), b"n" * 16: None, b"h" * 16: hostile}
+        assert cache.save_verdicts(kept)
+        found = cache.verdicts([b"k" * 16, b"n" * 16, b"h" * 16, b"x" * 16])
+        assert found == {b"k" * 16: ("version", "FOO_2.0"), b"n" * 16: None}
+    finally:
+        cache.close()
