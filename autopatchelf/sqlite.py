@@ -8,6 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def storable(*texts: str | None) -> bool:
+    """Whether SQLite can hold these strings: valid UTF-8, as names decoded from a file
+    with surrogateescape may not be (``None`` is always storable)."""
+    try:
+        for text in texts:
+            if text is not None:
+                text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_busy(exc: sqlite3.Error) -> bool:
     """Whether ``exc`` says another connection holds the database (retry later), as
     opposed to a corrupt or unreadable file."""

@@ -16,12 +16,13 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from autopatchelf.cachedir import cache_dir as resolve_cache_dir
 from autopatchelf.errors import ElfError, StoreError
 from autopatchelf.index.cachewrite import DigestMemo, blob_digest, write_scans
 from autopatchelf.index.records import DirScan, ElfSummary, PathScan
-from autopatchelf.sqlite import connect_cache, transaction
+from autopatchelf.sqlite import connect_cache, storable, transaction
 from autopatchelf.sqlite import is_busy as _is_busy
 
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
@@ -455,33 +456,31 @@ class IndexCache:
 
     def blobs_by_path(self, paths: Sequence[str]) -> dict[str, bytes]:
         """The facts blobs of the given library files (absent ones are left out)."""
-        result: dict[str, bytes] = {}
-        for start in range(0, len(paths), 500):
-            batch = list(paths[start : start + 500])
-            marks = ",".join("?" * len(batch))
-            for path, blob in self.reader().execute(
-                "SELECT f.path, b.blob FROM files AS f JOIN blobs AS b ON b.digest = f.facts"
-                f" WHERE f.path IN ({marks})",
-                batch,
-            ):
-                result[path] = blob
-        return result
+        rows = self._select_in(
+            "SELECT f.path, b.blob FROM files AS f JOIN blobs AS b ON b.digest = f.facts"
+            " WHERE f.path IN ({marks})",
+            paths,
+        )
+        return dict(rows)
 
     def verdicts(self, keys: Sequence[bytes]) -> dict[bytes, tuple[str, str] | None]:
         """Saved version-check verdicts (:mod:`autopatchelf.problem.verdicts`) of those of
         ``keys`` that have one: ``None`` for a pair that is fine, else (kind, what)."""
         found: dict[bytes, tuple[str, str] | None] = {}
-        for start in range(0, len(keys), 500):
-            batch = list(keys[start : start + 500])
-            marks = ",".join("?" * len(batch))
-            for key, kind, what in self.reader().execute(
-                f"SELECT key, kind, what FROM verdicts WHERE key IN ({marks})", batch
-            ):
-                if kind is None:
-                    found[key] = None
-                elif isinstance(kind, str) and isinstance(what, str):
-                    found[key] = (kind, what)
+        sql = "SELECT key, kind, what FROM verdicts WHERE key IN ({marks})"
+        for key, kind, what in self._select_in(sql, keys):
+            if kind is None:
+                found[key] = None
+            elif isinstance(kind, str) and isinstance(what, str):
+                found[key] = (kind, what)
         return found
+
+    def _select_in(self, sql: str, values: Sequence[object]) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql`` (the view's read snapshot) for ``values``, 500 at a time in
+        its ``IN ({marks})``."""
+        for start in range(0, len(values), 500):
+            batch = list(values[start : start + 500])
+            yield from self.reader().execute(sql.format(marks=",".join("?" * len(batch))), batch)
 
     def save_verdicts(self, verdicts: Mapping[bytes, tuple[str, str] | None]) -> bool:
         """Keep these verdicts; ``False`` when another run held the write lock for longer
@@ -489,7 +488,7 @@ class IndexCache:
         rows = [
             (k, None, None) if v is None else (k, *v)
             for k, v in verdicts.items()
-            if v is None or all(_is_utf8(text) for text in v)
+            if v is None or storable(*v)
         ]  # a symbol name that is not UTF-8 (a hostile file): judged again each time
         conn = self._conn
         (waited,) = conn.execute("PRAGMA busy_timeout").fetchone()
@@ -544,15 +543,6 @@ def cache_error(path: str | None, exc: sqlite3.DatabaseError) -> StoreError:
         f"index cache {where} is unusable: {exc}",
         hint="delete it, or pass another --cache-dir",
     )
-
-
-def _is_utf8(text: str) -> bool:
-    """Whether SQLite can hold ``text`` (names read with surrogateescape may not be)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _connect(path: str) -> sqlite3.Connection:

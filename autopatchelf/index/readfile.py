@@ -13,6 +13,7 @@ from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.elf.records import ELF_MAGIC, ElfClass, ElfType
 from autopatchelf.errors import ElfError
 from autopatchelf.index.records import ElfSummary, FileRecord
+from autopatchelf.sqlite import storable
 
 Reader = Callable[[str], ElfFacts]
 
@@ -46,17 +47,6 @@ def read_elf(path: str, reader: Reader) -> tuple[ElfFacts | str, bool]:
         return BAD_ELF, True
 
 
-def _storable(*texts: str | None) -> bool:
-    """Whether strings decoded from the file are valid UTF-8 (SQLite stores only that)."""
-    try:
-        for text in texts:
-            if text is not None:
-                text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def read_library(path: str, owner: str, reader: Reader) -> tuple[LibraryRead, bool]:
     """``path`` as a library of store path ``owner``; and whether ``reader`` was called.
 
@@ -65,7 +55,7 @@ def read_library(path: str, owner: str, reader: Reader) -> tuple[LibraryRead, bo
     facts, called = read_elf(path, reader)
     if isinstance(facts, str):
         return facts, called
-    if not _storable(facts.soname, facts.rpath, facts.runpath, facts.interpreter):
+    if not storable(facts.soname, facts.rpath, facts.runpath, facts.interpreter):
         return BAD_ELF, called
     if facts.type is not ElfType.SHARED:
         return NOT_LIBRARY, called
@@ -87,7 +77,7 @@ def read_executable(path: str, owner: str, reader: Reader) -> tuple[ExecutableRe
     facts, called = read_elf(path, reader)
     if isinstance(facts, str):
         return facts, called
-    if not _storable(facts.rpath, facts.runpath, facts.interpreter):
+    if not storable(facts.rpath, facts.runpath, facts.interpreter):
         return BAD_ELF, called
     summary = ElfSummary(
         owner=owner,

@@ -16,6 +16,7 @@ only makes keys and reads and writes verdicts through it.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -72,6 +73,47 @@ def pair_key(requester: bytes, name: str, provider: bytes, deps: Sequence[bytes 
     for dep in deps:
         digest.update(_SEP + (b"-" if dep is None else dep))
     return digest.digest()
+
+
+def load_set_key(saved: VerdictStore, root: ElfFacts, loaded: Sequence[ElfFacts]) -> bytes | None:
+    """The key of a load set's undefined unversioned imports: the facts of every loaded
+    object, in order (``None`` if ``saved`` cannot vouch for one), and the root's (its
+    raw tables' when ``saved`` does not hold it)."""
+    keys = [saved.facts_key(obj.path) for obj in loaded]
+    if any(k is None for k in keys):
+        return None
+    own = saved.facts_key(root.path) or tables_key(root)
+    return pair_key(own, "(unversioned imports)", b"", keys)
+
+
+#: The verdict kind of a load set's undefined imports.
+UNDEFINED = "undefined"
+
+
+def undefined_verdict(lost_by: Sequence[tuple[int, list[str]]]) -> Verdict:
+    """What is kept of a load set's undefined imports: (position of the object in the
+    root-first load set, the names), as JSON."""
+    return (UNDEFINED, json.dumps([[position, names] for position, names in lost_by]))
+
+
+def undefined_from(verdict: Verdict) -> list[tuple[int, list[str]]] | None:
+    """:func:`undefined_verdict`'s value back (``None`` if ``verdict`` is not one)."""
+    if verdict is None or verdict[0] != UNDEFINED:
+        return None
+    try:
+        data = json.loads(verdict[1])
+    except ValueError:
+        return None
+    if not isinstance(data, list):
+        return None
+    result: list[tuple[int, list[str]]] = []
+    for item in data:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int)):
+            return None
+        if not (isinstance(item[1], list) and all(isinstance(n, str) for n in item[1])):
+            return None
+        result.append((item[0], item[1]))
+    return result
 
 
 class MemoryVerdicts:

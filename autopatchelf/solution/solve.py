@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from collections.abc import Mapping, Sequence
 
@@ -22,7 +21,12 @@ from autopatchelf.problem.build import build_problem
 from autopatchelf.problem.memo import ProblemMemo
 from autopatchelf.problem.model import DlopenPolicy, Problem
 from autopatchelf.problem.source import DiskFiles, ForeignFiles, LibrarySource
-from autopatchelf.problem.verdicts import Verdict, VerdictStore, pair_key, tables_key
+from autopatchelf.problem.verdicts import (
+    VerdictStore,
+    load_set_key,
+    undefined_from,
+    undefined_verdict,
+)
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.memo import EncodingMemo
 from autopatchelf.sat.preferences import unmatched
@@ -431,14 +435,15 @@ def _unversioned_warnings(
             loaded.append(view.facts(interpreter))
         own.symbols.unversioned_imports  # noqa: B018 - a bad root table fails first, as ever
         objects = [own, *loaded]
-        key = None if saved is None else _undefined_key(saved, own, loaded)
+        key = None if saved is None else load_set_key(saved, own, loaded)
         found = saved.load([key]) if saved is not None and key is not None else {}
-        if key is not None and key in found and (lost_of := _lost_from(found[key])) is not None:
-            lost_by = lost_of
+        kept = undefined_from(found[key]) if key is not None and key in found else None
+        if kept is not None:
+            lost_by = kept
         else:
             lost_by = _undefined_imports(own, loaded)
             if saved is not None and key is not None:
-                saved.save({key: ("undefined", json.dumps(lost_by))})
+                saved.save({key: undefined_verdict(lost_by)})
         for position, lost in lost_by:
             if 0 <= position < len(objects) and lost:
                 shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
@@ -470,34 +475,3 @@ def _undefined_imports(own: ElfFacts, loaded: Sequence[ElfFacts]) -> list[tuple[
         if lost:
             lost_by.append((position, lost))
     return lost_by
-
-
-def _undefined_key(saved: VerdictStore, own: ElfFacts, loaded: Sequence[ElfFacts]) -> bytes | None:
-    """The key of a load set's undefined imports: the facts of every loaded object (in
-    order; ``None`` if the store cannot vouch for one), and the root's (or its raw
-    symbol tables, when the store does not hold it)."""
-    keys = [saved.facts_key(obj.path) for obj in loaded]
-    if any(k is None for k in keys):
-        return None
-    root = saved.facts_key(own.path) or tables_key(own)
-    return pair_key(root, "(unversioned imports)", b"", keys)
-
-
-def _lost_from(value: Verdict) -> list[tuple[int, list[str]]] | None:
-    """A saved value of :func:`_undefined_imports` back (``None`` if it is not one)."""
-    if value is None or value[0] != "undefined":
-        return None
-    try:
-        data = json.loads(value[1])
-    except ValueError:
-        return None
-    if not isinstance(data, list):
-        return None
-    result: list[tuple[int, list[str]]] = []
-    for item in data:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int)):
-            return None
-        if not (isinstance(item[1], list) and all(isinstance(n, str) for n in item[1])):
-            return None
-        result.append((item[0], item[1]))
-    return result

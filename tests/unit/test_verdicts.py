@@ -113,11 +113,12 @@ def test_keys_follow_the_facts_not_the_paths() -> None:
 
 
 def test_a_provider_the_store_cannot_vouch_for_keeps_no_verdict() -> None:
-    store, app, _, _ = store_and_app()
-    saved = store.keep_verdicts()
-    store.verdict_store = MemoryVerdicts({})  # vouches for no file
-    store.problem([app])
-    assert store.verdict_store.saved == {} and saved.saved == {}
+    store, app, old, lean = store_and_app()
+    vouchless = store.verdict_store = MemoryVerdicts({})  # vouches for no file
+    problem = store.problem([app])
+    # Judged all the same (both exclusions found), but nothing kept or even looked up.
+    assert {e.provider for e in problem.exclusions} == {old, lean}
+    assert vouchless.saved == {} and vouchless.asked == 0
 
 
 def test_undefined_unversioned_imports_are_kept_and_warned_the_same() -> None:
