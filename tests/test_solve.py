@@ -416,3 +416,42 @@ def test_a_warm_solve_reads_its_version_verdicts_back_and_decodes_no_export_tabl
     assert second == first
     scenario = SCENARIOS["curl-trixie"]
     assert_loader_agrees(second, app, scenario)
+
+
+_SOLVE_AND_LIST_PYSAT = """
+import json, sys
+from autopatchelf.cli import main
+code = main(sys.argv[1:])
+sys.stderr.write(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "pysat")))
+sys.exit(code)
+"""
+
+
+def test_a_warm_solve_of_a_problem_solved_before_reads_its_optimum_and_imports_no_sat_solver(
+    fixture_store: FixtureStore, tmp_path: Path
+) -> None:
+    fx = fixture_store
+    within = [str(fx.path(k)) for k in fx.provider_keys()]
+    app = str(fx.apps["curl-trixie"])
+    argv = [
+        sys.executable, "-c", _SOLVE_AND_LIST_PYSAT, "solve", "--cache-dir", str(tmp_path),
+        *(a for p in within for a in ("--within", p)), "--format", "json", app,
+    ]  # fmt: skip
+
+    def solve() -> tuple[str, list[str]]:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout, json.loads(done.stderr)
+
+    first, imported = solve()
+    assert "pysat.examples.rc2" in imported  # optimised, and the optimum kept
+    cache = next(tmp_path.glob("index-*.sqlite"))
+    with sqlite3.connect(cache) as conn:
+        kept = conn.execute("SELECT count(*) FROM verdicts WHERE kind = 'optimum'").fetchone()
+    assert kept == (1,)
+    second, imported = solve()
+    assert (second, imported) == (first, [])
+    options = autopatchelf.SolveOptions(within=within, cache_dir=str(tmp_path), system=[])
+    solution = autopatchelf.solve([app], options)
+    assert json.loads(first)["choices"] == dict(solution.choices)
+    assert_loader_agrees(solution, app, SCENARIOS["curl-trixie"])

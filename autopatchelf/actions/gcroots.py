@@ -18,20 +18,21 @@ from collections.abc import Iterable
 import attrs
 
 from autopatchelf.errors import GcRootError
+from autopatchelf.frozen import Record
 from autopatchelf.nix.dirs import nix_state_dir, nix_store_dir
 from autopatchelf.store import nixbase32
 
 
-@attrs.frozen
-class GcRoot:
+@attrs.frozen(repr=False)
+class GcRoot(Record):
     #: The symlink in the roots directory.
     link: str
     #: The store path it keeps alive.
     target: str
 
 
-@attrs.frozen
-class GcRootsResult:
+@attrs.frozen(repr=False)
+class GcRootsResult(Record):
     directory: str
     #: Roots registered by this call.
     added: tuple[GcRoot, ...]

@@ -44,6 +44,7 @@ from typing import IO, Any, Literal, TypeVar
 import attrs
 
 from autopatchelf.errors import RunError
+from autopatchelf.frozen import Record
 
 __all__ = ["FailedLoad", "Observation", "Opened", "parse_trace", "run_observed"]
 
@@ -62,8 +63,8 @@ _POLL_SECONDS = 0.05
 _T = TypeVar("_T")
 
 
-@attrs.frozen
-class Opened:
+@attrs.frozen(repr=False)
+class Opened(Record):
     """An object ld.so found for a request: mapped anew, or an object already loaded.
 
     A ``dlopen`` that failed lists what it mapped before failing (ld.so then unmapped it);
@@ -82,8 +83,8 @@ class Opened:
     how: How
 
 
-@attrs.frozen
-class FailedLoad:
+@attrs.frozen(repr=False)
+class FailedLoad(Record):
     """A request ld.so could not satisfy (no loadable file), or a ``dlopen`` that failed."""
 
     name: str
@@ -97,8 +98,8 @@ class FailedLoad:
     reason: str | None
 
 
-@attrs.frozen
-class Observation:
+@attrs.frozen(repr=False)
+class Observation(Record):
     """One observed run: how it ended, what its processes opened and failed to open."""
 
     #: The exit status of the program; negative for the signal that ended it.
@@ -132,8 +133,8 @@ _LOADER_SONAME = re.compile(r"ld(?:-linux(?:-[\w-]+)?|64)?\.so\.\d+")
 _SYSTEM_SEARCH_PATH = "system search path"
 
 
-@attrs.define
-class _Request:
+@attrs.define(repr=False)
+class _Request(Record):
     """One ``file=NAME [NS];  needed by``/``dynamically loaded by`` record and what
     followed it, until the next request."""
 
@@ -173,8 +174,8 @@ class _Request:
         return self.tried[-1] == self.last_dirs[-1].rstrip("/") + "/" + self.name
 
 
-@attrs.define
-class _Operation:
+@attrs.define(repr=False)
+class _Operation(Record):
     """A unit of loading that succeeds or fails as a whole: a process's start-up (its
     preloads and ``DT_NEEDED`` closure), or one ``dlopen`` and the objects it needs."""
 
@@ -534,8 +535,8 @@ def _start(
     return proc
 
 
-@attrs.define
-class _Tail:
+@attrs.define(repr=False)
+class _Tail(Record):
     """The last :data:`TAIL_BYTES` of a stream."""
 
     data: bytearray = attrs.field(factory=bytearray)

@@ -20,15 +20,15 @@ import attrs
 
 from autopatchelf.actions.launch import loader_command
 from autopatchelf.errors import RunError
-from autopatchelf.frozen import FrozenMap, string_map
+from autopatchelf.frozen import FrozenMap, Record, string_map
 from autopatchelf.solution.model import Solution
 
 # The nix-ld and link-dir helpers (and what they import: shlex, tempfile) load only when
 # used: the default path of ``autopatchelf run`` needs neither.
 
 
-@attrs.frozen
-class RunPlan:
+@attrs.frozen(repr=False)
+class RunPlan(Record):
     """An ``execve`` call: the file to execute, its argv and its environment."""
 
     executable: str

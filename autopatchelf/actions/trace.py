@@ -22,6 +22,7 @@ import attrs
 
 from autopatchelf.actions.observe import Observation, run_observed
 from autopatchelf.actions.run import loader_plan
+from autopatchelf.frozen import Record
 from autopatchelf.ldso.machines import LOADER_NAMES
 from autopatchelf.ldso.search import has_slash
 from autopatchelf.options import SolveOptions
@@ -30,8 +31,8 @@ from autopatchelf.solution.model import Solution
 __all__ = ["Round", "TraceResult", "trace"]
 
 
-@attrs.frozen
-class Round:
+@attrs.frozen(repr=False)
+class Round(Record):
     """One run of the program and what it showed."""
 
     number: int
@@ -50,8 +51,8 @@ class Round:
     new: tuple[str, ...]
 
 
-@attrs.frozen
-class TraceResult:
+@attrs.frozen(repr=False)
+class TraceResult(Record):
     solution: Solution
     #: Every traced name, in the order found.
     traced: tuple[str, ...]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 
 from autopatchelf.actions.escape import visible
+from autopatchelf.cli._parser import ArgumentParser
 from autopatchelf.errors import AutopatchelfError, ExitCode
 
 #: command name -> module (imported lazily so ``--help`` stays fast).
@@ -44,7 +46,7 @@ class _Version(argparse.Action):
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; with a known ``command``, only that command's options are built (the
     others cost imports that ``run`` with a lock must not pay)."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="autopatchelf",
         description="Make foreign ELF binaries run on NixOS.",
     )
@@ -111,4 +113,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    skip_final_collection()
+    sys.exit(code)
+
+
+def skip_final_collection() -> None:
+    """Spare the interpreter's exit its last collection (for when a command is done):
+    every object is moved to the collector's permanent generation, which that collection
+    does not scan. What a finished command leaves is modules and acyclic garbage:
+    reference counting and module teardown still free it and close what is open. The
+    collection skipped is 8 to 10 ms of a warm ``solve`` (``benchmarks/bench_warm.py``)."""
+    gc.freeze()

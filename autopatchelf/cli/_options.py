@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from autopatchelf.frozen import FrozenMap
+from autopatchelf.frozen import FrozenMap, Record
 from autopatchelf.options import (
     NIX_INDEX_DEFAULT,
     REMOTE_TIMEOUT_DEFAULT,
@@ -26,8 +26,8 @@ def _arguments(kwargs: dict[str, Any]) -> FrozenMap[str, Any]:
     return FrozenMap(kwargs)
 
 
-@attrs.frozen
-class Flag:
+@attrs.frozen(repr=False)
+class Flag(Record):
     """A command-line flag that sets the ``SolveOptions`` field ``field``."""
 
     field: str

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from autopatchelf.cli._options import add_solve_options, solve_options
+from autopatchelf.cli._parser import ArgumentParser
 from autopatchelf.cli._shared import (
     add_lock_options,
     locked_outcome,
@@ -78,7 +79,7 @@ def _split_arguments(args: argparse.Namespace) -> list[str] | int:
     """The program's arguments; our options between BINARY and ``--`` are parsed into
     ``args`` (an int: the exit code of a usage error there)."""
     words = list(args.args)
-    parser = argparse.ArgumentParser(prog="autopatchelf run", usage=USAGE, add_help=False)
+    parser = ArgumentParser(prog="autopatchelf run", usage=USAGE, add_help=False)
     _add_options(parser)
     if "--" not in words:
         ambiguous = _our_option_among(parser, words)

@@ -25,10 +25,11 @@ from autopatchelf.elf.records import (
     split_search_list,
 )
 from autopatchelf.elf.symbols import DynamicSymbols
+from autopatchelf.frozen import Record
 
 
-@attrs.frozen
-class ElfFacts:
+@attrs.frozen(repr=False)
+class ElfFacts(Record):
     """Everything autopatchelf needs to know about one ELF file.
 
     Read with :meth:`autopatchelf.ElfFacts.read`; every field is decoded eagerly except

@@ -7,6 +7,7 @@ import enum
 
 import attrs
 
+from autopatchelf.frozen import Record
 from autopatchelf.options import DlopenPriority
 
 #: Every ELF file starts with these four bytes.
@@ -50,8 +51,8 @@ class ElfType(enum.Enum):
     OTHER = "other"
 
 
-@attrs.frozen
-class DlopenNote:
+@attrs.frozen(repr=False)
+class DlopenNote(Record):
     """One entry of a ``.note.dlopen`` note: a library the object may ``dlopen()``."""
 
     #: Sonames that would do, most preferred first.
@@ -72,8 +73,8 @@ VER_FLG_BASE = 0x1
 VER_FLG_WEAK = 0x2
 
 
-@attrs.frozen
-class VersionRequirement:
+@attrs.frozen(repr=False)
+class VersionRequirement(Record):
     """One ``Vernaux`` entry: a version name required from one needed file."""
 
     name: str
@@ -83,8 +84,8 @@ class VersionRequirement:
     index: int
 
 
-@attrs.frozen
-class VersionNeed:
+@attrs.frozen(repr=False)
+class VersionNeed(Record):
     """One ``Verneed`` entry: every version this object requires from ``file``."""
 
     #: The needed file name as written (normally a DT_NEEDED soname).
@@ -92,8 +93,8 @@ class VersionNeed:
     versions: tuple[VersionRequirement, ...]
 
 
-@attrs.frozen
-class VersionDefinition:
+@attrs.frozen(repr=False)
+class VersionDefinition(Record):
     """One ``Verdef`` entry; ``name`` is its *first* aux name, the one ld.so matches."""
 
     name: str
@@ -104,8 +105,8 @@ class VersionDefinition:
     weak: bool = False
 
 
-@attrs.frozen
-class DefinedSymbol:
+@attrs.frozen(repr=False)
+class DefinedSymbol(Record):
     """A dynamic symbol this object exports, with the version it is defined at.
 
     ``hidden`` is set for non-default versions (``foo@VER`` rather than ``foo@@VER``):
@@ -117,8 +118,8 @@ class DefinedSymbol:
     hidden: bool = False
 
 
-@attrs.frozen
-class UndefinedSymbol:
+@attrs.frozen(repr=False)
+class UndefinedSymbol(Record):
     """A non-weak dynamic symbol this object imports.
 
     ``version`` and ``file`` come from the version-requirement table: the version name

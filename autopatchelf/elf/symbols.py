@@ -36,6 +36,7 @@ from autopatchelf.elf.records import (
     VersionNeed,
 )
 from autopatchelf.errors import ElfError
+from autopatchelf.frozen import Record
 
 __all__ = ["PACKED_SYM_SIZE", "SYM32_SIZE", "SYM64_SIZE", "DynamicSymbols"]
 
@@ -65,8 +66,8 @@ class _Tables:
         return self.tables
 
 
-@attrs.frozen(eq=False, init=False)
-class DynamicSymbols:
+@attrs.frozen(eq=False, init=False, repr=False)
+class DynamicSymbols(Record):
     """The dynamic symbol table of one object, decoded lazily.
 
     Reading an ELF file only copies the raw ``.dynsym`` entries, the ``.gnu.version``

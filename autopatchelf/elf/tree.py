@@ -14,9 +14,11 @@ from collections.abc import Iterator
 
 import attrs
 
+from autopatchelf.frozen import Record
 
-@attrs.frozen
-class TreeEntry:
+
+@attrs.frozen(repr=False)
+class TreeEntry(Record):
     """One non-directory entry of a walked tree."""
 
     #: ``/``-separated, relative to the top of the walk.
@@ -26,8 +28,8 @@ class TreeEntry:
     is_link: bool
 
 
-@attrs.frozen
-class Unlistable:
+@attrs.frozen(repr=False)
+class Unlistable(Record):
     """A directory of the tree that could not be listed."""
 
     path: str

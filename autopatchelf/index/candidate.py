@@ -7,11 +7,12 @@ import os
 import attrs
 
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.frozen import Record
 from autopatchelf.store.path import StorePath
 
 
-@attrs.frozen
-class Candidate:
+@attrs.frozen(repr=False)
+class Candidate(Record):
     """A library file of the store that can provide one or more sonames.
 
     One candidate per real file: symlinks (``libz.so.1 -> libz.so.1.3.1``) are resolved,
@@ -42,8 +43,8 @@ class Candidate:
         return tuple(os.path.dirname(e) for e in self.entries if os.path.basename(e) == name)
 
 
-@attrs.frozen
-class IndexStats:
+@attrs.frozen(repr=False)
+class IndexStats(Record):
     """Counts and timings of one :meth:`autopatchelf.StoreIndex.open`."""
 
     store_dir: str

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import attrs
 
+from autopatchelf.frozen import Record
 
-@attrs.frozen
-class SkipCounts:
+
+@attrs.frozen(repr=False)
+class SkipCounts(Record):
     """Files of a lib dir that are not candidates, by reason."""
 
     #: Not an ELF file at all (linker scripts, ``.la``, ``.a``, data).
@@ -27,8 +29,8 @@ class SkipCounts:
         )
 
 
-@attrs.frozen
-class FileRecord:
+@attrs.frozen(repr=False)
+class FileRecord(Record):
     """A library read from disk: where it really is, and its facts as a cache blob."""
 
     path: str
@@ -41,8 +43,8 @@ class FileRecord:
     blob: bytes
 
 
-@attrs.frozen
-class DirScan:
+@attrs.frozen(repr=False)
+class DirScan(Record):
     """One lib dir: which names in it lead to which library files."""
 
     #: The directory's real path (symlinks resolved), spelled under the store dir.
@@ -66,8 +68,8 @@ class DirScan:
     files_read: int = 0
 
 
-@attrs.frozen
-class PathScan:
+@attrs.frozen(repr=False)
+class PathScan(Record):
     """One store path: its standard lib dirs and what its ELF files name."""
 
     basename: str
@@ -82,8 +84,8 @@ class PathScan:
     files_read: int = 0
 
 
-@attrs.frozen
-class ElfSummary:
+@attrs.frozen(repr=False)
+class ElfSummary(Record):
     """What the scan needs to know about an ELF file it does not store: a library the
     cache already holds, or an executable (only its search path and interpreter matter)."""
 

@@ -29,6 +29,7 @@ import attrs
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError, StoreError
+from autopatchelf.frozen import Record
 from autopatchelf.index.nar_mirror import NarMirror, TeeReader
 from autopatchelf.index.remote_cache import Entries, RemoteCache
 from autopatchelf.ldso.machines import standard_lib_dirs
@@ -60,8 +61,8 @@ from autopatchelf.store.substitute import Substitute
 MAX_PARALLEL = 8
 
 
-@attrs.frozen
-class RemoteSettings:
+@attrs.frozen(repr=False)
+class RemoteSettings(Record):
     """Where unrealised candidates come from, and whom to trust."""
 
     store_dir: str = "/nix/store"
@@ -84,8 +85,8 @@ class RemoteSettings:
         )
 
 
-@attrs.frozen
-class RemoteFile:
+@attrs.frozen(repr=False)
+class RemoteFile(Record):
     """A library inside a store path that is not realised, with the facts its NAR gave."""
 
     path: str
@@ -93,8 +94,8 @@ class RemoteFile:
     facts: ElfFacts = attrs.field(eq=False, repr=False)
 
 
-@attrs.frozen
-class RemoteStats:
+@attrs.frozen(repr=False)
+class RemoteStats(Record):
     paths: int
     requests: Mapping[str, int]
     bytes: Mapping[str, int]

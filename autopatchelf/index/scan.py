@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
+from autopatchelf.frozen import Record
 from autopatchelf.index.parallel import Job, ReaderPool
 from autopatchelf.index.readfile import (
     BAD_ELF,
@@ -67,8 +68,8 @@ def _shared_inode(path: str, entry: os.DirEntry[str] | None = None) -> tuple[int
     return (st.st_dev, st.st_ino) if st.st_nlink > 1 else None
 
 
-@attrs.frozen
-class _DirFiles:
+@attrs.frozen(repr=False)
+class _DirFiles(Record):
     """A lib dir's listing: real file -> entry names, how many entries lead out of the
     store, and the directory entries of its regular files (their stat is kept)."""
 
@@ -79,8 +80,8 @@ class _DirFiles:
     subdirs: Mapping[str, bool]
 
 
-@attrs.frozen
-class _Layout:
+@attrs.frozen(repr=False)
+class _Layout(Record):
     """What :meth:`Scanner.plan` found in a store path, for :meth:`Scanner.scan_path`."""
 
     own: Sequence[tuple[str, str]]

@@ -12,7 +12,7 @@ from autopatchelf.errors import ElfError
 from autopatchelf.index.cache import IndexCache, cache_error, cache_path
 from autopatchelf.index.cachewrite import blob_digest
 from autopatchelf.index.candidate import Candidate, IndexStats
-from autopatchelf.index.scan import Reader
+from autopatchelf.index.readfile import Reader
 from autopatchelf.index.searchpath import DirectoryPlacer
 from autopatchelf.index.update import UpdateResult, update_cache
 from autopatchelf.index.view import FileInfo, IndexView

@@ -10,21 +10,25 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import StoreError
-from autopatchelf.frozen import FrozenMap
+from autopatchelf.frozen import FrozenMap, Record
 from autopatchelf.gcpause import cycle_collector_paused
 from autopatchelf.index.cache import IndexCache, stamps_differ
-from autopatchelf.index.parallel import Job, ReaderPool, default_workers
 from autopatchelf.index.pathtable import PathTable
+from autopatchelf.index.readfile import Reader
 from autopatchelf.index.records import DirScan, PathScan
-from autopatchelf.index.scan import Reader, Scanner, is_standard_dir
 from autopatchelf.progress import NullProgress, Progress
 from autopatchelf.store.graph import MappingGraph, ReferenceGraph
 from autopatchelf.store.store import Store
+
+if TYPE_CHECKING:  # the scanner and its pool are imported only when there is work
+    from autopatchelf.index.parallel import Job, ReaderPool
+    from autopatchelf.index.scan import Scanner
 
 #: Write scanned paths to the cache every so many files (an incremental update commits
 #: each batch: progress kept on interruption; a cold build commits once, at its end).
@@ -32,8 +36,8 @@ _BATCH_FILES = 2000
 _BATCH_PATHS = 500
 
 
-@attrs.frozen
-class UpdateResult:
+@attrs.frozen(repr=False)
+class UpdateResult(Record):
     """What one update found and did."""
 
     #: Basename -> stamp of every valid path of the store (the cache's table, read on
@@ -69,6 +73,8 @@ def update_cache(
     started = time.perf_counter()
     updater = _Updater(cache, store, roots, reader or _read, progress or NullProgress())
     if updater.has_work():
+        from autopatchelf.index.parallel import ReaderPool, default_workers
+
         count = default_workers() if workers is None else workers
         pool = ReaderPool(count) if reader is None and count > 1 else None
         try:
@@ -195,6 +201,8 @@ class _Updater:
         for base in gone:
             del self._cached[base]
         held = self._cache.file_paths()  # spares a query per new file on a cold run
+        from autopatchelf.index.scan import Scanner
+
         scanner = Scanner(
             self._store,
             is_valid=self.valid.__contains__,
@@ -276,6 +284,8 @@ class _Updater:
     def _scan_dirs(self, scanner: Scanner, pending: list[tuple[str, str]]) -> None:
         if not pending:
             return
+        from autopatchelf.index.scan import is_standard_dir
+
         self._progress.start("indexing RUNPATH dirs", len(pending))
         scans: list[DirScan] = []
         try:

@@ -22,13 +22,13 @@ from typing import Any
 
 import attrs
 
-from autopatchelf.frozen import FrozenMap
+from autopatchelf.frozen import FrozenMap, Record
 from autopatchelf.index.cache import cache_error
 from autopatchelf.index.records import SkipCounts
 
 
-@attrs.frozen
-class FileInfo:
+@attrs.frozen(repr=False)
+class FileInfo(Record):
     """A library file of the universe, without its facts (they load on demand)."""
 
     path: str
@@ -45,8 +45,8 @@ class FileInfo:
         return tuple(sorted(names))
 
 
-@attrs.frozen
-class ViewCounts:
+@attrs.frozen(repr=False)
+class ViewCounts(Record):
     """What the whole view holds (one pass over the tables)."""
 
     lib_dirs: int

@@ -26,6 +26,7 @@ import attrs
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.elf.records import ElfType
+from autopatchelf.frozen import Record
 from autopatchelf.ldso.machines import compatible
 from autopatchelf.ldso.search import has_slash, search_order
 from autopatchelf.options import NeedOrigin
@@ -81,8 +82,8 @@ class Finder(Protocol):
         ...
 
 
-@attrs.frozen
-class Mapped:
+@attrs.frozen(repr=False)
+class Mapped(Record):
     """One object ld.so maps, in load order."""
 
     #: The name it is first requested by (a DT_NEEDED string).
@@ -94,8 +95,8 @@ class Mapped:
     via: NeedOrigin = NeedOrigin.NEEDED
 
 
-@attrs.frozen
-class LoadOrder:
+@attrs.frozen(repr=False)
+class LoadOrder(Record):
     mapped: tuple[Mapped, ...]
     #: (requesting object, name) ld.so would not find at all.
     not_found: tuple[tuple[str, str], ...]

@@ -24,6 +24,7 @@ from typing import Protocol
 import attrs
 
 from autopatchelf.elf.records import ElfClass, Endian
+from autopatchelf.frozen import Record
 
 EM_386 = 3
 EM_ARM = 40
@@ -35,8 +36,8 @@ EM_RISCV = 243
 LINUX_OSABIS = frozenset({0, 3})
 
 
-@attrs.frozen
-class Machine:
+@attrs.frozen(repr=False)
+class Machine(Record):
     """One architecture and ABI a glibc loader serves."""
 
     e_machine: int

@@ -44,6 +44,7 @@ import attrs
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.elf.records import ElfClass
+from autopatchelf.frozen import Record
 from autopatchelf.ldso.machines import EM_386, EM_X86_64, Machine, machine_of
 from autopatchelf.ldso.pathstring import (
     _DST,
@@ -92,8 +93,8 @@ HOST_LIB_DIRS = (
 )
 
 
-@attrs.frozen
-class Entry:
+@attrs.frozen(repr=False)
+class Entry(Record):
     """One element of a search path, as written and as ld.so will use it."""
 
     #: The element as written (``$ORIGIN/../lib``).
@@ -117,8 +118,8 @@ def _default_machine(elf_class: ElfClass) -> Machine:
     return found
 
 
-@attrs.frozen
-class _Arch:
+@attrs.frozen(repr=False)
+class _Arch(Record):
     machine: int
     elf_class: ElfClass
 

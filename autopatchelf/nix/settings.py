@@ -15,10 +15,11 @@ import subprocess
 import attrs
 
 from autopatchelf.errors import StoreError
+from autopatchelf.frozen import Record
 
 
-@attrs.frozen
-class NixSettings:
+@attrs.frozen(repr=False)
+class NixSettings(Record):
     """What Nix would substitute from, and whose signatures it trusts."""
 
     substituters: tuple[str, ...] = ()

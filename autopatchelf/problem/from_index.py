@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import attrs
 
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.frozen import Record
 from autopatchelf.index.candidate import Candidate
 from autopatchelf.index.store_index import StoreIndex
 from autopatchelf.problem.source import StoreFile
@@ -16,8 +17,8 @@ from autopatchelf.store.path import StorePath, parse_store_path
 from autopatchelf.store.substitute import Substitute
 
 
-@attrs.frozen
-class IndexFile:
+@attrs.frozen(repr=False)
+class IndexFile(Record):
     """A store library as the resolver sees it."""
 
     path: str

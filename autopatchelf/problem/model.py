@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Iterator
 import attrs
 
 from autopatchelf.elf.facts import ElfFacts
-from autopatchelf.frozen import FrozenMap
+from autopatchelf.frozen import FrozenMap, Record
 from autopatchelf.options import DlopenPriority, NeedOrigin
 
 
-@attrs.frozen
-class Provider:
+@attrs.frozen(repr=False)
+class Provider(Record):
     """A file that can be loaded: a store library, a bundled library or a root."""
 
     path: str
@@ -39,8 +39,8 @@ class ExclusionKind(enum.Enum):
     SYMBOL = "symbol"
 
 
-@attrs.frozen
-class Exclusion:
+@attrs.frozen(repr=False)
+class Exclusion(Record):
     """``requester`` cannot use ``provider`` for ``name``: it lacks ``what``."""
 
     requester: str
@@ -51,8 +51,8 @@ class Exclusion:
     what: str
 
 
-@attrs.frozen
-class Glibc:
+@attrs.frozen(repr=False)
+class Glibc(Record):
     """A store path holding a glibc (it provides ``libc.so.6``)."""
 
     store_path: str
@@ -63,8 +63,8 @@ class Glibc:
     loader: str | None
 
 
-@attrs.frozen
-class DlopenNeed:
+@attrs.frozen(repr=False)
+class DlopenNeed(Record):
     """A library an object of the process dlopen()s: solved like a DT_NEEDED of that
     object (its own search finds it first; the chosen provider's closure joins the
     one-glibc check), but loaded after start-up."""
@@ -94,8 +94,8 @@ class DlopenNeed:
         return f"{self.name} ({what})"
 
 
-@attrs.frozen
-class DlopenPolicy:
+@attrs.frozen(repr=False)
+class DlopenPolicy(Record):
     """Which dlopen()ed libraries a solve includes (from ``SolveOptions``)."""
 
     #: ``--dlopen``: needed by every root.
@@ -115,8 +115,8 @@ class DlopenPolicy:
         )
 
 
-@attrs.frozen
-class Problem:
+@attrs.frozen(repr=False)
+class Problem(Record):
     """Everything the encoding needs about one solve: who is loaded whatever we choose,
     who may provide each name, and the closures, glibcs and exclusions that constrain it."""
 

@@ -33,6 +33,7 @@ from typing import BinaryIO, TypeVar
 import attrs
 
 from autopatchelf.errors import FetchError, NotFoundError, RemoteError
+from autopatchelf.frozen import Record
 from autopatchelf.options import REMOTE_TIMEOUT_DEFAULT
 from autopatchelf.remote.listing import Listing
 from autopatchelf.remote.narinfo import MAX_NARINFO_SIZE, CacheInfo, NarInfo
@@ -54,8 +55,8 @@ class DocumentKind(enum.Enum):
     OTHER = "other"
 
 
-@attrs.frozen
-class FetchStats:
+@attrs.frozen(repr=False)
+class FetchStats(Record):
     """A snapshot of a client's counters: requests made and bytes received, per kind."""
 
     requests: tuple[tuple[DocumentKind, int], ...]
@@ -115,8 +116,8 @@ class CacheStream:
         self.close()
 
 
-@attrs.frozen
-class NarInfoResult:
+@attrs.frozen(repr=False)
+class NarInfoResult(Record):
     """One result of :meth:`CacheClient.fetch_narinfos`: a narinfo, absent, or an error."""
 
     hash_part: str

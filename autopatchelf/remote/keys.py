@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from autopatchelf.errors import SignatureError
+from autopatchelf.frozen import Record
 
 KEY_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -45,8 +46,8 @@ def split_named_base64(text: str, size: int, what: str) -> tuple[str, bytes]:
     return name, raw
 
 
-@attrs.frozen
-class PublicKey:
+@attrs.frozen(repr=False)
+class PublicKey(Record):
     """One ed25519 public key with its name, e.g. ``cache.nixos.org-1``."""
 
     name: str
@@ -72,8 +73,8 @@ class PublicKey:
         return f"{self.name}:{base64.b64encode(self.key).decode()}"
 
 
-@attrs.frozen
-class TrustedKeys:
+@attrs.frozen(repr=False)
+class TrustedKeys(Record):
     """The set of keys whose signatures make a narinfo eligible (by name, unique)."""
 
     keys: tuple[PublicKey, ...] = ()

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from autopatchelf.errors import CompressionError, ListingError
+from autopatchelf.frozen import Record
 from autopatchelf.remote.compression import decompress_sniffed
 from autopatchelf.remote.nar import EntryKind, bad_name_reason
 from autopatchelf.store.path import is_store_basename
@@ -32,8 +33,8 @@ from autopatchelf.store.path import is_store_basename
 MAX_SYMLINK_HOPS = 40
 
 
-@attrs.frozen
-class ListingLimits:
+@attrs.frozen(repr=False)
+class ListingLimits(Record):
     max_document: int = 64 << 20
     max_depth: int = 128
     max_entries: int = 1_000_000
@@ -41,8 +42,8 @@ class ListingLimits:
     max_target: int = 4096
 
 
-@attrs.frozen
-class ListingEntry:
+@attrs.frozen(repr=False)
+class ListingEntry(Record):
     """One file of a listing: ``path`` relative (root ``""``), kind and its facts."""
 
     path: str
@@ -53,8 +54,8 @@ class ListingEntry:
     nar_offset: int | None = None
 
 
-@attrs.frozen
-class Resolved:
+@attrs.frozen(repr=False)
+class Resolved(Record):
     """Where a path leads, following symlinks inside the listing only.
 
     Exactly one of: ``path`` (the entry reached, of ``kind``), ``external`` (an absolute
@@ -69,8 +70,8 @@ class Resolved:
     problem: str | None = None
 
 
-@attrs.frozen
-class LibDirEntry:
+@attrs.frozen(repr=False)
+class LibDirEntry(Record):
     """One entry of a lib dir, and the regular file (if any) that ld.so would open."""
 
     lib_dir: str
@@ -90,8 +91,8 @@ class LibDirEntry:
         return self.resolved is not None
 
 
-@attrs.frozen
-class LibDir:
+@attrs.frozen(repr=False)
+class LibDir(Record):
     """A lib dir of a store path: as asked, where it resolves, and its entries."""
 
     lib_dir: str
@@ -161,8 +162,8 @@ def _frozen(mapping: Mapping[str, ListingEntry]) -> Mapping[str, ListingEntry]:
     return types.MappingProxyType(dict(mapping))
 
 
-@attrs.frozen
-class Listing:
+@attrs.frozen(repr=False)
+class Listing(Record):
     """A parsed ``.ls`` listing of one store path."""
 
     source: str

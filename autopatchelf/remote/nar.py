@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 import attrs
 
 from autopatchelf.errors import NarError
+from autopatchelf.frozen import Record
 from autopatchelf.remote.readers import CHUNK, Readable
 
 MAGIC = b"nix-archive-1"
@@ -61,8 +62,8 @@ def decode_name(name: bytes) -> str:
     return name.decode("utf-8", "surrogateescape")
 
 
-@attrs.frozen
-class NarLimits:
+@attrs.frozen(repr=False)
+class NarLimits(Record):
     """Bounds on what a NAR may contain (beyond its NarSize, checked elsewhere)."""
 
     max_depth: int = 128
@@ -72,8 +73,8 @@ class NarLimits:
     max_entries: int = 1_000_000
 
 
-@attrs.frozen
-class NarEntry:
+@attrs.frozen(repr=False)
+class NarEntry(Record):
     """One file of a NAR. ``path`` is relative and ``/``-separated; the root is ``""``."""
 
     path: str
@@ -86,8 +87,8 @@ class NarEntry:
     offset: int | None = None
 
 
-@attrs.define
-class _OpenDirectory:
+@attrs.define(repr=False)
+class _OpenDirectory(Record):
     path: str
     last_name: bytes | None = None
 
@@ -299,8 +300,8 @@ def frozen_mapping(mapping: Mapping[str, bytes]) -> Mapping[str, bytes]:
     return types.MappingProxyType(dict(mapping))
 
 
-@attrs.frozen
-class NarContents:
+@attrs.frozen(repr=False)
+class NarContents(Record):
     """What :func:`extract_files` gives: every entry, and the contents of the wanted files."""
 
     entries: tuple[NarEntry, ...]

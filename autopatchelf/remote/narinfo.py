@@ -31,6 +31,7 @@ from collections.abc import Iterator
 import attrs
 
 from autopatchelf.errors import NarInfoError, SignatureError
+from autopatchelf.frozen import Record
 from autopatchelf.remote.compression import Compression
 from autopatchelf.remote.keys import SIGNATURE_SIZE, PublicKey, TrustedKeys, split_named_base64
 from autopatchelf.store import nixbase32
@@ -50,8 +51,8 @@ _MAX_URL = 1024
 _MAX_VALUE = 1 << 14
 
 
-@attrs.frozen
-class Hash:
+@attrs.frozen(repr=False)
+class Hash(Record):
     """A parsed hash: algorithm and digest; ``str()`` is ``<algo>:<nix base-32>``."""
 
     algorithm: str
@@ -68,8 +69,8 @@ class Hash:
         return nixbase32.format_hash(self.algorithm, self.digest)
 
 
-@attrs.frozen
-class Signature:
+@attrs.frozen(repr=False)
+class Signature(Record):
     """One ``Sig:`` value: the signing key's name and the 64-byte ed25519 signature."""
 
     key_name: str
@@ -108,8 +109,8 @@ def _lines(text: str | bytes, source: str, what: str) -> Iterator[tuple[int, str
         yield number, key, value
 
 
-@attrs.frozen
-class CacheInfo:
+@attrs.frozen(repr=False)
+class CacheInfo(Record):
     """The ``nix-cache-info`` file of a cache."""
 
     store_dir: str = DEFAULT_STORE_DIR
@@ -173,8 +174,8 @@ def _check_url(value: str, source: str, number: int) -> None:
         )
 
 
-@attrs.frozen
-class NarInfo:
+@attrs.frozen(repr=False)
+class NarInfo(Record):
     """One parsed, validated narinfo (see the module docstring for the format)."""
 
     #: Where the narinfo was read from (URL or path), for messages.
@@ -349,8 +350,8 @@ def _parse_hash_field(
         raise NarInfoError(f"{url}: line {number}: bad {key}: {error}") from None
 
 
-@attrs.frozen
-class Verification:
+@attrs.frozen(repr=False)
+class Verification(Record):
     """The outcome of :func:`verify`: the key that verified, or why none did.
 
     True in a boolean context exactly when a trusted key verified a signature.

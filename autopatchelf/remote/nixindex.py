@@ -35,6 +35,7 @@ from pathlib import Path
 import attrs
 
 from autopatchelf.errors import CompressionError, NixIndexError
+from autopatchelf.frozen import Record
 from autopatchelf.remote.compression import Compression, open_decompressed
 from autopatchelf.remote.nar import EntryKind, decode_name
 from autopatchelf.remote.readers import CHUNK, Readable
@@ -45,8 +46,8 @@ FORMAT_VERSION = 1
 HEADER_SIZE = 12
 
 
-@attrs.frozen
-class NixIndexLimits:
+@attrs.frozen(repr=False)
+class NixIndexLimits(Record):
     #: Longest line (metadata + suffix).
     max_line: int = 1 << 20
     #: Most file lines kept for one package.
@@ -55,8 +56,8 @@ class NixIndexLimits:
     max_decompressed: int = 1 << 36
 
 
-@attrs.frozen
-class IndexedFile:
+@attrs.frozen(repr=False)
+class IndexedFile(Record):
     """A file of a package: ``path`` relative (no leading ``/``; the root is ``""``).
 
     ``size`` is the byte size of a regular file and the entry count of a directory.
@@ -69,8 +70,8 @@ class IndexedFile:
     target: str | None = None
 
 
-@attrs.frozen
-class IndexedPackage:
+@attrs.frozen(repr=False)
+class IndexedPackage(Record):
     """One store path of the database, its origin, and its files (as filtered)."""
 
     store_dir: str

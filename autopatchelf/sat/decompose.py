@@ -20,11 +20,13 @@ from collections.abc import Sequence
 import attrs
 from pysat.solvers import Solver
 
+from autopatchelf.frozen import Record
+
 SoftClause = tuple[tuple[int, ...], int]
 
 
-@attrs.frozen
-class Part:
+@attrs.frozen(repr=False)
+class Part(Record):
     """A connected component of what is left: its hard and soft clauses."""
 
     hard: tuple[tuple[int, ...], ...]
@@ -33,8 +35,8 @@ class Part:
     variables: tuple[int, ...]
 
 
-@attrs.frozen
-class Case:
+@attrs.frozen(repr=False)
+class Case(Record):
     """The formula under ``assumptions``: implied literals, decided cost, the parts."""
 
     assumptions: tuple[int, ...]

@@ -1,8 +1,8 @@
 """Encode a :class:`~autopatchelf.problem.model.Problem` as CNF with selector-guarded hard
 facts, plus soft costs.
 
-Variables (numbered 1, 2, ... before any cardinality encoding, whose auxiliaries come
-from an ``IDPool`` starting after them):
+Variables (numbered 1, 2, ... before any cardinality encoding, whose auxiliaries are
+numbered after them):
 
 * ``L(name)``: some loaded object needs ``name``;
 * ``X(name, file)``: ``file`` provides ``name`` in the process;
@@ -28,9 +28,8 @@ from collections.abc import Callable, Collection, Hashable, Iterable
 from typing import TypeVar
 
 import attrs
-from pysat.card import CardEnc, EncType
-from pysat.formula import IDPool
 
+from autopatchelf.frozen import Record
 from autopatchelf.options import GlibcPolicy
 from autopatchelf.problem.model import ExclusionKind, Problem, Provider
 from autopatchelf.sat import facts as F
@@ -39,12 +38,13 @@ from autopatchelf.sat.preferences import Preferences
 K = TypeVar("K", bound=Hashable)
 
 
-@attrs.define
-class Encoding:
+@attrs.define(repr=False)
+class Encoding(Record):
     """The CNF of one problem: hard clauses, the selectors guarding its facts, the soft
     clauses of the costs, and the decision variables by what they mean."""
 
-    pool: IDPool
+    #: The highest variable (the last cardinality auxiliary, if any).
+    top: int
     hard: list[list[int]]
     #: selector literal -> the fact it guards (insertion order is deterministic).
     selectors: dict[int, F.Fact]
@@ -70,16 +70,40 @@ class Encoding:
         return [s for s in sorted(self.selectors) if s not in dropped] + [-s for s in off]
 
 
+def at_most_one(lits: list[int], top: int) -> tuple[list[list[int]], int]:
+    """Clauses that let at most one of ``lits`` be true, and the new highest variable.
+
+    Two literals get the one binary clause; more get Sinz's sequential counter, with
+    auxiliaries ``s1 .. s(n-1)`` numbered from ``top + 1`` (``s(i)``: one of the first
+    ``i`` literals is true): ``x1 -> s1``; for each middle ``x(i)``: ``s(i-1) -> s(i)``,
+    ``x(i) -> not s(i-1)``, ``x(i) -> s(i)``; and ``x(n) -> not s(n-1)``. Clauses and
+    numbering are those of python-sat's ``CardEnc.atmost(..., EncType.seqcounter)``
+    (asserted by the unit tests), so encodings, and the optima found in them, are
+    unchanged by not importing it."""
+    n = len(lits)
+    if n < 2:
+        return [], top
+    if n == 2:
+        return [[-lits[0], -lits[1]]], top
+    s = range(top + 1, top + n)  # s[i - 1] is s(i)
+    clauses = [[-lits[0], s[0]]]
+    for i in range(1, n - 1):
+        clauses.append([-s[i - 1], s[i]])
+        clauses.append([-lits[i], -s[i - 1]])
+        clauses.append([-lits[i], s[i]])
+    clauses.append([-lits[n - 1], -s[n - 2]])
+    return clauses, top + n - 1
+
+
 class _Encoder:
     def __init__(self, problem: Problem, policy: GlibcPolicy) -> None:
         self.p = problem
         self.policy = policy
-        # Problem variables and selectors are numbered here, 1, 2, ...; the IDPool the
-        # cardinality encodings take their auxiliaries from starts after the last of them
-        # (so no auxiliary can collide with a problem variable). Numbering directly is a
-        # fifth of the encoding's time cheaper than an IDPool lookup per variable.
+        # Problem variables and selectors are numbered here, 1, 2, ...; the cardinality
+        # encodings' auxiliaries come after the last of them (so no auxiliary can collide
+        # with a problem variable).
         self.top = 0
-        self._pool: IDPool | None = None
+        self._auxiliaries = False
         self.hard: list[list[int]] = []
         self.selectors: dict[int, F.Fact] = {}
         self._sel_by_fact: dict[F.Fact, int] = {}
@@ -116,26 +140,18 @@ class _Encoder:
             yield F.OneProvider(name)
 
     def _numbered(self, keys: Iterable[K]) -> dict[K, int]:
-        """Fresh variables for ``keys``, numbered in their order (before the pool)."""
+        """Fresh variables for ``keys``, numbered in their order (before the auxiliaries)."""
         listed = list(keys)
         first = self.top + 1
         self.top += len(listed)
         return dict(zip(listed, range(first, self.top + 1), strict=True))
-
-    @property
-    def pool(self) -> IDPool:
-        """The pool of the cardinality encodings' auxiliaries: every variable numbered so
-        far is below its first."""
-        if self._pool is None:
-            self._pool = IDPool(start_from=self.top + 1)
-        return self._pool
 
     def _sel(self, fact: F.Fact) -> int:
         """The selector of ``fact``, numbered on first use (one hash of the fact)."""
         fresh = self.top + 1
         sel = self._sel_by_fact.setdefault(fact, fresh)
         if sel == fresh:
-            assert self._pool is None, "a selector is numbered after the auxiliaries"
+            assert not self._auxiliaries, "a selector is numbered after the auxiliaries"
             self.top = fresh
             self.selectors[sel] = fact
         return sel
@@ -144,7 +160,7 @@ class _Encoder:
         """The selectors of facts equal to no fact numbered before or after them (one per
         key of a problem map: a (requester, name) pair, a store path), numbered in order
         without hashing each."""
-        assert self._pool is None, "a selector is numbered after the auxiliaries"
+        assert not self._auxiliaries, "a selector is numbered after the auxiliaries"
         listed = list(facts)
         first = self.top + 1
         self.top += len(listed)
@@ -205,11 +221,13 @@ class _Encoder:
             if prov.store_path is not None:
                 loaded = -U[path]
                 hard.extend([[loaded, s] for s in self._closure_vars(prov.store_path)])
-        # Cardinality constraints last: their auxiliary variables come from the same pool.
+        # Cardinality constraints last: their auxiliary variables are numbered after every
+        # problem variable and selector.
         for fact, lits in amo:
-            enc = CardEnc.atmost(lits=lits, bound=1, vpool=self.pool, encoding=EncType.seqcounter)
             sel = self._sel(fact)
-            hard.extend([[*clause, -sel] for clause in enc.clauses])
+            self._auxiliaries = True
+            clauses, self.top = at_most_one(lits, self.top)
+            hard.extend([[*clause, -sel] for clause in clauses])
 
     def _closure_vars(self, store_path: str) -> list[int]:
         """The S variables of ``store_path``'s closure, in store path order (computed
@@ -409,7 +427,7 @@ def encode(
     enc.encode()
     soft = enc.soft(prefs, version_of)
     return Encoding(
-        pool=enc.pool,
+        top=enc.top,
         hard=enc.hard,
         selectors=enc.selectors,
         soft=soft,

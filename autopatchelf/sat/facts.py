@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import attrs
 
+from autopatchelf.frozen import Record
 from autopatchelf.problem.model import DlopenNeed, Exclusion
 
 
-@attrs.frozen
-class Needs:
+@attrs.frozen(repr=False)
+class Needs(Record):
     """``requester`` (a foreign object: root or bundled library) needs ``name``."""
 
     requester: str
     name: str
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Dlopens(Needs):
     """``requester`` (any object of the process) dlopen()s ``name``: needed while
     ``requester`` is loaded. ``need`` says why (a note's priority, ``--dlopen``)."""
@@ -27,8 +28,8 @@ class Dlopens(Needs):
     need: DlopenNeed = attrs.field(eq=False)
 
 
-@attrs.frozen
-class BundledProvides:
+@attrs.frozen(repr=False)
+class BundledProvides(Record):
     """``requester``'s own ``$ORIGIN`` search finds ``name`` as bundled file ``provider``."""
 
     requester: str
@@ -36,8 +37,8 @@ class BundledProvides:
     provider: str
 
 
-@attrs.frozen
-class NoProvider:
+@attrs.frozen(repr=False)
+class NoProvider(Record):
     """No file in the store answers to ``name``; ``closest`` names do exist."""
 
     name: str
@@ -46,15 +47,15 @@ class NoProvider:
     wrong_arch: tuple[str, ...] = ()
 
 
-@attrs.frozen
-class Excluded:
+@attrs.frozen(repr=False)
+class Excluded(Record):
     """A version or versioned-symbol check rules a candidate out for a requester."""
 
     exclusion: Exclusion
 
 
-@attrs.frozen
-class ClosureProvides:
+@attrs.frozen(repr=False)
+class ClosureProvides(Record):
     """Store library ``requester``, once loaded, gets ``name`` from ``provider`` (its RUNPATH
     inside its closure), so no other file may provide ``name`` in the process."""
 
@@ -63,8 +64,8 @@ class ClosureProvides:
     provider: str
 
 
-@attrs.frozen
-class ClosureGlibc:
+@attrs.frozen(repr=False)
+class ClosureGlibc(Record):
     """Store path ``store_path``'s closure uses ``glibcs`` (strict policy: it must be one
     of these)."""
 
@@ -72,28 +73,28 @@ class ClosureGlibc:
     glibcs: tuple[str, ...]
 
 
-@attrs.frozen
-class NotFromGlibc:
+@attrs.frozen(repr=False)
+class NotFromGlibc(Record):
     """``provider`` answers to glibc name ``name`` but is not part of a glibc store path."""
 
     name: str
     provider: str
 
 
-@attrs.frozen
-class OneGlibc:
+@attrs.frozen(repr=False)
+class OneGlibc(Record):
     """A process loads exactly one glibc."""
 
 
-@attrs.frozen
-class OneProvider:
+@attrs.frozen(repr=False)
+class OneProvider(Record):
     """A process loads one file per soname."""
 
     name: str
 
 
-@attrs.frozen
-class NoLoader:
+@attrs.frozen(repr=False)
+class NoLoader(Record):
     """Glibc ``glibc`` ships no loader for the roots' machine, yet they need one."""
 
     glibc: str

@@ -15,6 +15,10 @@ enumerated by blocking that part's choices, so callers can show alternatives; an
 at the same total cost is an alternative too. Parts of one shape (the same formula once
 renumbered) are optimised once (:mod:`~autopatchelf.sat.parts`).
 
+What it answers depends only on the formula it is given, which is what lets
+:mod:`~autopatchelf.sat.optimum` keep optima between runs by that formula's digest: a
+change here that answers a formula differently must raise ``optimum.RULES``.
+
 One RC2 over the whole formula (what this did before) finds about two cores per soname,
 and its core bookkeeping is quadratic in their number: 1,500 sonames x 5 candidates took
 9 s, of which 3 s in RC2's assumption filtering. Per part, the same problem is solved in
@@ -28,26 +32,20 @@ from collections.abc import Collection, Iterable, Sequence
 import attrs
 from pysat.solvers import Solver
 
+from autopatchelf.frozen import Record
 from autopatchelf.sat import facts as F
 from autopatchelf.sat.decompose import Case, Conditioner, Part
 from autopatchelf.sat.encode import Encoding
+from autopatchelf.sat.optimum import Optimum
 from autopatchelf.sat.parts import PartOptimiser
+
+__all__ = ["Conflict", "Optimiser", "Optimum", "check", "optimise"]
 
 _SAT_SOLVER = "g4"
 
 
-@attrs.frozen
-class Optimum:
-    #: Chosen (name, file) pairs.
-    choices: frozenset[tuple[str, str]]
-    glibc: str | None
-    cost: int
-    #: Other choice sets with the same cost (at most ``max_alternatives``).
-    alternatives: tuple[frozenset[tuple[str, str]], ...]
-
-
-@attrs.frozen
-class Conflict:
+@attrs.frozen(repr=False)
+class Conflict(Record):
     """A minimal set of facts that cannot all hold."""
 
     facts: tuple[F.Fact, ...]
@@ -75,7 +73,7 @@ def _choose_first(solver: Solver, enc: Encoding) -> None:
     this file is loaded". Glucose's default (false first) keeps declining every provider
     until a conflict: at 5,000 sonames a satisfiable check took 2.2 s (380,000 decisions,
     13.9 million propagations) instead of 0.03 s."""
-    solver.set_phases(list(range(1, enc.pool.top + 1)))
+    solver.set_phases(list(range(1, enc.top + 1)))
 
 
 def check(enc: Encoding, allowed: Collection[str] = ()) -> Conflict | None:
@@ -178,8 +176,8 @@ class Optimiser:
         return Optimum(best.choices, _glibc(best.model, enc), best.cost, tuple(alternatives))
 
 
-@attrs.frozen
-class _Solved:
+@attrs.frozen(repr=False)
+class _Solved(Record):
     """The optimum under one glibc case."""
 
     cost: int

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
-from autopatchelf.frozen import FrozenMap
+from autopatchelf.frozen import FrozenMap, Record
 from autopatchelf.options import SolveOptions
 from autopatchelf.problem.model import Provider
 from autopatchelf.store.path import is_store_basename, parse_store_path
@@ -18,8 +18,8 @@ from autopatchelf.store.version import split_name_version
 Matcher = Callable[[Provider], bool]
 
 
-@attrs.frozen
-class Preferences:
+@attrs.frozen(repr=False)
+class Preferences(Record):
     """Soft wishes, strongest first: pins, system closure, newest, fewest store paths.
 
     (Above them all sits the cost of a closest-match substitution, when allowed.)

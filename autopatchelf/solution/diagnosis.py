@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from autopatchelf.frozen import Record
 from autopatchelf.ldso.glibc import (
     highest_glibc_need,
     is_glibc_name,
@@ -28,8 +29,8 @@ from autopatchelf.solution.kinds import KIND_INFO, KindInfo, ProblemKind
 __all__ = ["KIND_INFO", "Diagnosis", "KindInfo", "ProblemKind", "Rejected", "Side", "diagnose"]
 
 
-@attrs.frozen
-class Side:
+@attrs.frozen(repr=False)
+class Side(Record):
     """One side of a diamond or glibc conflict: a provider and who brings it."""
 
     #: The provider's label (``libdep-1.0``), or for a glibc conflict the glibc's label.
@@ -38,8 +39,8 @@ class Side:
     brought_by: tuple[str, ...]
 
 
-@attrs.frozen
-class Rejected:
+@attrs.frozen(repr=False)
+class Rejected(Record):
     """A store path a binary cache has that would provide a needed soname, but may not be
     used (its narinfo's signature, its NAR's hash, a closure no cache can give)."""
 
@@ -48,8 +49,8 @@ class Rejected:
     reason: str
 
 
-@attrs.frozen
-class Diagnosis:
+@attrs.frozen(repr=False)
+class Diagnosis(Record):
     """What a minimal conflict means (every field is data; see the module docstring)."""
 
     kind: ProblemKind

@@ -14,15 +14,15 @@ from collections.abc import Sequence
 
 import attrs
 
-from autopatchelf.frozen import FrozenMap
+from autopatchelf.frozen import FrozenMap, Record
 from autopatchelf.ldso.search import has_slash
 from autopatchelf.problem.model import Exclusion, Problem
 from autopatchelf.sat import facts as F
 from autopatchelf.solution.diagnosis import Diagnosis, ProblemKind, diagnose
 
 
-@attrs.frozen
-class Explanation:
+@attrs.frozen(repr=False)
+class Explanation(Record):
     """A minimal conflict, what it means, and how to say it."""
 
     facts: tuple[F.Fact, ...]

@@ -6,6 +6,8 @@ import enum
 
 import attrs
 
+from autopatchelf.frozen import Record
+
 
 class ProblemKind(enum.Enum):
     """Why a binary would not run on NixOS (or cannot be checked). Stable strings: JSON
@@ -28,8 +30,8 @@ class ProblemKind(enum.Enum):
     RESOLVER_ERROR = "resolver-error"
 
 
-@attrs.frozen
-class KindInfo:
+@attrs.frozen(repr=False)
+class KindInfo(Record):
     """What a kind means, for people (docs, ``check``'s advice, SARIF's rule catalogue)."""
 
     #: A CamelCase name (SARIF ``reportingDescriptor.name``).

@@ -14,6 +14,7 @@ import attrs
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError
+from autopatchelf.frozen import Record
 from autopatchelf.ldso.load import load_order
 from autopatchelf.ldso.search import Tag, has_slash, split, unsafe_reason
 from autopatchelf.options import Delivery, NeedOrigin
@@ -24,8 +25,8 @@ from autopatchelf.solution.model import LoadedLibrary
 LINK_DIR = "<links>"
 
 
-@attrs.frozen
-class Replay:
+@attrs.frozen(repr=False)
+class Replay(Record):
     libraries: tuple[LoadedLibrary, ...]
     #: Names ld.so would not find at all.
     not_found: tuple[tuple[str, str], ...]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import attrs
 
-from autopatchelf.frozen import FrozenMap, string_map
+from autopatchelf.frozen import FrozenMap, Record, string_map
 from autopatchelf.options import Delivery, GlibcPolicy, NeedOrigin
 from autopatchelf.schema import Document
 from autopatchelf.store.substitute import Substitute
@@ -25,8 +25,8 @@ __all__ = [
 SOLUTION_SCHEMA = "autopatchelf.solution/1"
 
 
-@attrs.frozen
-class LoadedLibrary:
+@attrs.frozen(repr=False)
+class LoadedLibrary(Record):
     """One object ld.so will map, in load order."""
 
     #: The name it is first requested by (a DT_NEEDED string).
@@ -42,8 +42,8 @@ class LoadedLibrary:
     driver: bool = False
 
 
-@attrs.frozen
-class RootSolution:
+@attrs.frozen(repr=False)
+class RootSolution(Record):
     root: str
     interpreter: str | None
     #: Libraries in the order ld.so loads them (breadth-first from the root).
@@ -54,8 +54,8 @@ class RootSolution:
         return {lib.name: lib.path for lib in self.libraries}
 
 
-@attrs.frozen
-class Alternative:
+@attrs.frozen(repr=False)
+class Alternative(Record):
     """Another choice with the same cost as the chosen one, for one name."""
 
     name: str
@@ -63,8 +63,8 @@ class Alternative:
     others: tuple[str, ...]
 
 
-@attrs.frozen
-class DlopenHint:
+@attrs.frozen(repr=False)
+class DlopenHint(Record):
     """A soname written as a string in a root (``--dlopen-hints``): maybe a dlopen()
     argument. Not solved for; ``--dlopen NAME`` promotes it."""
 
@@ -74,8 +74,8 @@ class DlopenHint:
     provided: bool
 
 
-@attrs.frozen(kw_only=True)
-class Solution:
+@attrs.frozen(kw_only=True, repr=False)
+class Solution(Record):
     """One provider for every library of a set of roots, checked by replaying ld.so."""
 
     #: The glibc store path every root loads, and its loader (the interpreter).

@@ -96,10 +96,12 @@ def solve_problem(
             for n in problem.missing
             if any(fnmatch.fnmatchcase(n, pat) for pat in options.allow_missing)
         ) | frozenset(problem.driver_missing)
-        optimiser = encodings.optimiser(problem, options, in_use, source.version_of)
-        best = optimiser.optimise(allowed, max_alternatives=options.max_alternatives)
+        best = encodings.optimum(
+            problem, options, in_use, source.version_of, allowed, source.verdicts()
+        )
         if best is not None:
             break
+        optimiser = encodings.optimiser(problem, options, in_use, source.version_of)
         conflict = optimiser.check(allowed)
         if conflict is None:  # pragma: no cover - optimise and check disagree
             raise RuntimeError("the optimiser found no model of a satisfiable encoding")

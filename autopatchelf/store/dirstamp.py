@@ -16,14 +16,16 @@ import time
 
 import attrs
 
+from autopatchelf.frozen import Record
+
 #: How close to the moment of reading a timestamp must be to be racy: the kernel's
 #: coarse clock (a few ms), FAT's 2 s granularity, and some slack for a file server's
 #: clock.
 RACY_NS = 2_000_000_000
 
 
-@attrs.frozen
-class DirStamp:
+@attrs.frozen(repr=False)
+class DirStamp(Record):
     """A directory's stat, as text, and whether it can be trusted to show a change."""
 
     text: str

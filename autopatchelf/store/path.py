@@ -6,6 +6,7 @@ import os
 
 import attrs
 
+from autopatchelf.frozen import Record
 from autopatchelf.nix.names import HASH_LENGTH, NIX_BASE32, is_store_basename
 from autopatchelf.store.version import VersionKey, split_name_version, version_key
 
@@ -19,8 +20,8 @@ __all__ = [
 ]
 
 
-@attrs.frozen
-class StorePath:
+@attrs.frozen(repr=False)
+class StorePath(Record):
     """One store path, e.g. ``/nix/store/<hash>-glibc-2.39-52``.
 
     ``name``/``version`` follow Nix's split (the version starts after the first ``-``

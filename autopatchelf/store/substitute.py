@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import attrs
 
+from autopatchelf.frozen import Record
 
-@attrs.frozen
-class Substitute:
+
+@attrs.frozen(repr=False)
+class Substitute(Record):
     """What realising one store path costs, and where it comes from."""
 
     store_path: str

@@ -18,14 +18,15 @@ import attrs
 
 from autopatchelf.actions.checks.check_model import Role
 from autopatchelf.elf.facts import ElfFacts
+from autopatchelf.frozen import Record
 from autopatchelf.ldso.load import LoadRole, load_role
 from autopatchelf.ldso.machines import compatible
 from autopatchelf.ldso.search import has_slash
 from autopatchelf.problem.foreign import bundled_dirs
 
 
-@attrs.frozen
-class Unit:
+@attrs.frozen(repr=False)
+class Unit(Record):
     """Roots solved together and the bundled libraries they reach (real paths)."""
 
     roots: tuple[str, ...]

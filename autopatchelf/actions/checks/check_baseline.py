@@ -21,13 +21,14 @@ import attrs
 
 from autopatchelf.actions.checks.check_model import BaselineKey, CheckReport, problem_key
 from autopatchelf.errors import BaselineError
+from autopatchelf.frozen import Record
 from autopatchelf.schema import Document, SchemaError, parse_json
 
 BASELINE_SCHEMA = "autopatchelf.check-baseline/1"
 
 
-@attrs.frozen
-class BaselineFile:
+@attrs.frozen(repr=False)
+class BaselineFile(Record):
     """The baseline document's body: the known problems, sorted."""
 
     problems: tuple[BaselineKey, ...]
@@ -37,8 +38,8 @@ class BaselineFile:
 BASELINE_DOCUMENT = Document(BASELINE_SCHEMA, BaselineFile)
 
 
-@attrs.frozen
-class Baseline:
+@attrs.frozen(repr=False)
+class Baseline(Record):
     keys: frozenset[BaselineKey]
     #: Where it was read from (for reports).
     source: str | None = None

@@ -18,26 +18,27 @@ from autopatchelf.actions.checks.check_model import (
     Role,
     Status,
 )
+from autopatchelf.frozen import Record
 from autopatchelf.schema import Document
 
 CHECK_SCHEMA = "autopatchelf.check/1"
 
 
-@attrs.frozen
-class ToolInfo:
+@attrs.frozen(repr=False)
+class ToolInfo(Record):
     name: str
     version: str
 
 
-@attrs.frozen
-class RootInfo:
+@attrs.frozen(repr=False)
+class RootInfo(Record):
     #: The PATH as given, and the directory reported paths are relative to.
     path: str
     base: str
 
 
-@attrs.frozen
-class Summary:
+@attrs.frozen(repr=False)
+class Summary(Record):
     files: int
     apps: int
     ok: int
@@ -53,8 +54,8 @@ class Summary:
     downloads: int = 0
 
 
-@attrs.frozen
-class BinaryEntry:
+@attrs.frozen(repr=False)
+class BinaryEntry(Record):
     """One ELF file's verdict."""
 
     #: The PATH (as given) it was found under, and its path relative to that root.
@@ -74,21 +75,21 @@ class BinaryEntry:
     download_bytes: int = 0
 
 
-@attrs.frozen
-class Unreadable:
+@attrs.frozen(repr=False)
+class Unreadable(Record):
     path: str
     reason: str
 
 
-@attrs.frozen
-class BaselineInfo:
+@attrs.frozen(repr=False)
+class BaselineInfo(Record):
     #: The baseline file applied, and its entries no problem matched any more.
     file: str
     stale: tuple[BaselineKey, ...]
 
 
-@attrs.frozen(kw_only=True)
-class CheckDocument:
+@attrs.frozen(kw_only=True, repr=False)
+class CheckDocument(Record):
     tool: ToolInfo
     passed: bool
     store: str

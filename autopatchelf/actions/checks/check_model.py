@@ -10,6 +10,7 @@ import enum
 
 import attrs
 
+from autopatchelf.frozen import Record
 from autopatchelf.solution.diagnosis import KIND_INFO, KindInfo, ProblemKind
 from autopatchelf.solution.model import Solution
 
@@ -55,8 +56,8 @@ class Status(enum.Enum):
     DOWNLOADS = "downloads"
 
 
-@attrs.frozen
-class CheckProblem:
+@attrs.frozen(repr=False)
+class CheckProblem(Record):
     """One reason a binary would not run."""
 
     kind: ProblemKind
@@ -74,8 +75,8 @@ class CheckProblem:
     known: bool = False
 
 
-@attrs.frozen
-class CheckRoot:
+@attrs.frozen(repr=False)
+class CheckRoot(Record):
     """One PATH given to ``check``: reported paths are relative to ``base``."""
 
     #: The path as given (normalised), for reports.
@@ -85,8 +86,8 @@ class CheckRoot:
     base: str
 
 
-@attrs.frozen
-class BinaryCheck:
+@attrs.frozen(repr=False)
+class BinaryCheck(Record):
     """The verdict on one ELF file."""
 
     #: Index into ``CheckReport.roots``.
@@ -130,8 +131,8 @@ class BinaryCheck:
         return tuple(p for p in self.problems if not p.known)
 
 
-@attrs.frozen
-class BaselineKey:
+@attrs.frozen(repr=False)
+class BaselineKey(Record):
     """What identifies a known problem: no line numbers, no store hashes."""
 
     path: str
@@ -143,8 +144,8 @@ def problem_key(binary: BinaryCheck, problem: CheckProblem) -> BaselineKey:
     return BaselineKey(binary.path, problem.kind.value, problem.subject)
 
 
-@attrs.frozen
-class CheckReport:
+@attrs.frozen(repr=False)
+class CheckReport(Record):
     roots: tuple[CheckRoot, ...]
     #: Every ELF file found, by root then path.
     binaries: tuple[BinaryCheck, ...]

@@ -19,10 +19,11 @@ from autopatchelf.actions.patching.atomic import is_temp
 from autopatchelf.elf.records import ELF_MAGIC
 from autopatchelf.elf.tree import Unlistable, walk
 from autopatchelf.errors import CheckInputError
+from autopatchelf.frozen import Record
 
 
-@attrs.frozen
-class FoundFile:
+@attrs.frozen(repr=False)
+class FoundFile(Record):
     #: Index into :attr:`Discovery.roots`.
     root: int
     #: Relative to the root's base, ``/``-separated.
@@ -33,8 +34,8 @@ class FoundFile:
     real: str
 
 
-@attrs.frozen
-class Discovery:
+@attrs.frozen(repr=False)
+class Discovery(Record):
     roots: tuple[CheckRoot, ...]
     files: tuple[FoundFile, ...]
     non_elf: int

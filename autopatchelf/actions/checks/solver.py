@@ -19,6 +19,7 @@ from autopatchelf.actions.checks.check_model import CheckProblem, ProblemKind
 from autopatchelf.actions.checks.check_problems import problem_of
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError, ElfError, RootError, Unsatisfiable
+from autopatchelf.frozen import Record
 from autopatchelf.index import StoreIndex
 from autopatchelf.index.remote import RemoteIndex
 from autopatchelf.ldso.machines import arch_label
@@ -33,8 +34,8 @@ MAX_ROUNDS = 16
 _RELAXABLE = frozenset({ProblemKind.MISSING_LIBRARY, ProblemKind.WRONG_ARCHITECTURE})
 
 
-@attrs.frozen
-class Verdict:
+@attrs.frozen(repr=False)
+class Verdict(Record):
     """The outcome of solving some roots: a solution, or problems (never both).
 
     Problems name their requester by absolute path here (``needed_by``)."""

@@ -33,7 +33,7 @@ from autopatchelf.actions.locks.lock import (
     carried,
     under_any,
 )
-from autopatchelf.frozen import FrozenMap, string_map
+from autopatchelf.frozen import FrozenMap, Record, string_map
 from autopatchelf.options import Delivery, GlibcPolicy
 from autopatchelf.schema import Document
 
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 APP = "$APP"
 
 
-@attrs.frozen(kw_only=True)
-class AppBinary:
+@attrs.frozen(kw_only=True, repr=False)
+class AppBinary(Record):
     """What one binary of the app has of its own."""
 
     #: Its path from the tree's root (``bin/game``).
@@ -58,8 +58,8 @@ class AppBinary:
     libraries: tuple[LockedLibrary, ...]
 
 
-@attrs.frozen(kw_only=True)
-class AppLock:
+@attrs.frozen(kw_only=True, repr=False)
+class AppLock(Record):
     """A solution for every binary of an app tree (fields in document order)."""
 
     tool_version: str = ""

@@ -27,6 +27,7 @@ from autopatchelf.actions.locks.locking import (
 )
 from autopatchelf.actions.locks.verify import describe_problems, verify, verify_claims
 from autopatchelf.errors import LockFileError, StaleLockError
+from autopatchelf.frozen import Record
 from autopatchelf.options import NeedOrigin, SolveOptions
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
     from autopatchelf.solution.model import Solution
 
 
-@attrs.frozen
-class AppLockOutcome:
+@attrs.frozen(repr=False)
+class AppLockOutcome(Record):
     """What :func:`obtain_app` found or did for an app tree."""
 
     app_root: str

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from autopatchelf.frozen import FrozenMap, string_map
+from autopatchelf.frozen import FrozenMap, Record, string_map
 from autopatchelf.options import Delivery, GlibcPolicy, NeedOrigin
 from autopatchelf.schema import Document
 
@@ -39,8 +39,8 @@ ORIGIN = "$ORIGIN"
 BINARY = "$BINARY"
 
 
-@attrs.frozen
-class LockedLibrary:
+@attrs.frozen(repr=False)
+class LockedLibrary(Record):
     """One object ld.so maps for the binary, in load order (paths as stored in the lock)."""
 
     name: str
@@ -56,8 +56,8 @@ def _binary(key: str) -> dict[str, object]:
     return {"group": ("binary", key)}
 
 
-@attrs.frozen(kw_only=True)
-class Lock:
+@attrs.frozen(kw_only=True, repr=False)
+class Lock(Record):
     """A solution for one binary, with what is needed to trust it later.
 
     Paths are as stored: ``$ORIGIN/...`` for the binary's own tree, ``$BINARY`` for the

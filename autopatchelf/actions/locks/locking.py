@@ -33,6 +33,7 @@ from autopatchelf.actions.locks.lock import LOCK_DOCUMENT, Lock, under_any
 from autopatchelf.actions.locks.lockfile import read_lock, write_lock
 from autopatchelf.actions.locks.verify import describe_problems, verify, verify_claims
 from autopatchelf.errors import ElfError, LockFileError, NothingToSolve, StaleLockError
+from autopatchelf.frozen import Record
 from autopatchelf.nix.dirs import nix_store_dir
 from autopatchelf.options import NeedOrigin, SolveOptions
 
@@ -44,8 +45,8 @@ if TYPE_CHECKING:
 Source = Literal["lock", "solved", "re-solved"]
 
 
-@attrs.frozen
-class LockOutcome:
+@attrs.frozen(repr=False)
+class LockOutcome(Record):
     """What :func:`obtain` found or did for one binary."""
 
     binary: str

@@ -49,6 +49,7 @@ from autopatchelf.actions.patching.plan import ElfState
 from autopatchelf.elf import parse_facts
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import AutopatchelfError, PatchError
+from autopatchelf.frozen import Record
 
 _PT_LOAD = 1
 _PT_PHDR = 6
@@ -70,14 +71,14 @@ _NATIVE = {Layout.NATIVE_GAP: Placement.GAP, Layout.NATIVE_END: Placement.END}
 _FAILED = (Unfit, RuntimeError, ValueError, struct.error)
 
 
-@attrs.frozen
-class Rewritten:
+@attrs.frozen(repr=False)
+class Rewritten(Record):
     data: bytes
     layout: Layout
 
 
-@attrs.frozen
-class Staged:
+@attrs.frozen(repr=False)
+class Staged(Record):
     """A checked temporary file beside the original, holding the rewritten file."""
 
     temp: str

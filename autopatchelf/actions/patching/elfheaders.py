@@ -15,6 +15,7 @@ from collections.abc import Callable
 import attrs
 
 from autopatchelf.elf._layout import PN_XNUM
+from autopatchelf.frozen import Record
 
 #: ``read(offset, size)``: exactly ``size`` bytes of the file at ``offset`` (or Unfit).
 Read = Callable[[int, int], bytes]
@@ -30,8 +31,8 @@ class Unfit(Exception):
     """This file cannot be rewritten this way; the reason is one line."""
 
 
-@attrs.frozen
-class Segment:
+@attrs.frozen(repr=False)
+class Segment(Record):
     """One program header, fields in ELF64 order whatever the class."""
 
     type: int
@@ -44,8 +45,8 @@ class Segment:
     align: int
 
 
-@attrs.frozen
-class Section:
+@attrs.frozen(repr=False)
+class Section(Record):
     """The fields of one section header the writer looks at (or moves)."""
 
     index: int
@@ -56,8 +57,8 @@ class Section:
     size: int
 
 
-@attrs.frozen
-class Format:
+@attrs.frozen(repr=False)
+class Format(Record):
     """Struct formats and header field positions of one ELF class and byte order."""
 
     is64: bool
@@ -143,8 +144,8 @@ class Format:
         return struct.pack(f"{self.order}{len(flat)}{self.word}", *flat)
 
 
-@attrs.frozen
-class Headers:
+@attrs.frozen(repr=False)
+class Headers(Record):
     """The tables of one ELF file, as read."""
 
     format: Format

@@ -70,6 +70,7 @@ from autopatchelf.elf._layout import (
     VERNEED_SIZE,
 )
 from autopatchelf.errors import PatchError
+from autopatchelf.frozen import Record
 
 __all__ = ["NativeEdit", "Placement", "Unfit", "plan_edit"]
 
@@ -94,8 +95,8 @@ class Placement(enum.Enum):
     END = "end"
 
 
-@attrs.frozen
-class NativeEdit:
+@attrs.frozen(repr=False)
+class NativeEdit(Record):
     """The new file: the old one (``old_size`` bytes) zero-extended to ``size`` bytes,
     with ``writes`` (``(offset, bytes)``, sorted, disjoint) laid over it."""
 

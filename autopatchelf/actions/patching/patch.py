@@ -30,13 +30,14 @@ from autopatchelf.actions.patching.plan import (
 )
 from autopatchelf.actions.patching.targets import find_targets
 from autopatchelf.errors import PatchError
+from autopatchelf.frozen import Record
 from autopatchelf.index import StoreIndex
 from autopatchelf.options import Delivery, SolveOptions
 from autopatchelf.progress import Progress
 
 
-@attrs.frozen
-class FileResult:
+@attrs.frozen(repr=False)
+class FileResult(Record):
     path: str
     #: What changed; empty when the file already was as planned (and was not written).
     changes: tuple[Change, ...]
@@ -54,8 +55,8 @@ class FileResult:
         return bool(self.changes)
 
 
-@attrs.frozen
-class PatchReport:
+@attrs.frozen(repr=False)
+class PatchReport(Record):
     results: tuple[FileResult, ...]
     #: The link directory made (or found already right), if the solution needs one.
     link_dir: str | None = None

@@ -29,6 +29,7 @@ import attrs
 from autopatchelf.actions.linkdir import link_entries
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import PatchError
+from autopatchelf.frozen import Record
 from autopatchelf.ldso.search import own_entries
 from autopatchelf.nix.dirs import nix_store_dir
 from autopatchelf.options import Delivery
@@ -39,8 +40,8 @@ CAPABILITY_XATTR = "security.capability"
 _SET_ID_BITS = ((stat.S_ISUID, "setuid"), (stat.S_ISGID, "setgid"))
 
 
-@attrs.frozen
-class ElfState:
+@attrs.frozen(repr=False)
+class ElfState(Record):
     """The parts of an ELF object ``patch`` may change."""
 
     interpreter: str | None
@@ -62,8 +63,8 @@ class ElfState:
         )
 
 
-@attrs.frozen
-class Change:
+@attrs.frozen(repr=False)
+class Change(Record):
     """One value that changes: ``what`` is ``interpreter``, ``rpath``, ``runpath``,
     ``needed[i]`` or ``verneed[i]``; None means "absent"."""
 
@@ -75,8 +76,8 @@ class Change:
         return f"{self.what}: {_shown(self.old)} -> {_shown(self.new)}"
 
 
-@attrs.frozen
-class FileEdit:
+@attrs.frozen(repr=False)
+class FileEdit(Record):
     """One file: its state when planned and the state patching gives it."""
 
     path: str
@@ -92,8 +93,8 @@ class FileEdit:
         return tuple(_diff(self.before, self.after))
 
 
-@attrs.frozen
-class PatchPlan:
+@attrs.frozen(repr=False)
+class PatchPlan(Record):
     """Every edit of one ``patch`` run, applied together by :func:`apply_plan`."""
 
     #: One edit per foreign object of the solution (unchanged ones included), roots first.

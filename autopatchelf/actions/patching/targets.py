@@ -15,12 +15,13 @@ from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.elf.records import ELF_MAGIC
 from autopatchelf.elf.tree import Unlistable, walk
 from autopatchelf.errors import AutopatchelfError, PatchError
+from autopatchelf.frozen import Record
 from autopatchelf.ldso.load import LoadRole, load_role
 from autopatchelf.ldso.machines import incompatibility
 
 
-@attrs.frozen
-class Targets:
+@attrs.frozen(repr=False)
+class Targets(Record):
     #: Real paths of the ELF files to solve as roots: programs first, then libraries.
     roots: tuple[str, ...]
     #: (path, reason) for files found in the directories and left out.
