@@ -196,10 +196,8 @@ def solve(
             solution = attrs.evolve(solution, warnings=(*caches.notes, *solution.warnings))
         if solution.downloads and options.realise and caches is not None:
             solution = _realise(solution, caches)
-        if opened.stats.cache_warning:
-            solution = attrs.evolve(
-                solution, warnings=(opened.stats.cache_warning, *solution.warnings)
-            )
+        if opened.cache_warning:
+            solution = attrs.evolve(solution, warnings=(opened.cache_warning, *solution.warnings))
         return attrs.evolve(solution, nothing_to_solve=idle) if idle else solution
     finally:
         if own_remote and caches is not None:

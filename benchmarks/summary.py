@@ -92,13 +92,13 @@ def index_rows(r: Results) -> list[Row]:
             _met(max(r["cold_peak_rss_mb"], r["warm_peak_rss_mb"]) <= 150),
         ),
         (
-            f"warm re-open, {files:,} files",
-            f"{r['warm_open_ms']:.0f} ms (+{r['warm_lookup_ms']:.0f} ms for "
-            f"{r['lookup_sonames']} sonames)",
+            f"warm re-open and {r['lookup_sonames']} sonames looked up, {files:,} files",
+            f"{r['warm_open_ms'] + r['warm_lookup_ms']:.0f} ms (open {r['warm_open_ms']:.0f} ms, "
+            f"lookups {r['warm_lookup_ms']:.0f} ms for {r['warm_lookup_candidates']} candidates)",
             "",
             f"cold {r['cold_seconds']:.1f} s",
             "<= 50 ms",
-            _met(r["warm_open_ms"] <= 50),
+            _met(r["warm_open_ms"] + r["warm_lookup_ms"] <= 50),
         ),
     ]
 

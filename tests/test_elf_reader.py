@@ -619,6 +619,32 @@ def test_blob_round_trip_is_exact(name: str, facts: ElfFacts) -> None:
     assert len(blob) < len(facts.symbols.table) + len(facts.symbols.strtab) + 4096
 
 
+@pytest.mark.parametrize(
+    ("name", "facts"), list(_blob_samples()), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_a_blob_in_two_parts_is_the_whole_blob(name: str, facts: ElfFacts) -> None:
+    core, payload = facts.to_blob_parts()
+    whole = ElfFacts.from_blob(facts.to_blob(), facts.path)
+    calls: list[int] = []
+
+    def load() -> bytes:
+        calls.append(1)
+        return payload
+
+    for symbols in (payload, load):
+        restored = ElfFacts.from_blob(core, facts.path, symbols)
+        assert restored == whole == facts and not calls
+        assert restored.symbols == whole.symbols == facts.symbols
+        assert restored.symbols.defined == facts.symbols.defined
+        assert restored.to_blob() == facts.to_blob()
+    assert calls == [1]  # the loader: once, when the symbols were first used
+    alone = ElfFacts.from_blob(core, facts.path)  # the facts without their symbols
+    assert alone == facts
+    if facts.symbols.count:
+        with pytest.raises(ElfError, match="symbol tables were not kept"):
+            assert alone.symbols.defined is not None
+
+
 def test_blob_keeps_the_given_path() -> None:
     facts = parse_facts(synthesize(True, False).data, "/nix/store/old/lib/libsyn.so.1")
     restored = ElfFacts.from_blob(facts.to_blob(), "/nix/store/new/lib/libsyn.so.1")

@@ -7,6 +7,7 @@ import concurrent.futures
 import concurrent.futures.process
 import multiprocessing
 import os
+import pickle
 import shutil
 import sqlite3
 import subprocess
@@ -162,6 +163,40 @@ def test_warm_open_reads_no_elf_file(plain: dict[str, Path], tmp_path: Path) -> 
     assert (stats.paths_scanned, stats.files_read, stats.libraries_read) == (0, 0, 0)
     assert stats.files_cached == stats.files == 4
     assert (stats.non_elf, stats.bad_elf, stats.outside) == (1, 1, 1)
+
+
+def test_warm_facts_leave_their_symbol_tables_in_the_cache_until_used(
+    plain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A candidate's facts come without its symbol tables (most of a blob, and a warm
+    solve with kept verdicts uses none): they are read when first used, from the cache
+    while the index is open, from the file after it closed; a pickle carries them."""
+    with open_plain(tmp_path):
+        pass  # cold
+    loaded: list[bytes] = []
+    symbols_of = IndexCache.symbols
+
+    def counted(self: IndexCache, digest: bytes) -> bytes | None:
+        found = symbols_of(self, digest)
+        if found is not None:
+            loaded.append(digest)
+        return found
+
+    monkeypatch.setattr(IndexCache, "symbols", counted)
+    reader = CountingReader()
+    with open_plain(tmp_path, reader=reader) as index:
+        (foo,) = index.candidates("libfoo.so.2")
+        (deb,) = index.candidates("libdeb.so.0")
+        assert foo.facts.soname == "libfoo.so.2" and loaded == []
+        assert foo.facts.symbols == ElfFacts.read(foo.path).symbols  # read now
+        assert len(loaded) == 1
+        assert foo.facts.symbols.defined  # (once)
+        assert len(loaded) == 1 and reader.paths == []
+    shipped = pickle.loads(pickle.dumps(deb.facts))  # loaded to be pickled (the file here)
+    assert reader.paths == [deb.path]
+    assert shipped == deb.facts == ElfFacts.read(deb.path)
+    assert shipped.symbols == ElfFacts.read(deb.path).symbols
+    assert len(loaded) == 1
 
 
 def test_warm_open_serves_cached_facts_of_a_changed_file(

@@ -24,6 +24,7 @@ import autopatchelf.elf.symbols as symbols_module
 from autopatchelf.actions.linkdir import write_link_dir
 from autopatchelf.errors import Unsatisfiable
 from autopatchelf.index import StoreIndex
+from autopatchelf.index.view import IndexView
 from autopatchelf.problem.from_index import IndexSource
 from autopatchelf.solution.greedy import greedy_first_match
 from autopatchelf.solution.model import Solution
@@ -428,7 +429,7 @@ sys.exit(code)
 
 
 def test_a_warm_solve_of_a_problem_solved_before_reads_its_optimum_and_imports_no_sat_solver(
-    fixture_store: FixtureStore, tmp_path: Path
+    fixture_store: FixtureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fx = fixture_store
     within = [str(fx.path(k)) for k in fx.provider_keys()]
@@ -451,6 +452,11 @@ def test_a_warm_solve_of_a_problem_solved_before_reads_its_optimum_and_imports_n
     assert kept == (1,)
     second, imported = solve()
     assert (second, imported) == (first, [])
+
+    def no_counting(*_: object) -> None:
+        raise AssertionError("a solve counted the whole index")
+
+    monkeypatch.setattr(IndexView, "counts", no_counting)  # (its stats are never needed)
     options = autopatchelf.SolveOptions(within=within, cache_dir=str(tmp_path), system=[])
     solution = autopatchelf.solve([app], options)
     assert json.loads(first)["choices"] == dict(solution.choices)

@@ -5,6 +5,11 @@ becomes a plain value and back; the symbol tables follow as their own payload
 (:meth:`~autopatchelf.elf.symbols.DynamicSymbols.payload`), left packed until the symbols
 are first used (most never are). Bump ``BLOB_FORMAT`` whenever the layout changes: old
 blobs are then rejected as corrupt, and the index reads their files again.
+
+The index keeps that payload apart (:func:`encode_parts`): a blob whose payload slot is
+``None`` is the rest, and decoding it takes the payload, or what loads it on first use.
+A library's symbol tables are most of its blob (800 KB of some), and a warm solve reads
+the facts of every candidate but, its version verdicts kept, the symbols of none.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ from autopatchelf.elf.records import (
     VersionNeed,
     VersionRequirement,
 )
-from autopatchelf.elf.symbols import DynamicSymbols
+from autopatchelf.elf.symbols import DynamicSymbols, PayloadLoader
 from autopatchelf.errors import ElfError
 from autopatchelf.options import DlopenPriority
 
-BLOB_FORMAT = 3
+BLOB_FORMAT = 4
 _MARSHAL_VERSION = 4
 
 
@@ -152,21 +157,38 @@ FIELD_NAMES = tuple(name for name, _, _ in _FIELDS)
 
 def encode(facts: Any) -> bytes:
     """The blob of ``facts`` (an :class:`~autopatchelf.elf.facts.ElfFacts`)."""
+    return _dump(facts, facts.symbols.payload())
+
+
+def encode_parts(facts: Any) -> tuple[bytes, bytes]:
+    """The blob of ``facts`` without its symbol payload, and that payload."""
+    return _dump(facts, None), facts.symbols.payload()
+
+
+def _dump(facts: Any, payload: bytes | None) -> bytes:
     symbols: DynamicSymbols = facts.symbols
     record = (
         BLOB_FORMAT,
         *(out(getattr(facts, name)) for name, out, _ in _FIELDS),
         symbols.byte_order,
         symbols.count,
-        symbols.payload(),
+        payload,
     )
     return marshal.dumps(record, _MARSHAL_VERSION)  # type: ignore[arg-type]
 
 
-def decode(blob: bytes, path: str) -> dict[str, Any]:
+def _not_kept(path: str) -> PayloadLoader:
+    def load() -> bytes:
+        raise ElfError(path, "its symbol tables were not kept with its facts")
+
+    return load
+
+
+def decode(blob: bytes, path: str, symbols: bytes | PayloadLoader | None = None) -> dict[str, Any]:
     """The ElfFacts fields a blob holds, for the file now at ``path`` (``path`` and
-    ``symbols`` included). Raises :class:`~autopatchelf.errors.ElfError` on a corrupt
-    blob or one of another format."""
+    ``symbols`` included); ``symbols`` gives the payload of a blob made by
+    :func:`encode_parts` (without it, using that blob's symbols raises). Raises
+    :class:`~autopatchelf.errors.ElfError` on a corrupt blob or one of another format."""
     try:
         record = marshal.loads(blob)
         if not isinstance(record, tuple) or not record or record[0] != BLOB_FORMAT:
@@ -177,10 +199,16 @@ def decode(blob: bytes, path: str) -> dict[str, Any]:
             name: into(value) for (name, _, into), value in zip(_FIELDS, record[1:], strict=False)
         }
         byte_order, count, payload = record[len(_FIELDS) + 1 :]
+        if payload is not None:
+            kept: bytes | PayloadLoader = _bytes(payload)
+        elif isinstance(symbols, bytes):
+            kept = _bytes(symbols)
+        else:
+            kept = symbols or _not_kept(path)
         fields["symbols"] = DynamicSymbols.deferred(
             _str(byte_order),
             _int(count),
-            _bytes(payload),
+            kept,
             fields["version_needs"],
             fields["version_defs"],
             path,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 
 import attrs
 
@@ -80,15 +81,24 @@ class ElfFacts(Record):
         """
         return blob.encode(self)
 
+    def to_blob_parts(self) -> tuple[bytes, bytes]:
+        """:meth:`to_blob` in two: the blob without the symbol tables, and their payload
+        (what the index cache stores apart, so that reading facts reads no symbols)."""
+        return blob.encode_parts(self)
+
     @classmethod
-    def from_blob(cls, data: bytes, path: str) -> ElfFacts:
-        """The facts :meth:`to_blob` saved, for the file now at ``path``.
+    def from_blob(
+        cls, data: bytes, path: str, symbols: bytes | Callable[[], bytes] | None = None
+    ) -> ElfFacts:
+        """The facts :meth:`to_blob` saved, for the file now at ``path``; for a blob of
+        :meth:`to_blob_parts`, ``symbols`` is its payload or what loads it when the
+        symbols are first used (without it, using them raises).
 
         Raises :class:`~autopatchelf.errors.ElfError` on a corrupt blob, or one from
         another format version. The symbol tables stay packed until the symbols are first
         used (a corrupt symbol payload raises :class:`~autopatchelf.errors.ElfError` then).
         """
-        return cls(**blob.decode(data, path))
+        return cls(**blob.decode(data, path, symbols))
 
     @property
     def rpath_dirs(self) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import functools
 import marshal
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -48,22 +48,43 @@ _ZLIB_LEVEL = 1
 _MARSHAL_VERSION = 4
 
 
+#: What gives a payload stored apart (the index keeps symbols out of the facts it reads
+#: for every candidate): called at most once, when the symbols are first used.
+PayloadLoader = Callable[[], bytes]
+
+
 class _Tables:
     """The raw tables of :class:`DynamicSymbols`: ``.dynsym`` entries, ``.gnu.version``
     and the string table, or the cache blob's (possibly zlib-compressed) marshal dump of
-    them, which is only inflated when the symbols are first used."""
+    them, which is only inflated when the symbols are first used; or what loads that dump
+    when it is first needed. A pickle carries the dump (never the loader)."""
 
-    __slots__ = ("payload", "tables")
+    __slots__ = ("_load", "payload", "tables")
 
-    def __init__(self, tables: tuple[bytes, bytes, bytes] | None, payload: bytes = b"") -> None:
+    def __init__(
+        self,
+        tables: tuple[bytes, bytes, bytes] | None,
+        payload: bytes = b"",
+        load: PayloadLoader | None = None,
+    ) -> None:
         self.tables = tables
         #: A payload tag byte then the dump; kept so that re-encoding need not inflate.
         self.payload = payload
+        self._load = load
+
+    def stored(self) -> bytes:
+        """The payload (loaded now if it is stored apart; empty if there is none)."""
+        if self._load is not None:
+            self.payload, self._load = self._load(), None
+        return self.payload
 
     def get(self, path: str) -> tuple[bytes, bytes, bytes]:
         if self.tables is None:
-            self.tables = _inflate_tables(self.payload, path)
+            self.tables = _inflate_tables(self.stored(), path)
         return self.tables
+
+    def __reduce__(self) -> tuple[type[_Tables], tuple[object, ...]]:
+        return (_Tables, (self.tables, self.stored()))
 
 
 @attrs.frozen(eq=False, init=False, repr=False)
@@ -116,17 +137,20 @@ class DynamicSymbols(Record):
         cls,
         byte_order: str,
         count: int,
-        payload: bytes,
+        payload: bytes | PayloadLoader,
         version_needs: tuple[VersionNeed, ...],
         version_defs: tuple[VersionDefinition, ...],
         path: str,
     ) -> DynamicSymbols:
-        """Packed symbols from a cache blob, inflated on first use."""
+        """Packed symbols from a cache blob, inflated on first use; ``payload`` is the
+        blob's, or what loads it (then only on first use too)."""
+        tables = (
+            _Tables(None, payload) if isinstance(payload, bytes) else _Tables(None, b"", payload)
+        )
         symbols = cls.__new__(cls)
         symbols.__attrs_init__(
-            byte_order, count, PACKED_SYM_SIZE, _Tables(None, payload), version_needs,
-            version_defs, path,
-        )  # fmt: skip
+            byte_order, count, PACKED_SYM_SIZE, tables, version_needs, version_defs, path
+        )
         return symbols
 
     @classmethod
@@ -231,8 +255,9 @@ class DynamicSymbols(Record):
 
     def payload(self) -> bytes:
         """The packed tables as the cache blob stores them (tag byte, then the dump)."""
-        if self._tables.payload:
-            return self._tables.payload
+        stored = self._tables.stored()
+        if stored:
+            return stored
         packed = self.packed()
         dump = marshal.dumps((packed.table, packed.versym, packed.strtab), _MARSHAL_VERSION)
         if len(dump) < _COMPRESS_FROM:

@@ -28,7 +28,7 @@ from autopatchelf.sqlite import is_busy as _is_busy
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
 #: 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's; 4: one row per
 #: distinct facts blob; 5: entries and files indexed by name (the view queries on demand).
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _BUSY_TIMEOUT = 60.0
 
 _SCHEMA = """
@@ -60,7 +60,11 @@ CREATE TABLE files (
     elf64 INTEGER NOT NULL,
     facts BLOB NOT NULL
 );
-CREATE TABLE blobs (digest BLOB PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE blobs (
+    digest BLOB PRIMARY KEY,
+    blob BLOB NOT NULL,
+    symbols BLOB NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE entries (
     dir INTEGER NOT NULL REFERENCES dirs (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
@@ -136,6 +140,7 @@ class IndexCache:
         #: Digests of blobs written lately: hard-linked files share one bytes object, and
         #: a bytes object keeps its own hash, so a repeat costs a dict lookup.
         self._digests = DigestMemo()
+        self._closed = False
         #: The SQLite file, or ``None`` for an in-memory cache.
         self.path = path
         #: Why the cache is in memory, or that a corrupt file was rebuilt: said once.
@@ -177,6 +182,7 @@ class IndexCache:
         return cache
 
     def close(self) -> None:
+        self._closed = True
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -426,14 +432,17 @@ class IndexCache:
                 self._forget_listing()
             write_scans(self._conn, paths, dirs, self._digests)
 
-    def replace_blob(self, path: str, blob: bytes) -> None:
-        """Store re-read facts for one file (its old blob could not be decoded)."""
-        digest = blob_digest(blob)
+    def replace_blob(self, path: str, blob: bytes, symbols: bytes) -> bytes:
+        """Store re-read facts for one file (its old blob could not be decoded); their
+        digest."""
+        digest = blob_digest(blob, symbols)
         with self._transaction():
             self._conn.execute(
-                "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)", (digest, blob)
+                "INSERT OR IGNORE INTO blobs (digest, blob, symbols) VALUES (?, ?, ?)",
+                (digest, blob, symbols),
             )
             self._conn.execute("UPDATE files SET facts = ? WHERE path = ?", (digest, path))
+        return digest
 
     # -- queries used by the view ---------------------------------------------------------
 
@@ -454,14 +463,29 @@ class IndexCache:
             self._reader = conn
         return self._reader
 
-    def blobs_by_path(self, paths: Sequence[str]) -> dict[str, bytes]:
-        """The facts blobs of the given library files (absent ones are left out)."""
+    def blobs_by_path(self, paths: Sequence[str]) -> dict[str, tuple[bytes, bytes]]:
+        """The facts blobs of the given library files, without their symbols
+        (:meth:`symbols`), each with its digest (the key it is stored under:
+        :func:`~autopatchelf.index.cachewrite.blob_digest`; absent files are left out)."""
         rows = self._select_in(
-            "SELECT f.path, b.blob FROM files AS f JOIN blobs AS b ON b.digest = f.facts"
-            " WHERE f.path IN ({marks})",
+            "SELECT f.path, f.facts, b.blob FROM files AS f JOIN blobs AS b"
+            " ON b.digest = f.facts WHERE f.path IN ({marks})",
             paths,
         )
-        return dict(rows)
+        return {path: (digest, blob) for path, digest, blob in rows}
+
+    def symbols(self, digest: bytes) -> bytes | None:
+        """The symbol payload stored with the facts of ``digest`` (``None``: no such row,
+        or the cache is closed)."""
+        if self._closed:
+            return None
+        try:
+            rows = list(
+                self._select_in("SELECT symbols FROM blobs WHERE digest IN ({marks})", [digest])
+            )
+        except sqlite3.DatabaseError:
+            return None
+        return rows[0][0] if rows and isinstance(rows[0][0], bytes) else None
 
     def verdicts(self, keys: Sequence[bytes]) -> dict[bytes, tuple[str, str] | None]:
         """Saved version-check verdicts (:mod:`autopatchelf.problem.verdicts`) of those of

@@ -20,10 +20,15 @@ _QUERY_BATCH = 500
 _MAX_DIGESTS = 4096
 
 
-def blob_digest(blob: bytes) -> bytes:
-    """The key a facts blob is stored under: equal files (copies of one library in many
-    store paths) share one row."""
-    return hashlib.blake2b(blob, digest_size=16).digest()
+def blob_digest(blob: bytes, symbols: bytes) -> bytes:
+    """The key a file's facts are stored under (the blob without its symbols, and their
+    payload: :meth:`~autopatchelf.elf.facts.ElfFacts.to_blob_parts`): equal files (copies
+    of one library in many store paths) share one row. The digest of both, so it is also
+    what version verdicts key the file's facts by."""
+    digest = hashlib.blake2b(len(blob).to_bytes(8, "little"), digest_size=16)
+    digest.update(blob)
+    digest.update(symbols)
+    return digest.digest()
 
 
 class DigestMemo:
@@ -31,14 +36,15 @@ class DigestMemo:
     of one (every path of a hard-linked file) costs a dict lookup, not a blake2b pass."""
 
     def __init__(self) -> None:
-        self._known: dict[bytes, bytes] = {}
+        self._known: dict[tuple[bytes, bytes], bytes] = {}
 
-    def digest(self, blob: bytes) -> bytes:
-        found = self._known.get(blob)
+    def digest(self, blob: bytes, symbols: bytes) -> bytes:
+        key = (blob, symbols)
+        found = self._known.get(key)
         if found is None:
             if len(self._known) >= _MAX_DIGESTS:
                 self._known.clear()
-            found = self._known[blob] = blob_digest(blob)
+            found = self._known[key] = blob_digest(blob, symbols)
         return found
 
 
@@ -140,21 +146,21 @@ def _write_files(
     entry_paths = {path for _, scan in fresh for _, path in scan.entries}
     file_ids = _ids_of(conn, "files", entry_paths | {f.path for _, s in fresh for f in s.files})
     next_file = _next_id(conn, "files")
-    blobs: dict[bytes, bytes] = {}
+    blobs: dict[bytes, tuple[bytes, bytes]] = {}
     rows: list[tuple[object, ...]] = []
     for _, scan in fresh:
         for record in scan.files:
             if record.path in file_ids:
                 continue
             file_ids[record.path] = next_file
-            digest = digests.digest(record.blob)
-            blobs.setdefault(digest, record.blob)
+            digest = digests.digest(record.blob, record.symbols)
+            blobs.setdefault(digest, (record.blob, record.symbols))
             rows.append(_file_row(next_file, record, digest))
             next_file += 1
     held = _held_digests(conn, blobs)
     conn.executemany(
-        "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)",
-        sorted(item for item in blobs.items() if item[0] not in held),
+        "INSERT OR IGNORE INTO blobs (digest, blob, symbols) VALUES (?, ?, ?)",
+        sorted((d, blob, symbols) for d, (blob, symbols) in blobs.items() if d not in held),
     )
     conn.executemany(
         "INSERT INTO files (id, path, owner, soname, rpath, runpath, interpreter, elf64, facts)"

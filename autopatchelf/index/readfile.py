@@ -59,6 +59,7 @@ def read_library(path: str, owner: str, reader: Reader) -> tuple[LibraryRead, bo
         return BAD_ELF, called
     if facts.type is not ElfType.SHARED:
         return NOT_LIBRARY, called
+    blob, symbols = facts.to_blob_parts()
     record = FileRecord(
         path=path,
         owner=owner,
@@ -67,7 +68,8 @@ def read_library(path: str, owner: str, reader: Reader) -> tuple[LibraryRead, bo
         runpath=facts.runpath,
         interpreter=facts.interpreter,
         elf64=facts.elf_class is ElfClass.ELF64,
-        blob=facts.to_blob(),
+        blob=blob,
+        symbols=symbols,
     )
     return record, called
 

@@ -31,7 +31,8 @@ class SkipCounts(Record):
 
 @attrs.frozen(repr=False)
 class FileRecord(Record):
-    """A library read from disk: where it really is, and its facts as a cache blob."""
+    """A library read from disk: where it really is, and its facts as a cache blob, its
+    symbol tables apart (:meth:`~autopatchelf.elf.facts.ElfFacts.to_blob_parts`)."""
 
     path: str
     owner: str
@@ -41,6 +42,7 @@ class FileRecord(Record):
     interpreter: str | None
     elf64: bool
     blob: bytes
+    symbols: bytes
 
 
 @attrs.frozen(repr=False)

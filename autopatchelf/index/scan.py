@@ -181,6 +181,7 @@ class Scanner:
             interpreter=shared.interpreter,
             elf64=shared.elf64,
             blob=shared.blob,
+            symbols=shared.symbols,
         )
 
     def _remember_linked(self, inode: tuple[int, int] | None, result: object) -> None:

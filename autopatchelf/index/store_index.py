@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from autopatchelf.elf.facts import ElfFacts
 from autopatchelf.errors import ElfError
 from autopatchelf.index.cache import IndexCache, cache_error, cache_path
-from autopatchelf.index.cachewrite import blob_digest
 from autopatchelf.index.candidate import Candidate, IndexStats
 from autopatchelf.index.readfile import Reader
 from autopatchelf.index.searchpath import DirectoryPlacer
@@ -298,14 +297,14 @@ class StoreIndex:
         if wanted:
             blobs = self._cache.blobs_by_path([i.path for i in wanted])
             for info in wanted:
-                self._candidates[info.path] = self._make(info, blobs.get(info.path))
+                self._candidates[info.path] = self._make(info, *blobs.get(info.path, (None, None)))
         return [c for i in infos if (c := self._candidates[i.path]) is not None]
 
-    def _make(self, info: FileInfo, blob: bytes | None) -> Candidate | None:
+    def _make(self, info: FileInfo, digest: bytes | None, blob: bytes | None) -> Candidate | None:
         facts: ElfFacts | None = None
-        if blob is not None:
+        if blob is not None and digest is not None:
             try:
-                facts = ElfFacts.from_blob(blob, info.path)
+                facts = ElfFacts.from_blob(blob, info.path, self._symbols_loader(digest, info.path))
             except ElfError:
                 facts = None
         if facts is None:
@@ -314,10 +313,9 @@ class StoreIndex:
                 facts = self._reader(info.path)
             except (ElfError, OSError):
                 return None
-            blob = facts.to_blob()
-            self._cache.replace_blob(info.path, blob)
-        if blob is not None:  # always, by now: the facts' own blob
-            self._facts_keys[info.path] = blob_digest(blob)
+            digest = self._cache.replace_blob(info.path, *facts.to_blob_parts())
+        if digest is not None:  # always, by now: the digest the facts are stored under
+            self._facts_keys[info.path] = digest
         return Candidate(
             path=info.path,
             store_path=self._store.store_path(info.owner),
@@ -325,6 +323,23 @@ class StoreIndex:
             entries=info.entries,
             facts=facts,
         )
+
+    def _symbols_loader(self, digest: bytes, path: str) -> Callable[[], bytes]:
+        """What loads the symbol tables kept apart from the facts of ``path`` when they
+        are first used: from the cache, or, once it is closed (a candidate kept past the
+        index), from the file itself (a store path does not change)."""
+        cache, reader = self._cache, self._reader
+
+        def load() -> bytes:
+            found = cache.symbols(digest)
+            if found is not None:
+                return found
+            try:
+                return reader(path).symbols.payload()
+            except OSError as exc:
+                raise ElfError(path, f"cannot read its symbol tables: {exc.strerror}") from None
+
+        return load
 
     # -- version-check verdicts ------------------------------------------------------------
 

@@ -108,7 +108,7 @@ def _solve(
                 verdicts = solve_units(units, solver, helpers, advance=bar.advance)
         finally:
             bar.finish()
-        warnings = (opened.stats.cache_warning,) if opened.stats.cache_warning else ()
+        warnings = (opened.cache_warning,) if opened.cache_warning else ()
         if remote is not None:
             warnings = (*warnings, *remote.notes)
         return verdicts, opened.store.dir, warnings
