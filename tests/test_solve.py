@@ -396,12 +396,15 @@ def test_cli_solve_exit_codes_and_formats(
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
 
 
+def curl_within(fx: FixtureStore) -> tuple[list[str], str]:
+    """Every provider of the fixture store, and trixie's curl."""
+    return [str(fx.path(k)) for k in fx.provider_keys()], str(fx.apps["curl-trixie"])
+
+
 def test_a_warm_solve_reads_its_version_verdicts_back_and_decodes_no_export_table(
     fixture_store: FixtureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fx = fixture_store
-    within = [str(fx.path(k)) for k in fx.provider_keys()]
-    app = str(fx.apps["curl-trixie"])
+    within, app = curl_within(fixture_store)
     options = autopatchelf.SolveOptions(within=within, cache_dir=str(tmp_path), system=[])
     first = autopatchelf.solve([app], options)
     cache = next(tmp_path.glob("index-*.sqlite"))
@@ -431,9 +434,7 @@ sys.exit(code)
 def test_a_warm_solve_of_a_problem_solved_before_reads_its_optimum_and_imports_no_sat_solver(
     fixture_store: FixtureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fx = fixture_store
-    within = [str(fx.path(k)) for k in fx.provider_keys()]
-    app = str(fx.apps["curl-trixie"])
+    within, app = curl_within(fixture_store)
     argv = [
         sys.executable, "-c", _SOLVE_AND_LIST_PYSAT, "solve", "--cache-dir", str(tmp_path),
         *(a for p in within for a in ("--within", p)), "--format", "json", app,

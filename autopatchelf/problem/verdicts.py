@@ -96,14 +96,20 @@ def undefined_verdict(lost_by: Sequence[tuple[int, list[str]]]) -> Verdict:
     return (UNDEFINED, json.dumps([[position, names] for position, names in lost_by]))
 
 
-def undefined_from(verdict: Verdict) -> list[tuple[int, list[str]]] | None:
-    """:func:`undefined_verdict`'s value back (``None`` if ``verdict`` is not one)."""
-    if verdict is None or verdict[0] != UNDEFINED:
+def kept_json(verdict: Verdict, kind: str) -> object:
+    """The JSON value a kept verdict of ``kind`` holds (``None`` when it is of another
+    kind or not JSON: a value kept by another version, or a tampered cache)."""
+    if verdict is None or verdict[0] != kind:
         return None
     try:
-        data = json.loads(verdict[1])
+        return json.loads(verdict[1])
     except ValueError:
         return None
+
+
+def undefined_from(verdict: Verdict) -> list[tuple[int, list[str]]] | None:
+    """:func:`undefined_verdict`'s value back (``None`` if ``verdict`` is not one)."""
+    data = kept_json(verdict, UNDEFINED)
     if not isinstance(data, list):
         return None
     result: list[tuple[int, list[str]]] = []

@@ -21,7 +21,7 @@ from collections.abc import Collection
 import attrs
 
 from autopatchelf.frozen import Record
-from autopatchelf.problem.verdicts import Verdict
+from autopatchelf.problem.verdicts import Verdict, kept_json
 from autopatchelf.sat.encode import Encoding
 
 #: Part of every key: raise it when the optimiser's answers change.
@@ -79,12 +79,7 @@ def optimum_verdict(optimum: Optimum) -> Verdict:
 def optimum_from(verdict: Verdict, enc: Encoding) -> Optimum | None:
     """:func:`optimum_verdict`'s value back, if it is one and every choice and glibc it
     names is one of ``enc``'s (``None`` otherwise: optimise again)."""
-    if verdict is None or verdict[0] != OPTIMUM:
-        return None
-    try:
-        data = json.loads(verdict[1])
-    except ValueError:
-        return None
+    data = kept_json(verdict, OPTIMUM)
     if not isinstance(data, dict):
         return None
     choices = _choices(data.get("choices"), enc)
