@@ -5,8 +5,8 @@ only on the formula it is given (hard and soft clauses, which variables are choi
 glibcs, the selectors held) and on how many alternatives are asked for. An optimum kept
 under a digest of exactly those never goes stale, and a warm solve whose problem is the
 one solved before reads it back instead of importing a SAT solver and optimising again.
-It is kept in the :class:`~autopatchelf.problem.verdicts.VerdictStore` the version
-verdicts are kept in (SQLite, for the index); nothing here imports python-sat.
+It is kept in the verdict store (``autopatchelf.problem.verdicts.VerdictStore``) the
+version verdicts are kept in (SQLite, for the index); nothing here imports python-sat.
 
 Raise :data:`RULES` when the optimiser changes what it answers for a given formula (its
 order of glibc cases, its tie-breaks, how alternatives are chosen).
