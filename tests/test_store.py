@@ -9,12 +9,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
 
 from autopatchelf.errors import StoreError
+from autopatchelf.nix.db import NixDatabase
 from autopatchelf.store import Store, StorePath, parse_store_path, split_name_version, version_key
+from autopatchelf.store.graph import ClosedGraph
 from autopatchelf.store.version import version_components
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -217,6 +220,31 @@ def test_references_and_closure_match_nix_store(sample: dict[str, str], mode: st
             sample["mid"],
             sample["base"],
         }
+
+
+@pytest.mark.nix
+def test_a_closed_graph_answers_as_nix_does_from_one_batch(sample: dict[str, str]) -> None:
+    with Store.open(nix="db") as store:
+        database = store.graph
+        assert isinstance(database, NixDatabase)
+        closed = database.closure([os.path.basename(sample["app"])])  # app, mid, base
+        assert len(closed) == 3
+        fetched: list[list[str]] = []
+
+        def fetch(basenames: Iterable[str]) -> Mapping[str, frozenset[str]]:
+            fetched.append(list(basenames))
+            return database.references_among(fetched[-1])
+
+        graph = ClosedGraph(database, closed, fetch)
+        for path in sample.values():
+            base = os.path.basename(path)
+            assert graph.references(base) == database.references(base)
+            assert graph.closure([base]) == database.closure([base])
+            expected = nixutil.nix_query("--requisites", path)
+            assert {store.full_path(b) for b in graph.closure([base])} == expected
+        assert fetched == [sorted(closed)]  # the closed set's references, once
+        unknown = "0" * 32 + "-not-a-path"
+        assert database.references_among([unknown]) == {unknown: frozenset()}
 
 
 @pytest.mark.nix

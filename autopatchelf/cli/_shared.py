@@ -36,10 +36,12 @@ def ask_about_ties(
 ) -> tuple[Solution, list[str]]:
     """``--interactive``: let the user break ties; returns the solution and the pins.
     ``resolve(prefer)`` solves again with those ``--prefer`` patterns."""
-    from autopatchelf.cli._interactive import can_prompt, choose
-
     pins: list[str] = []
-    if not (args.interactive and solution.alternatives and can_prompt()):
+    if not (args.interactive and solution.alternatives):
+        return solution, pins
+    from autopatchelf.cli._interactive import can_prompt, choose  # only for --interactive
+
+    if not can_prompt():
         return solution, pins
 
     def pinned(extra: Sequence[str]) -> Solution:

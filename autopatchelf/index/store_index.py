@@ -16,9 +16,10 @@ from autopatchelf.index.searchpath import DirectoryPlacer
 from autopatchelf.index.update import UpdateResult, update_cache
 from autopatchelf.index.view import FileInfo, IndexView
 from autopatchelf.ldso.search import own_entries
+from autopatchelf.nix.db import NixDatabase
 from autopatchelf.progress import Progress
 from autopatchelf.sqlite import is_busy
-from autopatchelf.store.graph import MappingGraph, ReferenceGraph
+from autopatchelf.store.graph import ClosedGraph, MappingGraph, ReferenceGraph
 from autopatchelf.store.path import StorePath
 from autopatchelf.store.store import NixMode, Store
 
@@ -67,6 +68,10 @@ class StoreIndex:
         #: Digests of the facts of the candidates made (their blobs'), by path.
         self._facts_keys: dict[str, bytes] = {}
         self._graph: ReferenceGraph | None = store.graph
+        database = store.graph
+        if isinstance(database, NixDatabase) and update.universe is not None:
+            # (a narrowed index: its closures come from one batch of Nix's references)
+            self._graph = ClosedGraph(database, update.universe, database.references_among)
         self._placer = DirectoryPlacer(store)
 
     @classmethod

@@ -33,6 +33,14 @@ WHERE source.path = ?
 """
 
 
+_REFERENCES_AMONG_SQL = """
+SELECT source.path, target.path FROM ValidPaths AS source
+JOIN Refs ON Refs.referrer = source.id
+JOIN ValidPaths AS target ON target.id = Refs.reference
+WHERE source.path IN ({marks})
+"""
+
+
 class NixDatabase:
     """Read-only view of ``<state dir>/db/db.sqlite`` for the paths of ``store_dir``."""
 
@@ -90,6 +98,22 @@ class NixDatabase:
     def references(self, basename: str) -> frozenset[str]:
         rows = self._query(_REFERENCES_SQL, (self._prefix + basename,))
         return frozenset(b for (path,) in rows if (b := self._basename(path)) is not None)
+
+    def references_among(self, basenames: Iterable[str]) -> dict[str, frozenset[str]]:
+        """The direct references of each of ``basenames`` (500 a query)."""
+        wanted = sorted({self._prefix + b for b in basenames})
+        edges: dict[str, set[str]] = {}
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            rows = self._query(
+                _REFERENCES_AMONG_SQL.format(marks=",".join("?" * len(batch))), batch
+            )
+            for source, target in rows:
+                referrer, reference = self._basename(source), self._basename(target)
+                if referrer is not None and reference is not None:
+                    edges.setdefault(referrer, set()).add(reference)
+        found = {self._basename(path) for path in wanted}
+        return {b: frozenset(edges.get(b, ())) for b in found if b is not None}
 
     def closure(self, basenames: Iterable[str]) -> frozenset[str]:
         roots = [self._prefix + b for b in basenames]

@@ -41,3 +41,37 @@ class MappingGraph:
 
     def closure(self, basenames: Iterable[str]) -> frozenset[str]:
         return frozenset(walk_closure(basenames, self.references))
+
+
+class ClosedGraph:
+    """``graph`` over ``closed``, a set of paths closed under references (the closure an
+    index was narrowed to): their references come in one batch (``fetch``) on first
+    use, and closures of them are walked in memory instead of asked one by one (a warm
+    solve asks for some 60). A closure from outside the set is asked of ``graph``."""
+
+    def __init__(
+        self,
+        graph: ReferenceGraph,
+        closed: frozenset[str],
+        fetch: Callable[[Iterable[str]], Mapping[str, frozenset[str]]],
+    ) -> None:
+        self._graph = graph
+        self._closed = closed
+        self._fetch = fetch
+        self._edges: Mapping[str, frozenset[str]] | None = None
+
+    def _references_of(self) -> Mapping[str, frozenset[str]]:
+        if self._edges is None:
+            self._edges = self._fetch(sorted(self._closed))
+        return self._edges
+
+    def references(self, basename: str) -> frozenset[str]:
+        if basename not in self._closed:
+            return self._graph.references(basename)
+        return self._references_of().get(basename, frozenset())
+
+    def closure(self, basenames: Iterable[str]) -> frozenset[str]:
+        roots = list(basenames)
+        if not all(b in self._closed for b in roots):
+            return self._graph.closure(roots)
+        return frozenset(walk_closure(roots, self.references))

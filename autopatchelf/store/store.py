@@ -18,15 +18,17 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from autopatchelf.errors import StoreError
-from autopatchelf.nix.cli import NixStoreCommand
 from autopatchelf.nix.db import DB_RELATIVE, NixDatabase
 from autopatchelf.nix.dirs import nix_state_dir, nix_store_dir
 from autopatchelf.store.dirstamp import DirStamp, read_dir_stamp
 from autopatchelf.store.graph import ReferenceGraph
 from autopatchelf.store.path import StorePath, is_store_basename, make_store_path
+
+if TYPE_CHECKING:  # the nix-store command is imported only for that backend
+    from autopatchelf.nix.cli import NixStoreCommand
 
 NixMode = Literal["auto", "db", "cli", "none"]
 Backend = Literal["nix-db", "nix-cli", "plain"]
@@ -90,7 +92,7 @@ class Store:
                 logical, "nix-db", database=NixDatabase(db_path, logical, timeout=db_timeout)
             )
         if nix == "cli":
-            return cls(logical, "nix-cli", command=NixStoreCommand(logical))
+            return cls(logical, "nix-cli", command=_command(logical))
         if not is_nix_store:
             return cls(wanted, "plain")
         if os.path.exists(db_path):
@@ -102,7 +104,7 @@ class Store:
             else:
                 return cls(logical, "nix-db", database=database)
         if _which("nix-store") is not None:
-            return cls(logical, "nix-cli", command=NixStoreCommand(logical))
+            return cls(logical, "nix-cli", command=_command(logical))
         return cls(wanted, "plain")
 
     def close(self) -> None:
@@ -247,3 +249,9 @@ def _which(command: str) -> str | None:
     from shutil import which
 
     return which(command)
+
+
+def _command(store_dir: str) -> NixStoreCommand:
+    from autopatchelf.nix.cli import NixStoreCommand
+
+    return NixStoreCommand(store_dir)
