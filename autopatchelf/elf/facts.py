@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
 
 import attrs
 
@@ -25,7 +24,7 @@ from autopatchelf.elf.records import (
     VersionNeed,
     split_search_list,
 )
-from autopatchelf.elf.symbols import DynamicSymbols
+from autopatchelf.elf.symbols import DynamicSymbols, PayloadLoader
 from autopatchelf.frozen import Record
 
 
@@ -88,7 +87,7 @@ class ElfFacts(Record):
 
     @classmethod
     def from_blob(
-        cls, data: bytes, path: str, symbols: bytes | Callable[[], bytes] | None = None
+        cls, data: bytes, path: str, symbols: bytes | PayloadLoader | None = None
     ) -> ElfFacts:
         """The facts :meth:`to_blob` saved, for the file now at ``path``; for a blob of
         :meth:`to_blob_parts`, ``symbols`` is its payload or what loads it when the

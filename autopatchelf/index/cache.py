@@ -27,7 +27,8 @@ from autopatchelf.sqlite import is_busy as _is_busy
 
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
 #: 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's; 4: one row per
-#: distinct facts blob; 5: entries and files indexed by name (the view queries on demand).
+#: distinct facts blob; 5: entries and files indexed by name (the view queries on demand);
+#: 6: kept verdicts; 7: a blob's symbol tables in a column of their own.
 SCHEMA_VERSION = 7
 _BUSY_TIMEOUT = 60.0
 
@@ -480,12 +481,11 @@ class IndexCache:
         if self._closed:
             return None
         try:
-            rows = list(
-                self._select_in("SELECT symbols FROM blobs WHERE digest IN ({marks})", [digest])
-            )
+            sql = "SELECT symbols FROM blobs WHERE digest = ?"
+            row = self.reader().execute(sql, (digest,)).fetchone()
         except sqlite3.DatabaseError:
             return None
-        return rows[0][0] if rows and isinstance(rows[0][0], bytes) else None
+        return row[0] if row is not None and isinstance(row[0], bytes) else None
 
     def verdicts(self, keys: Sequence[bytes]) -> dict[bytes, tuple[str, str] | None]:
         """Saved version-check verdicts (:mod:`autopatchelf.problem.verdicts`) of those of

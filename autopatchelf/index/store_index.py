@@ -67,11 +67,11 @@ class StoreIndex:
         self._by_path: dict[str, Candidate | None] = {}
         #: Digests of the facts of the candidates made (their blobs'), by path.
         self._facts_keys: dict[str, bytes] = {}
-        self._graph: ReferenceGraph | None = store.graph
-        database = store.graph
-        if isinstance(database, NixDatabase) and update.universe is not None:
+        graph = store.graph
+        if isinstance(graph, NixDatabase) and update.universe is not None:
             # (a narrowed index: its closures come from one batch of Nix's references)
-            self._graph = ClosedGraph(database, update.universe, database.references_among)
+            graph = ClosedGraph(graph, update.universe, graph.references_among)
+        self._graph: ReferenceGraph | None = graph
         self._placer = DirectoryPlacer(store)
 
     @classmethod

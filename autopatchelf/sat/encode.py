@@ -222,10 +222,10 @@ class _Encoder:
                 loaded = -U[path]
                 hard.extend([[loaded, s] for s in self._closure_vars(prov.store_path)])
         # Cardinality constraints last: their auxiliary variables are numbered after every
-        # problem variable and selector.
+        # problem variable and selector (theirs were numbered first).
+        self._auxiliaries = True
         for fact, lits in amo:
             sel = self._sel(fact)
-            self._auxiliaries = True
             clauses, self.top = at_most_one(lits, self.top)
             hard.extend([[*clause, -sel] for clause in clauses])
 

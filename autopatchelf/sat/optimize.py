@@ -39,8 +39,6 @@ from autopatchelf.sat.encode import Encoding
 from autopatchelf.sat.optimum import Optimum
 from autopatchelf.sat.parts import PartOptimiser
 
-__all__ = ["Conflict", "Optimiser", "Optimum", "check", "optimise"]
-
 _SAT_SOLVER = "g4"
 
 

@@ -58,20 +58,20 @@ class ClosedGraph:
         self._graph = graph
         self._closed = closed
         self._fetch = fetch
-        self._edges: Mapping[str, frozenset[str]] | None = None
+        self._inside: MappingGraph | None = None
 
-    def _references_of(self) -> Mapping[str, frozenset[str]]:
-        if self._edges is None:
-            self._edges = self._fetch(sorted(self._closed))
-        return self._edges
+    def _among(self) -> MappingGraph:
+        if self._inside is None:
+            self._inside = MappingGraph(self._fetch(sorted(self._closed)))
+        return self._inside
 
     def references(self, basename: str) -> frozenset[str]:
         if basename not in self._closed:
             return self._graph.references(basename)
-        return self._references_of().get(basename, frozenset())
+        return self._among().references(basename)
 
     def closure(self, basenames: Iterable[str]) -> frozenset[str]:
         roots = list(basenames)
         if not all(b in self._closed for b in roots):
             return self._graph.closure(roots)
-        return frozenset(walk_closure(roots, self.references))
+        return self._among().closure(roots)
