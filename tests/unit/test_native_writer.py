@@ -150,6 +150,27 @@ def test_difference_finds_a_byte_outside_the_plan() -> None:
     assert "bytes, not" in str(edit.difference(reader(data), reader(bytes(out)), len(out) - 1))
 
 
+def test_difference_compares_the_untouched_middle_of_a_big_file() -> None:
+    """Chunks no write touches are compared old against new as they are."""
+    data = synthesize(True, False).data + bytes(range(256)) * (12 * 1024)  # 3 MiB more
+    before = state(data)
+    after = attrs.evolve(before, runpath="/nix/store/x-lib/lib")
+    edit = plan_edit(reader(data), len(data), "image", before, after, Placement.END)
+    out = edit.apply(data)
+    assert edit.difference(reader(data), reader(out), len(out)) is None
+    touched = {offset // (1 << 20) for offset, chunk in edit.writes}
+    assert 2 not in touched  # the third MiB is one of the untouched chunks
+    changed = bytearray(out)
+    changed[(2 << 20) + 7] ^= 0xFF
+    problem = edit.difference(reader(data), reader(bytes(changed)), len(changed))
+    assert problem == "bytes 0x200000..0x300000 differ from the plan"
+    offset, chunk = edit.writes[-1]
+    changed = bytearray(out)
+    changed[offset + len(chunk) - 1] ^= 0xFF  # inside a planned write
+    problem = edit.difference(reader(data), reader(bytes(changed)), len(changed))
+    assert problem is not None and "differ from the plan" in problem
+
+
 # -- compiled programs, run ------------------------------------------------------------
 
 

@@ -4,7 +4,8 @@
 directory, so the final rename cannot cross file systems), gives it the original's owner,
 permission bits (never setuid/setgid/sticky: a process killed before the rename must not
 leave a hidden privileged copy), extended attributes and access/modification times, and
-syncs it. :func:`commit` renames it over the original (keeping the original as
+syncs it: its data goes to the disk on another thread while it is checked (reading a big
+file back is CPU work, the disk's write is not), its metadata after. :func:`commit` renames it over the original (keeping the original as
 ``FILE.orig`` when asked, as a hard link to the untouched old inode), then sets the
 special bits on the file in its place, and syncs the directory. Until the rename the
 original is untouched; a failure while staging removes the temporary file, and the temps
@@ -19,7 +20,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from autopatchelf.errors import PatchError
 
@@ -60,10 +61,11 @@ def stage_with(
     try:
         try:
             write(fd)
-            if check is not None:
-                check(temp)
-            _copy_metadata(fd, path, original)
-            os.fsync(fd)
+            with _data_synced(fd):
+                if check is not None:
+                    check(temp)
+                _copy_metadata(fd, path, original)
+            os.fsync(fd)  # the metadata (the data is on the disk already)
         finally:
             os.close(fd)
     except BaseException as exc:
@@ -72,6 +74,30 @@ def stage_with(
             raise PatchError(f"{path}: cannot write the patched file ({exc})") from None
         raise
     return temp
+
+
+@contextlib.contextmanager
+def _data_synced(fd: int) -> Iterator[None]:
+    """Write ``fd``'s data to the disk (``fdatasync``) on another thread while the body
+    runs; raise its error, if it failed, once the body is done."""
+    import threading
+
+    failed: list[OSError] = []
+
+    def sync() -> None:
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=sync, name="autopatchelf-datasync", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _write_data(fd: int, data: bytes) -> None:

@@ -129,6 +129,13 @@ class NativeEdit(Record):
         for start in range(0, self.size, _COMPARE_CHUNK):
             length = min(_COMPARE_CHUNK, self.size - start)
             kept = min(length, max(0, self.old_size - start))
+            if kept == length and not any(
+                offset < start + length and offset + len(chunk) > start
+                for offset, chunk in pending
+            ):  # untouched: the old bytes as they are (most of a big file)
+                if new(start, length) != old(start, length):
+                    return f"bytes {start:#x}..{start + length:#x} differ from the plan"
+                continue
             want = bytearray(old(start, kept) if kept else b"")
             want.extend(bytes(length - kept))
             for offset, chunk in pending:
