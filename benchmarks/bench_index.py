@@ -3,7 +3,8 @@
 The store is a plain directory of ``<hash>-<name>-<version>`` paths built from the host's
 real libraries (hard links where possible), generated once and reused::
 
-    python benchmarks/bench_index.py [--files N] [--json OUT] [--store DIR] [--workers N]
+    python benchmarks/bench_index.py [--files N] [--runs 3] [--json OUT] [--store DIR]
+                                     [--workers N]
 
 Cold = empty cache: every library is read with the real ELF reader (a hard-linked inode
 once). Warm = the same store again: nothing is read, the index comes from the cache; then
@@ -11,6 +12,11 @@ once). Warm = the same store again: nothing is read, the index comes from the ca
 its peak RSS (``getrusage``) is its own. Files come from the OS page cache in both runs
 (the store is hard links to a few hundred libraries). ``--files 100000`` makes a
 100k-file store (20,000 store paths) for the flat-memory check.
+
+The cold build and its in-run baseline (the ELF reader alone over every library file)
+run ``--runs`` times, in turn, each cold build into a new empty cache; ``cold_seconds``
+and ``baseline_read_only_seconds`` are the medians (a single run on a shared machine
+swings by 2x), ``cold_runs_seconds`` and ``baseline_runs_seconds`` every run.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -205,6 +212,14 @@ def phase_main(argv: list[str]) -> int:
     return 0
 
 
+def read_all(files: list[str]) -> float:
+    """Seconds the ELF reader alone takes over ``files``, in this process."""
+    started = time.perf_counter()
+    for path in files:
+        ElfFacts.read(path)
+    return time.perf_counter() - started
+
+
 def probe_name(number: int) -> str:
     """A name the warm run looks up: PROBE_PROVIDERS store paths provide it."""
     return f"libprobe{number}.so.1"
@@ -218,6 +233,9 @@ def main() -> int:
     parser.add_argument("--store", type=Path, help="the generated store (default: per size)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write results as JSON")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the store")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="cold builds and baseline passes, in turn (median)"
+    )
     parser.add_argument(
         "--workers", type=int, help="reader processes for the cold run (default: one per CPU)"
     )
@@ -237,21 +255,31 @@ def main() -> int:
         for name in os.listdir(lib)
         if name != NOT_ELF_NAME and not (lib / name).is_symlink()
     )
-    started = time.perf_counter()
-    for path in files:
-        ElfFacts.read(path)
-    baseline_read = time.perf_counter() - started
     names = [probe_name(n) for n in range(LOOKUP_SONAMES)]
-
     store = str(store_dir)
+    workers = [] if args.workers is None else [str(args.workers)]
+    baseline_runs: list[float] = []
+    colds: list[dict[str, Any]] = []
+    for _ in range(max(1, args.runs) - 1):  # the last cold build is kept for the warm runs
+        baseline_runs.append(read_all(files))
+        with tempfile.TemporaryDirectory(prefix="bench-index-cache-") as cache:
+            colds.append(run_phase("cold", store, cache, *workers))
+    baseline_runs.append(read_all(files))
     with tempfile.TemporaryDirectory(prefix="bench-index-cache-") as cache:
-        workers = [] if args.workers is None else [str(args.workers)]
-        cold = run_phase("cold", store, cache, *workers)
+        colds.append(run_phase("cold", store, cache, *workers))
         warm = run_phase("warm", store, cache, *names)
         query = run_phase("all", store, cache)
         cache_bytes = sum(p.stat().st_size for p in Path(cache).iterdir())
 
-    cold_seconds = cold["seconds"]
+    cold_seconds = statistics.median(c["seconds"] for c in colds)
+    baseline_read = statistics.median(baseline_runs)
+    cold = {
+        "files": colds[-1]["files"],
+        "files_read": colds[-1]["files_read"],
+        "peak_rss_mb": max(c["peak_rss_mb"] for c in colds),
+    }
+    if any((c["files"], c["files_read"]) != (cold["files"], cold["files_read"]) for c in colds):
+        raise SystemExit(f"the cold builds differ: {colds}")
     warm_open = warm["open_ms"] / 1000
     results = {
         "store": store,
@@ -261,7 +289,9 @@ def main() -> int:
         "library_files": cold["files"],
         "distinct_libraries": info["distinct"],
         "generate_seconds": round(generate_seconds, 3),
+        "runs": len(colds),
         "cold_seconds": round(cold_seconds, 3),
+        "cold_runs_seconds": [round(c["seconds"], 3) for c in colds],
         "cold_files_read": cold["files_read"],
         "cold_files_per_second": round(cold["files_read"] / cold_seconds),
         # Library files indexed per second: hard links to one inode are read once.
@@ -269,6 +299,7 @@ def main() -> int:
         "files_per_s": round(cold["files"] / cold_seconds),
         "cold_peak_rss_mb": cold["peak_rss_mb"],
         "baseline_read_only_seconds": round(baseline_read, 3),
+        "baseline_runs_seconds": [round(s, 3) for s in baseline_runs],
         "baseline_files": len(files),
         "cold_over_read_only": round(cold_seconds / baseline_read, 2),
         "warm_seconds": round(warm_open, 3),
