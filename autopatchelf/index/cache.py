@@ -20,6 +20,7 @@ from typing import Any
 
 from autopatchelf.cachedir import cache_dir as resolve_cache_dir
 from autopatchelf.errors import ElfError, StoreError
+from autopatchelf.index import cacheverdicts
 from autopatchelf.index.cachewrite import DigestMemo, blob_digest, write_scans
 from autopatchelf.index.records import DirScan, ElfSummary, PathScan
 from autopatchelf.sqlite import connect_cache, storable, transaction
@@ -28,8 +29,9 @@ from autopatchelf.sqlite import is_busy as _is_busy
 #: Bump whenever the tables change meaning: an older cache is then rebuilt from scratch.
 #: 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's; 4: one row per
 #: distinct facts blob; 5: entries and files indexed by name (the view queries on demand);
-#: 6: kept verdicts; 7: a blob's symbol tables in a column of their own.
-SCHEMA_VERSION = 7
+#: 6: kept verdicts; 7: a blob's symbol tables in a column of their own; 8: when each
+#: verdict was saved (the oldest are dropped past a size: :mod:`.cacheverdicts`).
+SCHEMA_VERSION = 8
 _BUSY_TIMEOUT = 60.0
 
 _SCHEMA = """
@@ -83,7 +85,12 @@ CREATE TABLE refs (
     reference TEXT NOT NULL,
     PRIMARY KEY (referrer, reference)
 ) WITHOUT ROWID;
-CREATE TABLE verdicts (key BLOB PRIMARY KEY, kind TEXT, what TEXT) WITHOUT ROWID;
+CREATE TABLE verdicts (
+    key BLOB PRIMARY KEY,
+    kind TEXT,
+    what TEXT,
+    saved INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 #: Indexes no query of an update needs: a cold build makes them after its last insert
@@ -507,19 +514,18 @@ class IndexCache:
             yield from self.reader().execute(sql.format(marks=",".join("?" * len(batch))), batch)
 
     def save_verdicts(self, verdicts: Mapping[bytes, tuple[str, str] | None]) -> bool:
-        """Keep these verdicts; ``False`` when another run held the write lock for longer
+        """Keep these verdicts (the oldest kept are dropped past a size:
+        :mod:`.cacheverdicts`); ``False`` when another run held the write lock for longer
         than a solve waits (they are dropped then: the next run judges them again)."""
-        rows = [
-            (k, None, None) if v is None else (k, *v)
-            for k, v in verdicts.items()
-            if v is None or storable(*v)
-        ]  # a symbol name that is not UTF-8 (a hostile file): judged again each time
+        kept = {
+            k: v for k, v in verdicts.items() if v is None or storable(*v)
+        }  # a symbol name that is not UTF-8 (a hostile file): judged again each time
         conn = self._conn
         (waited,) = conn.execute("PRAGMA busy_timeout").fetchone()
         conn.execute(f"PRAGMA busy_timeout = {int(_VERDICT_WAIT * 1000)}")
         try:
             with self._transaction():
-                conn.executemany("INSERT OR IGNORE INTO verdicts VALUES (?, ?, ?)", rows)
+                cacheverdicts.save(conn, kept)
         except sqlite3.OperationalError:
             return False  # busy for longer than that, or the disk is full
         finally:

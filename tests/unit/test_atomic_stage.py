@@ -76,7 +76,7 @@ def test_a_failing_data_sync_is_a_patch_error_and_changes_nothing(
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(os, "fdatasync", datasync)
-    with pytest.raises(PatchError, match="cannot write the patched file.*Input/output error"):
+    with pytest.raises(PatchError, match=r"cannot write the patched file.*Input/output error"):
         atomic.stage(str(path), b"new content\n", before, lambda temp: None)
     assert path.read_bytes() == b"old content\n"
     assert path.stat().st_mtime_ns == before.st_mtime_ns

@@ -5,9 +5,10 @@ directory, so the final rename cannot cross file systems), gives it the original
 permission bits (never setuid/setgid/sticky: a process killed before the rename must not
 leave a hidden privileged copy), extended attributes and access/modification times, and
 syncs it: its data goes to the disk on another thread while it is checked (reading a big
-file back is CPU work, the disk's write is not), its metadata after. :func:`commit` renames it over the original (keeping the original as
-``FILE.orig`` when asked, as a hard link to the untouched old inode), then sets the
-special bits on the file in its place, and syncs the directory. Until the rename the
+file back is CPU work, the disk's write is not), its metadata after. :func:`commit`
+renames it over the original (keeping the original as ``FILE.orig`` when asked, as a
+hard link to the untouched old inode), then sets the special bits on the file in its
+place, and syncs the directory. Until the rename the
 original is untouched; a failure while staging removes the temporary file, and the temps
 a killed run left behind are removed by the next one (:func:`clean_stale`).
 """

@@ -130,8 +130,7 @@ class NativeEdit(Record):
             length = min(_COMPARE_CHUNK, self.size - start)
             kept = min(length, max(0, self.old_size - start))
             if kept == length and not any(
-                offset < start + length and offset + len(chunk) > start
-                for offset, chunk in pending
+                offset < start + length and offset + len(chunk) > start for offset, chunk in pending
             ):  # untouched: the old bytes as they are (most of a big file)
                 if new(start, length) != old(start, length):
                     return f"bytes {start:#x}..{start + length:#x} differ from the plan"
