@@ -175,6 +175,30 @@ def test_lookup_cost_does_not_grow_with_the_store(tmp_path: Path) -> None:
     assert listing[1] > 5 * listing[0], listing
 
 
+def test_a_lookup_reuses_the_candidates_made_and_lists_a_dir_in_one_query(
+    tmp_path: Path,
+) -> None:
+    generate_store(tmp_path / "store", 3, paths=30)
+    cache = str(tmp_path / "cache")
+    StoreIndex.open(str(tmp_path / "store"), cache_dir=cache).close()
+    with StoreIndex.open(str(tmp_path / "store"), cache_dir=cache) as index:
+        made = [c for name in index.sonames() for c in index.candidates(name)]
+        assert len(made) > 10
+        statements: list[str] = []
+        index._view.conn.set_trace_callback(statements.append)
+        listed: set[str] = set()
+        for candidate in made:
+            for entry in candidate.entries:
+                directory, name = entry.rsplit("/", 1)
+                before = len(statements)
+                assert index.lookup(directory, name) is candidate  # the one already made
+                # A dir not listed before takes one query (the dir and its entries), and
+                # the candidate none: it was made by candidates().
+                assert len(statements) - before == (directory not in listed), statements
+                listed.add(directory)
+        index._view.conn.set_trace_callback(None)
+
+
 def test_warm_open_keeps_no_rows_in_memory(tmp_path: Path) -> None:
     generate_store(tmp_path / "store", 5, paths=50)
     cache = str(tmp_path / "cache")

@@ -238,6 +238,8 @@ class StoreIndex:
         """The candidate whose real file is ``path`` (symlinks are resolved first)."""
         if path in self._by_path:
             return self._by_path[path]
+        if path in self._candidates:  # made already (a real path the view holds)
+            return self._candidates[path]
         found = self._by_path[path] = self._candidate(path)
         return found
 

@@ -115,19 +115,22 @@ class IndexView:
         """Name -> real file of the active lib dir ``directory`` (``None``: not one)."""
         if directory in self._dirs:
             return self._dirs[directory]
-        row = self._row(
-            "SELECT id, path, owner, standard, present FROM dirs WHERE path = ?", (directory,)
+        rows = self._rows(  # the dir and its entries in one query
+            "SELECT d.id, d.path, d.owner, d.standard, d.present, e.name, f.path, f.owner"
+            " FROM dirs AS d LEFT JOIN entries AS e ON e.dir = d.id"
+            " LEFT JOIN files AS f ON f.id = e.file WHERE d.path = ?",
+            (directory,),
         )
         found: FrozenMap[str, str] | None = None
-        if row is not None:
-            self._active[row[0]] = active = self._judge(*row[1:])
+        if rows:
+            dir_id, *row = rows[0][:5]
+            self._active[dir_id] = active = self._judge(*row)
             if active is not None:
-                rows = self._rows(
-                    "SELECT e.name, f.path, f.owner FROM entries AS e"
-                    " JOIN files AS f ON f.id = e.file WHERE e.dir = ?",
-                    (row[0],),
+                found = FrozenMap(
+                    (name, path)
+                    for *_, name, path, owner in rows
+                    if path is not None and self._covers(owner)
                 )
-                found = FrozenMap((name, path) for name, path, owner in rows if self._covers(owner))
         self._dirs[directory] = found
         return found
 
