@@ -235,6 +235,11 @@ def test_removed_path_is_dropped_and_new_one_scanned(
     assert reader.paths == [str(extra / "lib/libextra.so.7")]
     rows = _cache_rows(tmp_path / "cache", "SELECT basename FROM paths")
     assert plain["zlib12"].name not in {r[0] for r in rows}
+    # The dropped file's facts and symbol tables went with it; every other file keeps both.
+    facts = _cache_rows(tmp_path / "cache", "SELECT DISTINCT facts FROM files")
+    blobs = _cache_rows(tmp_path / "cache", "SELECT digest FROM blobs")
+    symbols = _cache_rows(tmp_path / "cache", "SELECT digest FROM symbols")
+    assert sorted(facts) == sorted(blobs) == sorted(symbols)
 
 
 def _cache_rows(cache_dir: Path, sql: str) -> list[tuple[object, ...]]:

@@ -30,7 +30,8 @@ from autopatchelf.sqlite import is_busy as _is_busy
 #: 2: FHS and multiarch lib dirs are standard dirs; 3: every machine's; 4: one row per
 #: distinct facts blob; 5: entries and files indexed by name (the view queries on demand);
 #: 6: kept verdicts; 7: a blob's symbol tables in a column of their own; 8: when each
-#: verdict was saved (the oldest are dropped past a size: :mod:`.cacheverdicts`).
+#: verdict was saved (the oldest are dropped past a size: :mod:`.cacheverdicts`), and the
+#: symbol tables in a table of their own (the facts blobs' pages hold only facts).
 SCHEMA_VERSION = 8
 _BUSY_TIMEOUT = 60.0
 
@@ -63,11 +64,8 @@ CREATE TABLE files (
     elf64 INTEGER NOT NULL,
     facts BLOB NOT NULL
 );
-CREATE TABLE blobs (
-    digest BLOB PRIMARY KEY,
-    blob BLOB NOT NULL,
-    symbols BLOB NOT NULL
-) WITHOUT ROWID;
+CREATE TABLE blobs (digest BLOB PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE symbols (digest BLOB PRIMARY KEY, payload BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE entries (
     dir INTEGER NOT NULL REFERENCES dirs (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
@@ -115,7 +113,18 @@ _LISTING = "listing"
 #: pages are not spilled to the file and read back before the commit.
 _BULK_CACHE_KIB = -32768
 
-_TABLES = ("meta", "paths", "dirs", "files", "entries", "named", "refs", "blobs", "verdicts")
+_TABLES = (
+    "meta",
+    "paths",
+    "dirs",
+    "files",
+    "entries",
+    "named",
+    "refs",
+    "blobs",
+    "symbols",
+    "verdicts",
+)
 
 #: How long a solve waits for another run's write lock to save its verdicts (seconds):
 #: they are an optimisation, so a busy cache drops them rather than stall the solve.
@@ -431,6 +440,10 @@ class IndexCache:
             conn.execute(
                 "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM files WHERE facts = digest)"
             )
+            conn.execute(
+                "DELETE FROM symbols WHERE NOT EXISTS"
+                " (SELECT 1 FROM blobs WHERE blobs.digest = symbols.digest)"
+            )
 
     def write(self, paths: Sequence[PathScan], dirs: Sequence[DirScan] = ()) -> None:
         """Record scanned store paths and dirs, in one transaction (a few batched
@@ -446,8 +459,10 @@ class IndexCache:
         digest = blob_digest(blob, symbols)
         with self._transaction():
             self._conn.execute(
-                "INSERT OR IGNORE INTO blobs (digest, blob, symbols) VALUES (?, ?, ?)",
-                (digest, blob, symbols),
+                "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)", (digest, blob)
+            )
+            self._conn.execute(
+                "INSERT OR IGNORE INTO symbols (digest, payload) VALUES (?, ?)", (digest, symbols)
             )
             self._conn.execute("UPDATE files SET facts = ? WHERE path = ?", (digest, path))
         return digest
@@ -488,7 +503,7 @@ class IndexCache:
         if self._closed:
             return None
         try:
-            sql = "SELECT symbols FROM blobs WHERE digest = ?"
+            sql = "SELECT payload FROM symbols WHERE digest = ?"
             row = self.reader().execute(sql, (digest,)).fetchone()
         except sqlite3.DatabaseError:
             return None

@@ -158,9 +158,14 @@ def _write_files(
             rows.append(_file_row(next_file, record, digest))
             next_file += 1
     held = _held_digests(conn, blobs)
+    fresh_blobs = sorted((d, parts) for d, parts in blobs.items() if d not in held)
     conn.executemany(
-        "INSERT OR IGNORE INTO blobs (digest, blob, symbols) VALUES (?, ?, ?)",
-        sorted((d, blob, symbols) for d, (blob, symbols) in blobs.items() if d not in held),
+        "INSERT OR IGNORE INTO blobs (digest, blob) VALUES (?, ?)",
+        [(d, blob) for d, (blob, _) in fresh_blobs],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO symbols (digest, payload) VALUES (?, ?)",
+        [(d, symbols) for d, (_, symbols) in fresh_blobs],
     )
     conn.executemany(
         "INSERT INTO files (id, path, owner, soname, rpath, runpath, interpreter, elf64, facts)"
