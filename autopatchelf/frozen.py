@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, TypeVar, overload
 
+from autopatchelf.attrscode import install as install_kept_methods
+
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
@@ -23,6 +25,12 @@ class Record:
     ``__init__`` stay attrs' own."""
 
     __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Made before attrs' decorator runs on it: the compiled methods are kept from then
+        # on (autopatchelf.attrscode), and only processes that make a record import attrs.
+        super().__init_subclass__(**kwargs)
+        install_kept_methods()
 
     def __repr__(self) -> str:
         fields = getattr(type(self), "__attrs_attrs__", ())

@@ -14,7 +14,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "autopatchelf"
 #: Layers in pipeline order: a module may import its own layer and those before it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # cross-cutting values every layer may use
-    ("frozen", "errors", "options", "schema", "cachedir", "sqlite", "progress", "gcpause"),
+    (
+        "frozen",
+        "attrscode",
+        "errors",
+        "options",
+        "schema",
+        "cachedir",
+        "sqlite",
+        "progress",
+        "gcpause",
+    ),
     ("elf",),
     ("ldso",),
     ("nix", "store"),
