@@ -19,7 +19,7 @@ two.
 It follows Python's rules for ``.pyc`` files: read when present, written only where
 Python writes byte code (not with ``PYTHONDONTWRITEBYTECODE``, not in a read-only
 install), and a file that cannot be read or written is ignored. Classes of other
-packages, and any compile attrs asks for differently, go to :func:`compile` as before.
+packages, and any compile attrs asks for differently, go to ``compile()`` as before.
 
 :func:`install` is called by :class:`autopatchelf.frozen.Record` when its first subclass
 is made (attrs is then imported already), so modules that make no record never import
