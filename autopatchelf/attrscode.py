@@ -47,9 +47,9 @@ _ATTRS_MAKE = "attr._make"
 _OURS = f"<attrs generated methods {__name__.partition('.')[0]}."
 #: Marks the file's layout: a table of another shape is ignored.
 _FORMAT = ("autopatchelf attrs methods", 1)
-#: The line of ``__hash__``'s source holding the per-process seed (nothing else attrs
-#: writes is a bare number on a line of its own).
-_SEED_LINE = re.compile(r"^ +-?[0-9]+,$", re.MULTILINE)
+#: The per-process seed in ``__hash__``'s source: the first item of the tuple it hashes,
+#: a bare number on the line after ``hash((``.
+_SEED_LINE = re.compile(r"(hash\(\(\n +)-?[0-9]+,$", re.MULTILINE)
 
 _state: dict[str, Any] = {"installed": False, "table": None, "dirty": False}
 _counts = {"kept": 0, "compiled": 0}
@@ -135,7 +135,7 @@ def _make_compile(flags: int) -> Any:
         if table is None:
             table = _state["table"] = _load()
         entry = table.get(filename)
-        key = _SEED_LINE.sub("seed,", source)
+        key = _SEED_LINE.sub(r"\1seed,", source)
         if entry is not None and entry[0] == key:
             _counts["kept"] += 1
             return entry[1]
