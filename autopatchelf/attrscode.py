@@ -8,7 +8,7 @@ class definition and of attrs, but for one number: the seed that ``__hash__`` mi
 every hash, ``hash()`` of a string, which Python draws anew in each process (hash
 randomisation). The code compiled from the source is a function of the source, the compile
 flags and the Python. So the code of this package's classes is kept in one marshal file
-beside the package's byte code (``autopatchelf/__pycache__/attrs-methods.<tag>.bin``),
+beside this module's byte code (``autopatchelf/__pycache__/attrs-methods.<tag>.bin``),
 one entry per name attrs gives the source, each holding that source (its seed line
 blanked) and its code: an entry whose source is not the one attrs wrote now (a changed
 class, another attrs) is compiled again and replaced, and the file is written again at
@@ -51,26 +51,37 @@ _FORMAT = ("autopatchelf attrs methods", 1)
 #: a bare number on the line after ``hash((``.
 _SEED_LINE = re.compile(r"(hash\(\(\n +)-?[0-9]+,$", re.MULTILINE)
 
-_state: dict[str, Any] = {"installed": False, "table": None, "dirty": False}
-_counts = {"kept": 0, "compiled": 0}
+
+class _Kept:
+    """This process's table (read on first use) and what became of it."""
+
+    __slots__ = ("compiled", "dirty", "installed", "kept", "table")
+
+    def __init__(self) -> None:
+        self.installed = False
+        self.table: dict[str, tuple[str, CodeType]] | None = None
+        self.dirty = False
+        self.kept = 0
+        self.compiled = 0
 
 
-def cache_file() -> str:
-    """Where the compiled methods are kept for this Python: the package's ``__pycache__``,
-    or its mirror under ``sys.pycache_prefix`` (``PYTHONPYCACHEPREFIX``), as for byte code."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    prefix = sys.pycache_prefix
-    folder = (
-        os.path.join(prefix, package.lstrip(os.sep))
-        if prefix
-        else os.path.join(package, "__pycache__")
-    )
-    return os.path.join(folder, f"attrs-methods.{sys.implementation.cache_tag or 'python'}.bin")
+_KEPT = _Kept()
+
+
+def cache_file() -> str | None:
+    """Where the compiled methods are kept for this Python: beside this module's own byte
+    code, wherever the import system put it (``__pycache__``, or its mirror under
+    ``PYTHONPYCACHEPREFIX``); None when it has no byte code file."""
+    cached = __spec__.cached if __spec__ is not None else None
+    if not cached:
+        return None
+    tag = sys.implementation.cache_tag or "python"
+    return os.path.join(os.path.dirname(cached), f"attrs-methods.{tag}.bin")
 
 
 def stats() -> dict[str, int]:
     """How many of our classes' methods came from the file (kept) or were compiled."""
-    return dict(_counts)
+    return {"kept": _KEPT.kept, "compiled": _KEPT.compiled}
 
 
 def _future_flags(module: ModuleType) -> int:
@@ -85,8 +96,11 @@ def _future_flags(module: ModuleType) -> int:
 
 
 def _load() -> dict[str, tuple[str, CodeType]]:
+    target = cache_file()
+    if target is None:
+        return {}
     try:
-        with open(cache_file(), "rb") as handle:
+        with open(target, "rb") as handle:
             stored = marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
         return {}
@@ -108,10 +122,10 @@ def _load() -> dict[str, tuple[str, CodeType]]:
 
 def _save() -> None:
     """Write the table if anything was compiled, as Python writes byte code."""
-    table = _state["table"]
-    if not _state["dirty"] or table is None or sys.dont_write_bytecode:
-        return
+    table = _KEPT.table
     target = cache_file()
+    if not _KEPT.dirty or table is None or target is None or sys.dont_write_bytecode:
+        return
     temporary = f"{target}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -122,7 +136,7 @@ def _save() -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         return
-    _state["dirty"] = False
+    _KEPT.dirty = False
 
 
 def _make_compile(flags: int) -> Any:
@@ -131,19 +145,19 @@ def _make_compile(flags: int) -> Any:
             return builtins.compile(source, filename, mode, *rest, **options)
         if not (isinstance(filename, str) and filename.startswith(_OURS)):
             return builtins.compile(source, filename, mode, flags, True)
-        table = _state["table"]
+        table = _KEPT.table
         if table is None:
-            table = _state["table"] = _load()
+            table = _KEPT.table = _load()
         entry = table.get(filename)
         key = _SEED_LINE.sub(r"\1seed,", source)
         if entry is not None and entry[0] == key:
-            _counts["kept"] += 1
+            _KEPT.kept += 1
             return entry[1]
         code = builtins.compile(source, filename, mode, flags, True)
         table[filename] = (key, code)
-        _counts["compiled"] += 1
-        if not _state["dirty"]:
-            _state["dirty"] = True
+        _KEPT.compiled += 1
+        if not _KEPT.dirty:
+            _KEPT.dirty = True
             atexit.register(_save)
         return code
 
@@ -153,12 +167,12 @@ def _make_compile(flags: int) -> Any:
 def install() -> None:
     """Have attrs take our classes' compiled methods from the kept file (once; a no-op
     before attrs is imported, or when attrs does not compile where it did)."""
-    if _state["installed"]:
+    if _KEPT.installed:
         return
     make = sys.modules.get(_ATTRS_MAKE)
     if make is None:
         return
-    _state["installed"] = True
+    _KEPT.installed = True
     if not callable(getattr(make, "_compile_and_eval", None)) or "compile" in vars(make):
         return  # another attrs layout, or another hook: leave it as it is
     setattr(make, "compile", _make_compile(_future_flags(make)))  # noqa: B010 (a module global)

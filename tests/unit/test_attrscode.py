@@ -106,19 +106,24 @@ def test_an_unreadable_kept_file_is_compiled_around_and_written_anew(
 
 def test_a_changed_class_is_compiled_again_and_the_rest_kept(tmp_path: Path) -> None:
     """An entry whose source is not what attrs writes now (the class changed) is not
-    used: its fields would be wrong."""
+    used: its methods would compare the wrong fields."""
     first = _child(tmp_path)
     kept = Path(str(first["file"]))
     import marshal
 
     layout, table = marshal.loads(kept.read_bytes())
     name = next(n for n in table if n.endswith("elf.records.VersionNeed>"))
-    source, code = table[name]
-    table[name] = (source.replace("self.versions", "self.file"), code)
+    source, _ = table[name]
+    # what an older VersionNeed, compared on its file alone, would have left: if it were
+    # taken, a and c (same file, other versions) would be equal
+    older = source.replace("self.versions", "self.file").replace("other.versions", "other.file")
+    code = compile(older.replace("seed,", "0,"), name, "exec")
+    table[name] = (older, code)
     kept.write_bytes(marshal.dumps((layout, table)))
     second = _child(tmp_path)
     assert second["stats"] == {"kept": first["stats"]["compiled"] - 1, "compiled": 1}  # type: ignore[index]
     assert second["differ"], "VersionNeed compares its versions again"
+    assert second["equal"]
     _, mended = marshal.loads(kept.read_bytes())
     assert mended[name][0] == source, "the entry was written anew"
 
